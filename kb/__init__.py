@@ -1,0 +1,44 @@
+"""Win/loss interview knowledge base."""
+
+from flask import Flask
+
+from kb.config import PROJECT_ROOT, from_environment
+from kb.extensions import csrf, db, limiter, login_manager, migrate
+
+MIGRATIONS_DIR = str(PROJECT_ROOT / "kb" / "migrations")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_mapping(from_environment(app.instance_path))
+    if config:
+        app.config.update(config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+
+    from kb import models  # noqa: F401  (registers the tables)
+    from kb.api import bp as api_bp
+    from kb.auth.routes import bp as auth_bp
+    from kb.debriefs.routes import bp as debriefs_bp
+    from kb.errors import register_error_pages
+    from kb.health import bp as health_bp
+    from kb.security import register_security_headers
+    from kb.views import bp as main_bp
+
+    for blueprint in (main_bp, auth_bp, debriefs_bp, api_bp, health_bp):
+        app.register_blueprint(blueprint)
+    register_error_pages(app)
+    register_security_headers(app)
+
+    from kb.cli import register_commands
+
+    register_commands(app)
+    return app

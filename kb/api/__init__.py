@@ -1,0 +1,77 @@
+"""JSON API v1: bearer-token or session authentication, JSON errors."""
+
+from flask import Blueprint, g, request
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from kb.auth.service import user_for_token
+from kb.extensions import csrf
+from kb.validation import ValidationFailed
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# Session-authenticated writes are safe without a CSRF token because every write
+# must be sent as application/json, which a cross-site form cannot do, and the
+# session cookie is SameSite=Lax.
+csrf.exempt(bp)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, message: str, fields: dict | None = None):
+        super().__init__(message)
+        self.status, self.error, self.message, self.fields = status, error, message, fields
+
+
+@bp.before_request
+def authenticate():
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            raise ApiError(401, "unauthorized", "The bearer token is not valid.")
+        g.api_user = user
+    elif current_user.is_authenticated:
+        g.api_user = current_user._get_current_object()
+    else:
+        raise ApiError(
+            401, "unauthorized", "Send 'Authorization: Bearer <token>' or sign in first."
+        )
+    if request.method in ("POST", "PUT", "PATCH") and not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+
+
+def api_user():
+    return g.api_user
+
+
+def json_body() -> object:
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "invalid_json", "The body is not valid JSON.")
+    return body
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    body = {"error": exc.error, "message": exc.message}
+    if exc.fields:
+        body["fields"] = exc.fields
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+    return body, exc.status, headers
+
+
+@bp.errorhandler(ValidationFailed)
+def _validation_failed(exc: ValidationFailed):
+    return {
+        "error": "validation_failed",
+        "message": "Nothing was stored: correct the fields listed.",
+        "fields": exc.errors,
+    }, 400
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    return {"error": exc.name.lower().replace(" ", "_"), "message": exc.description}, exc.code
+
+
+from kb.api import debriefs  # noqa: E402,F401  (registers the routes)

@@ -1,0 +1,40 @@
+"""The audit trail: every create, edit and delete, with who, when and what changed."""
+
+from typing import Any
+
+from kb.extensions import db
+from kb.models import AuditEntry, User
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """Fields whose value differs, as {field: [before, after]}; nested dicts are
+    compared field by field ("deal.amount")."""
+    changes: dict[str, list[Any]] = {}
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            for sub, pair in diff(old, new).items():
+                changes[f"{key}.{sub}"] = pair
+        elif old != new:
+            changes[key] = [old, new]
+    return changes
+
+
+def record(
+    actor: User | None,
+    action: str,
+    entity_type: str,
+    entity_id: int,
+    summary: str = "",
+    changes: dict[str, list[Any]] | None = None,
+) -> AuditEntry:
+    entry = AuditEntry(
+        user_id=actor.id if actor else None,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        summary=summary[:300],
+        changes=changes or {},
+    )
+    db.session.add(entry)
+    return entry

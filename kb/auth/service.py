@@ -1,0 +1,88 @@
+"""Users and API tokens."""
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from kb import audit
+from kb.extensions import db
+from kb.models import ApiToken, Role, Team, User
+from kb.validation import ValidationFailed
+
+MIN_PASSWORD_LENGTH = 10
+TOKEN_PREFIX = "kb_"  # noqa: S105  (a marker that makes leaked tokens easy to spot)
+
+
+def user_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def get_or_create_team(name: str) -> Team:
+    team = db.session.scalar(select(Team).where(func.lower(Team.name) == name.strip().lower()))
+    if team is None:
+        team = Team(name=name.strip())
+        db.session.add(team)
+    return team
+
+
+def create_user(
+    email: str,
+    password: str | None,
+    role: Role,
+    name: str = "",
+    team: str | None = None,
+    actor: User | None = None,
+) -> User:
+    errors = {}
+    email = email.strip()
+    if "@" not in email or len(email) > 254:
+        errors["email"] = "Enter a valid e-mail address."
+    elif find_user(email):
+        errors["email"] = "A user with this e-mail address already exists."
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if errors:
+        raise ValidationFailed(errors)
+    user = User(email=email, name=name.strip() or email.split("@")[0], role=role)
+    if team:
+        user.team = get_or_create_team(team)
+    if password is not None:
+        user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    audit.record(actor, "create", "user", user.id, f"{user.email} ({role.value})")
+    db.session.commit()
+    return user
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user: User, name: str = "") -> str:
+    """A new bearer token for `user`. The token is shown once; only its hash is kept."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user=user, name=name, token_hash=_hash_token(token), prefix=token[:10]))
+    db.session.flush()
+    audit.record(user, "create", "api_token", user.id, f"token {token[:10]}… {name}".strip())
+    db.session.commit()
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    record = db.session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None)
+        )
+    )
+    if record is None or not record.user.active:
+        return None
+    record.last_used_at = datetime.now(UTC).replace(tzinfo=None)
+    db.session.commit()
+    return record.user

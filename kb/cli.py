@@ -1,0 +1,143 @@
+"""The `kb` command: a Flask CLI group (also reachable as `flask --app kb`)."""
+
+import getpass
+import os
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import (
+    FlaskGroup,
+    ScriptInfo,
+    pass_script_info,
+    run_command,
+    shell_command,
+    with_appcontext,
+)
+
+from kb.models import Role
+
+
+def _create_app() -> Flask:
+    from kb import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
+def main() -> None:
+    """Win/loss knowledge base."""
+
+
+main.add_command(shell_command)
+
+
+def init_database() -> str:
+    """Create or upgrade the schema to the newest migration and seed reference data."""
+    from flask_migrate import upgrade
+
+    from kb.seed import seed_reference_data
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    seed_reference_data()
+    from alembic.migration import MigrationContext
+
+    from kb.extensions import db
+
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision() or "?"
+
+
+@main.command("run")
+@click.option("--host", "-h", default="127.0.0.1", show_default=True)
+@click.option("--port", "-p", default=5000, show_default=True, type=int)
+@click.option("--demo", is_flag=True, help="Fill an empty database with demo data first.")
+@click.option("--debug/--no-debug", default=False)
+@pass_script_info
+@click.pass_context
+def run(ctx, info: ScriptInfo, host: str, port: int, demo: bool, debug: bool) -> None:
+    """Create or upgrade the database, then serve the app."""
+    if host in ("127.0.0.1", "localhost", "::1"):
+        # Browsers send Secure cookies to localhost over plain HTTP, but not to
+        # other hosts: only a loopback server may run without HTTPS cookies.
+        os.environ.setdefault("KB_INSECURE_COOKIES", "1")
+    app = info.load_app()
+    with app.app_context():
+        revision = init_database()
+        click.echo(f"Database ready at schema {revision}.")
+        if demo:
+            from kb.demo.generator import ensure_demo_data
+
+            ensure_demo_data(echo=click.echo)
+    ctx.invoke(run_command, host=host, port=port, debug=debug, reload=debug, debugger=debug)
+
+
+def register_commands(app: Flask) -> None:
+    """Commands that need the app; `flask --app kb <command>` finds them too."""
+    for command in (init, create_user, token, demo):
+        app.cli.add_command(command)
+
+
+@click.command("init")
+@with_appcontext
+def init() -> None:
+    """Create or upgrade the database schema and the default taxonomy."""
+    click.echo(f"Database ready at schema {init_database()}.")
+
+
+@click.command("create-user")
+@with_appcontext
+@click.argument("email")
+@click.option(
+    "--role", type=click.Choice([r.value for r in Role]), default="rep", show_default=True
+)
+@click.option("--team", default=None, help="Team name; created when new.")
+@click.option("--name", default="", help="Display name (default: the part before @).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user(email: str, role: str, team: str | None, name: str, password_stdin: bool) -> None:
+    """Create a user who can sign in."""
+    from kb.auth.service import create_user as create
+    from kb.validation import ValidationFailed
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat: ") != password:
+            raise click.ClickException("The passwords differ.")
+    try:
+        user = create(email, password, Role(role), name=name, team=team)
+    except ValidationFailed as exc:
+        raise click.ClickException(" ".join(exc.errors.values())) from None
+    click.echo(f"Created {user.email} ({user.role.value}).")
+
+
+@click.group("token")
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@with_appcontext
+@click.argument("email")
+@click.option("--name", default="", help="What the token is for.")
+def token_create(email: str, name: str) -> None:
+    """Print a new bearer token for EMAIL (shown once; only its hash is kept)."""
+    from kb.auth.service import create_token, find_user
+
+    user = find_user(email)
+    if user is None:
+        raise click.ClickException(f"No user {email}.")
+    click.echo(create_token(user, name))
+
+
+@click.command("demo")
+@with_appcontext
+@click.option("--debriefs", "count", default=600, show_default=True, type=click.IntRange(1))
+@click.option("--seed", default=7, show_default=True, type=int)
+def demo(count: int, seed: int) -> None:
+    """Fill the database with realistic demo data (deterministic for a seed)."""
+    from kb.demo.generator import generate
+
+    init_database()
+    generate(count=count, seed=seed, echo=click.echo)

@@ -1,0 +1,54 @@
+"""Configuration from environment variables, with defaults that need no setup."""
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _secret_key(instance_path: Path) -> str:
+    """KB_SECRET_KEY, or a random key generated once and kept in the instance
+    folder so that sessions survive a restart without any setup."""
+    if key := os.environ.get("KB_SECRET_KEY"):
+        return key
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_hex(32)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
+
+
+def _database_url(url: str) -> str:
+    # Accept the URLs hosting providers hand out and use the psycopg 3 driver.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def from_environment(instance_path: str) -> dict:
+    instance = Path(instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    env = os.environ
+    return {
+        "SECRET_KEY": _secret_key(instance),
+        "SQLALCHEMY_DATABASE_URI": _database_url(
+            env.get("KB_DATABASE_URL", f"sqlite:///{instance / 'kb.sqlite3'}")
+        ),
+        "KB_INDEX_DIR": env.get("KB_INDEX_DIR", str(PROJECT_ROOT / "search_index")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # Secure cookies need HTTPS; KB_INSECURE_COOKIES=1 allows plain HTTP on localhost.
+        "SESSION_COOKIE_SECURE": env.get("KB_INSECURE_COOKIES") != "1",
+        "REMEMBER_COOKIE_SECURE": env.get("KB_INSECURE_COOKIES") != "1",
+        "RATELIMIT_STORAGE_URI": env.get("KB_RATELIMIT_STORAGE_URI", "memory://"),
+        "KB_LOGIN_RATE_LIMIT": env.get("KB_LOGIN_RATE_LIMIT", "10 per minute"),
+        "KB_PAGE_SIZE": 25,
+        "KB_DEBRIEF_OVERDUE_DAYS": int(env.get("KB_DEBRIEF_OVERDUE_DAYS", "14")),
+    }

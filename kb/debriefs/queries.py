@@ -1,0 +1,87 @@
+"""Reading debriefs for lists and pages, always through the permission filter."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
+
+from kb.extensions import db
+from kb.models import (
+    AuditEntry,
+    Competitor,
+    Deal,
+    Debrief,
+    DebriefSource,
+    DebriefStatus,
+    Outcome,
+    Reason,
+    User,
+)
+from kb.permissions import visible_debriefs
+
+LIST_FILTERS = ("outcome", "source", "status", "competitor", "segment", "author")
+
+
+@dataclass
+class Page:
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def debrief_list(user: User, filters: dict[str, str], scope: str = "all") -> Select:
+    """Debriefs `user` may read, newest close date first, narrowed by
+    `filters` (unknown values narrow to nothing rather than erroring)."""
+    stmt = (
+        select(Debrief)
+        .join(Debrief.deal)
+        .where(visible_debriefs(user))
+        .options(
+            selectinload(Debrief.deal).selectinload(Deal.competitors),
+            selectinload(Debrief.author),
+            selectinload(Debrief.reasons).selectinload(Reason.category),
+        )
+        .order_by(Deal.close_date.desc(), Debrief.id.desc())
+    )
+    if scope == "mine":
+        stmt = stmt.where(Debrief.author_id == user.id)
+    elif scope == "team":
+        stmt = stmt.where(
+            Debrief.author_id.in_(select(User.id).where(User.team_id == user.team_id))
+        )
+    if (value := filters.get("outcome")) in {o.value for o in Outcome}:
+        stmt = stmt.where(Deal.outcome == Outcome(value))
+    if (value := filters.get("source")) in {s.value for s in DebriefSource}:
+        stmt = stmt.where(Debrief.source == DebriefSource(value))
+    if (value := filters.get("status")) in {s.value for s in DebriefStatus}:
+        stmt = stmt.where(Debrief.status == DebriefStatus(value))
+    if value := filters.get("segment"):
+        stmt = stmt.where(Deal.segment == value)
+    if value := filters.get("competitor"):
+        stmt = stmt.where(Deal.competitors.any(Competitor.name == value))
+    if (value := filters.get("author", "")).isdigit():
+        stmt = stmt.where(Debrief.author_id == int(value))
+    return stmt
+
+
+def paginate(stmt: Select, page: int, per_page: int) -> Page:
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    page = min(max(page, 1), max(1, -(-total // per_page)))
+    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items, page, per_page, total or 0)
+
+
+def history(debrief_id: int) -> list[AuditEntry]:
+    return list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.entity_type == "debrief", AuditEntry.entity_id == debrief_id)
+            .options(selectinload(AuditEntry.user))
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        )
+    )

@@ -1,0 +1,168 @@
+"""Debrief pages: the lists, a debrief, and filing or editing one."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from kb.debriefs import queries, service
+from kb.debriefs.forms import GUIDE, DebriefForm
+from kb.extensions import db
+from kb.lookups import choice_values, competitor_names
+from kb.models import Deal, Debrief, DebriefSource, DebriefStatus, Role
+from kb.permissions import (
+    can_attach_to_deal,
+    can_edit_deal,
+    can_edit_debrief,
+    can_file,
+    can_view_debrief,
+)
+from kb.validation import ValidationFailed
+
+bp = Blueprint("debriefs", __name__, url_prefix="/debriefs")
+
+SCOPES = {"all": "All debriefs", "mine": "My debriefs", "team": "My team's debriefs"}
+
+
+@bp.before_request
+@login_required
+def require_login():
+    pass
+
+
+def _int_arg(name: str, default: int) -> int:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else default
+
+
+@bp.get("/", defaults={"scope": "all"})
+@bp.get("/mine", defaults={"scope": "mine"})
+@bp.get("/team", defaults={"scope": "team"})
+def index(scope: str):
+    if scope == "team" and current_user.team_id is None:
+        flash("You are not on a team yet; showing all debriefs.", "info")
+        return redirect(url_for("debriefs.index"))
+    filters = {key: request.args.get(key, "") for key in queries.LIST_FILTERS}
+    stmt = queries.debrief_list(current_user, filters, scope)
+    page = queries.paginate(stmt, _int_arg("page", 1), 25)
+    return render_template(
+        "debriefs/index.html",
+        page=page,
+        scope=scope,
+        title=SCOPES[scope],
+        filters=filters,
+        competitors=competitor_names(),
+        segments=choice_values("segment"),
+    )
+
+
+def _load(debrief_id: int, for_edit: bool = False) -> Debrief:
+    debrief = db.session.get(Debrief, debrief_id)
+    if debrief is None:
+        abort(404)
+    allowed = can_edit_debrief if for_edit else can_view_debrief
+    if not allowed(current_user, debrief):
+        abort(403)
+    return debrief
+
+
+@bp.get("/<int:debrief_id>")
+def show(debrief_id: int):
+    debrief = _load(debrief_id)
+    return render_template(
+        "debriefs/show.html",
+        debrief=debrief,
+        can_edit=can_edit_debrief(current_user, debrief),
+        history=queries.history(debrief.id) if can_edit_debrief(current_user, debrief) else [],
+        other_debriefs=[
+            d
+            for d in debrief.deal.debriefs
+            if d.id != debrief.id and can_view_debrief(current_user, d)
+        ],
+    )
+
+
+def _edit_page(form, debrief, source, deal, deal_locked, unplaced=()):
+    form.fill_choices()
+    return render_template(
+        "debriefs/form.html",
+        form=form,
+        debrief=debrief,
+        source=source,
+        deal=deal,
+        deal_locked=deal_locked,
+        unplaced=unplaced,
+        guide=GUIDE,
+        history=queries.history(debrief.id) if debrief else [],
+    )
+
+
+def _handle(form: DebriefForm, debrief: Debrief | None, source: DebriefSource, deal: Deal | None):
+    """The shared POST path of new and edit: row buttons, or save."""
+    deal_locked = deal is not None and not can_edit_deal(current_user, deal)
+    if not form.is_submitted():
+        return _edit_page(form, debrief, source, deal, deal_locked)
+    if not form.validate():  # only CSRF can fail here; the fields validate below
+        abort(400)
+    action = request.form.get("action", "save_draft")
+    if form.change_rows(action):
+        return _edit_page(form, debrief, source, deal, deal_locked)
+    payload, paths = form.to_payload()
+    payload["source"] = source.value
+    payload["status"] = "submitted" if action == "submit" else "draft"
+    if debrief is not None and debrief.status == DebriefStatus.SUBMITTED and action != "submit":
+        payload["status"] = "submitted"  # saving a submitted debrief keeps it submitted
+    if deal_locked:
+        payload["deal"] = None
+    if deal is not None and debrief is None:
+        payload["deal_id"] = deal.id
+    try:
+        data = service.parse(payload)
+        debrief = service.save_debrief(current_user, data, debrief)
+    except ValidationFailed as exc:
+        unplaced = form.show_errors(exc.errors, paths)
+        flash("Nothing was saved yet: please correct the fields marked below.", "error")
+        return _edit_page(form, debrief, source, deal, deal_locked, unplaced), 422
+    flash(
+        "Debrief submitted." if debrief.status == DebriefStatus.SUBMITTED else "Draft saved.",
+        "success",
+    )
+    return redirect(url_for("debriefs.show", debrief_id=debrief.id))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    source_arg = request.args.get("source", "")
+    if source_arg in ("rep", "buyer"):
+        source = DebriefSource(source_arg)
+    else:
+        source = DebriefSource.BUYER if current_user.role == Role.MARKETING else DebriefSource.REP
+    if not can_file(current_user, source):
+        abort(403)
+    deal = None
+    if deal_id := _int_arg("deal", 0):
+        deal = db.session.get(Deal, deal_id)
+        if deal is None:
+            abort(404)
+        if not can_attach_to_deal(current_user, deal, source):
+            abort(403)
+    form = DebriefForm()
+    if deal is not None and not form.is_submitted():
+        form = DebriefForm(data={"deal": service.deal_as_input(deal)})
+    return _handle(form, None, source, deal)
+
+
+@bp.route("/<int:debrief_id>/edit", methods=["GET", "POST"])
+def edit(debrief_id: int):
+    debrief = _load(debrief_id, for_edit=True)
+    if request.method == "GET":
+        form = DebriefForm(data=service.as_input(debrief))
+    else:
+        form = DebriefForm()
+    return _handle(form, debrief, debrief.source, debrief.deal)
+
+
+@bp.post("/<int:debrief_id>/delete")
+def delete(debrief_id: int):
+    debrief = _load(debrief_id, for_edit=True)
+    service.delete_debrief(current_user, debrief)
+    flash("Debrief deleted. Its history stays in the audit log.", "success")
+    return redirect(url_for("debriefs.index", scope="mine"))

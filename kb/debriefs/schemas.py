@@ -1,0 +1,99 @@
+"""What a debrief is made of, as submitted by the form or the API."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from kb.models import SCORE_CRITERIA, DebriefSource, DebriefStatus, Direction, Outcome
+from kb.validation import BlankIsNone
+
+EARLIEST_DATE = date(2000, 1, 1)
+LONG_TEXT = 10_000
+
+
+def _short(max_length: int):
+    return Annotated[str | None, BlankIsNone, Field(default=None, max_length=max_length)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class DealIn(_Strict):
+    crm_id: _short(64) = None
+    name: str = Field(min_length=1, max_length=200)
+    account: str = Field(min_length=1, max_length=200)
+    amount: Annotated[Decimal | None, BlankIsNone] = Field(
+        default=None, ge=0, max_digits=14, decimal_places=2
+    )
+    currency: str = Field(default="USD", pattern=r"^[A-Za-z]{3}$")
+    close_date: date
+    outcome: Outcome
+    segment: _short(80) = None
+    region: _short(80) = None
+    industry: _short(80) = None
+    product_line: _short(80) = None
+    sales_cycle_days: Annotated[int | None, BlankIsNone] = Field(default=None, ge=0, le=3650)
+    stage_reached: _short(80) = None
+    competitors: list[Annotated[str, Field(min_length=1, max_length=120)]] = Field(
+        default_factory=list, max_length=20
+    )
+    # For a deal we did not win: a competitor's name, "no_decision" or "in_house".
+    winner: _short(120) = None
+
+    @field_validator("currency")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @field_validator("close_date")
+    @classmethod
+    def _plausible(cls, value: date) -> date:
+        if value < EARLIEST_DATE:
+            raise ValueError(f"Enter a close date after {EARLIEST_DATE.isoformat()}.")
+        if value > date.today() + timedelta(days=366):
+            raise ValueError("A close date more than a year ahead is not a closed deal.")
+        return value
+
+
+class ReasonIn(_Strict):
+    category: str = Field(min_length=1, max_length=120)
+    direction: Direction
+    primary: bool = False
+    explanation: str = Field(default="", max_length=LONG_TEXT // 2)
+    competitor: _short(120) = None
+
+
+class QuoteIn(_Strict):
+    text: str = Field(min_length=1, max_length=2000)
+    speaker_role: _short(80) = None
+
+
+Score = Annotated[int | None, BlankIsNone, Field(default=None, ge=1, le=5)]
+ScoresIn = type(
+    "ScoresIn",
+    (_Strict,),
+    {
+        "__annotations__": {key: Score for key, _ in SCORE_CRITERIA},
+        **{key: None for key, _ in SCORE_CRITERIA},
+    },
+)
+
+
+class DebriefIn(_Strict):
+    source: DebriefSource = DebriefSource.REP
+    status: DebriefStatus = DebriefStatus.DRAFT
+    deal_id: int | None = None
+    deal: DealIn | None = None
+    interviewee_role: _short(80) = None
+    interviewee_name: _short(120) = None
+    interview_date: Annotated[date | None, BlankIsNone] = None
+    reasons: list[ReasonIn] = Field(default_factory=list, max_length=20)
+    quotes: list[QuoteIn] = Field(default_factory=list, max_length=20)
+    decision_process: str = Field(default="", max_length=LONG_TEXT)
+    competitive_notes: str = Field(default="", max_length=LONG_TEXT)
+    what_worked: str = Field(default="", max_length=LONG_TEXT)
+    lessons_learned: str = Field(default="", max_length=LONG_TEXT)
+    scores: ScoresIn = Field(default_factory=ScoresIn)  # type: ignore[valid-type]

@@ -1,0 +1,282 @@
+"""Filing, changing and deleting debriefs: the one path pages and the API share.
+
+Every write validates everything first and raises ValidationFailed with a
+message per field before touching the database, then writes the change, its
+audit entry and its search outbox entry in one transaction.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+
+from kb import audit
+from kb.debriefs.schemas import DealIn, DebriefIn
+from kb.extensions import db
+from kb.lookups import canonical_choice, find_category, find_competitor
+from kb.models import (
+    SCORE_CRITERIA,
+    Deal,
+    Debrief,
+    DebriefSource,
+    DebriefStatus,
+    Outcome,
+    Quote,
+    Reason,
+    User,
+    WinnerKind,
+)
+from kb.permissions import can_attach_to_deal, can_edit_deal, can_file
+from kb.search.outbox import enqueue
+from kb.validation import ValidationFailed, field_errors
+
+SPECIAL_WINNERS = {"no_decision": WinnerKind.NO_DECISION, "in_house": WinnerKind.IN_HOUSE}
+
+
+class NotAllowed(Exception):
+    """The user may not do this (a 403, not a validation error)."""
+
+
+def parse(payload: Any) -> DebriefIn:
+    if not isinstance(payload, dict):
+        raise ValidationFailed({"__root__": "Send a JSON object describing the debrief."})
+    try:
+        return DebriefIn.model_validate(payload)
+    except ValidationError as exc:
+        raise ValidationFailed(field_errors(exc)) from None
+
+
+def as_input(debrief: Debrief) -> dict[str, Any]:
+    """The debrief in the shape DebriefIn accepts: for forms, PATCH and the audit diff."""
+    deal = debrief.deal
+    return {
+        "source": debrief.source.value,
+        "status": debrief.status.value,
+        "deal": deal_as_input(deal),
+        "interviewee_role": debrief.interviewee_role,
+        "interviewee_name": debrief.interviewee_name,
+        "interview_date": debrief.interview_date.isoformat() if debrief.interview_date else None,
+        "reasons": [
+            {
+                "category": r.category.slug,
+                "direction": r.direction.value,
+                "primary": r.is_primary,
+                "explanation": r.explanation,
+                "competitor": r.competitor.name if r.competitor else None,
+            }
+            for r in debrief.reasons
+        ],
+        "quotes": [{"text": q.text, "speaker_role": q.speaker_role} for q in debrief.quotes],
+        "decision_process": debrief.decision_process,
+        "competitive_notes": debrief.competitive_notes,
+        "what_worked": debrief.what_worked,
+        "lessons_learned": debrief.lessons_learned,
+        "scores": debrief.scores,
+    }
+
+
+def deal_as_input(deal: Deal) -> dict[str, Any]:
+    if deal.winner_kind == WinnerKind.COMPETITOR and deal.winner_competitor:
+        winner = deal.winner_competitor.name
+    else:
+        winner = deal.winner_kind.value if deal.winner_kind else None
+    return {
+        "crm_id": deal.crm_id,
+        "name": deal.name,
+        "account": deal.account,
+        "amount": str(deal.amount) if deal.amount is not None else None,
+        "currency": deal.currency,
+        "close_date": deal.close_date.isoformat(),
+        "outcome": deal.outcome.value,
+        "segment": deal.segment,
+        "region": deal.region,
+        "industry": deal.industry,
+        "product_line": deal.product_line,
+        "sales_cycle_days": deal.sales_cycle_days,
+        "stage_reached": deal.stage_reached,
+        "competitors": [c.name for c in deal.competitors],
+        "winner": winner,
+    }
+
+
+class _Resolved:
+    """Names in the input turned into records, and the errors found doing so."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+        self.deal: Deal | None = None
+        self.deal_fields: dict[str, Any] = {}
+        self.categories: list = []
+        self.reason_competitors: list = []
+
+
+def _resolve_deal_facts(facts: DealIn, existing: Deal | None, found: _Resolved) -> None:
+    fields = facts.model_dump(exclude={"competitors", "winner"})
+    for kind in ("segment", "region", "industry", "product_line"):
+        if fields[kind] is not None:
+            listed = canonical_choice(kind, fields[kind])
+            if listed is None:
+                found.errors[f"deal.{kind}"] = f"Unknown {kind.replace('_', ' ')} '{fields[kind]}'."
+            fields[kind] = listed
+    if facts.crm_id:
+        other = db.session.scalar(select(Deal).where(Deal.crm_id == facts.crm_id))
+        if other is not None and other is not existing:
+            found.errors["deal.crm_id"] = "Another deal already has this CRM id."
+    competitors = []
+    for i, name in enumerate(facts.competitors):
+        competitor = find_competitor(name)
+        if competitor is None:
+            found.errors[f"deal.competitors.{i}"] = f"Unknown competitor '{name}'."
+        elif competitor not in competitors:
+            competitors.append(competitor)
+    fields["winner_kind"], fields["winner_competitor"] = None, None
+    if facts.winner:
+        if facts.outcome == Outcome.WON:
+            found.errors["deal.winner"] = "A won deal has no other winner; leave this empty."
+        elif facts.winner.lower() in SPECIAL_WINNERS:
+            fields["winner_kind"] = SPECIAL_WINNERS[facts.winner.lower()]
+        elif (winner := find_competitor(facts.winner)) is not None:
+            fields["winner_kind"], fields["winner_competitor"] = WinnerKind.COMPETITOR, winner
+            if winner not in competitors:
+                competitors.append(winner)
+        else:
+            found.errors["deal.winner"] = f"Unknown competitor '{facts.winner}'."
+    fields["competitors"] = competitors
+    found.deal_fields = fields
+
+
+def _resolve(actor: User, data: DebriefIn, debrief: Debrief | None) -> _Resolved:
+    found = _Resolved()
+    if not can_file(actor, data.source):
+        found.errors["source"] = (
+            "Buyer interviews are filed by marketing and managers."
+            if data.source == DebriefSource.BUYER
+            else "Rep debriefs are filed by reps and managers."
+        )
+    if debrief is not None:
+        found.deal = debrief.deal
+        if data.deal_id is not None and data.deal_id != debrief.deal_id:
+            found.errors["deal_id"] = "A debrief cannot move to another deal."
+    elif data.deal_id is not None:
+        found.deal = db.session.get(Deal, data.deal_id)
+        if found.deal is None:
+            found.errors["deal_id"] = "No deal has this id."
+        elif not can_attach_to_deal(actor, found.deal, data.source):
+            found.errors["deal_id"] = "You can only debrief your own deals."
+    elif data.deal is None:
+        found.errors["deal"] = "Give the deal's facts (or the id of an existing deal)."
+    if data.deal is not None and (found.deal is None or can_edit_deal(actor, found.deal)):
+        _resolve_deal_facts(data.deal, found.deal, found)
+
+    primaries = [i for i, r in enumerate(data.reasons) if r.primary]
+    for i in primaries[1:]:
+        found.errors[f"reasons.{i}.primary"] = "Only one reason can be the primary reason."
+    for i, reason in enumerate(data.reasons):
+        category = find_category(reason.category)
+        if category is None:
+            found.errors[f"reasons.{i}.category"] = f"Unknown reason category '{reason.category}'."
+        found.categories.append(category)
+        competitor = find_competitor(reason.competitor) if reason.competitor else None
+        if reason.competitor and competitor is None:
+            found.errors[f"reasons.{i}.competitor"] = f"Unknown competitor '{reason.competitor}'."
+        found.reason_competitors.append(competitor)
+
+    if data.status == DebriefStatus.SUBMITTED:
+        if not data.reasons:
+            found.errors["reasons"] = (
+                "Add at least one reason before submitting (a draft may have none)."
+            )
+        if data.source == DebriefSource.BUYER and not data.interviewee_role:
+            found.errors["interviewee_role"] = "Say who was interviewed (e.g. economic buyer)."
+    return found
+
+
+def _apply(actor: User, data: DebriefIn, debrief: Debrief, found: _Resolved) -> None:
+    if found.deal is None:
+        found.deal = Deal(owner=actor if data.source == DebriefSource.REP else None)
+        db.session.add(found.deal)
+    debrief.deal = found.deal
+    if found.deal_fields:
+        for key, value in found.deal_fields.items():
+            setattr(found.deal, key, value)
+    debrief.source = data.source
+    for key in ("interviewee_role", "interviewee_name", "interview_date"):
+        setattr(debrief, key, getattr(data, key) if data.source == DebriefSource.BUYER else None)
+    for key in ("decision_process", "competitive_notes", "what_worked", "lessons_learned"):
+        setattr(debrief, key, getattr(data, key))
+    for key, _ in SCORE_CRITERIA:
+        setattr(debrief, f"score_{key}", getattr(data.scores, key))
+
+    has_primary = any(r.primary for r in data.reasons)
+    debrief.reasons = [
+        Reason(
+            rank=i + 1,
+            category=found.categories[i],
+            direction=r.direction,
+            # The top-ranked reason is the primary one unless another is marked.
+            is_primary=r.primary or (not has_primary and i == 0),
+            explanation=r.explanation,
+            competitor=found.reason_competitors[i],
+        )
+        for i, r in enumerate(data.reasons)
+    ]
+    debrief.quotes = [
+        Quote(position=i + 1, text=q.text, speaker_role=q.speaker_role)
+        for i, q in enumerate(data.quotes)
+    ]
+    if data.status == DebriefStatus.SUBMITTED and debrief.status != DebriefStatus.SUBMITTED:
+        debrief.submitted_at = datetime.now(UTC).replace(tzinfo=None)
+    debrief.status = data.status
+
+
+def save_debrief(actor: User, data: DebriefIn, debrief: Debrief | None = None) -> Debrief:
+    """Create (debrief=None) or replace a debrief's content. Raises
+    ValidationFailed, storing nothing, when any part of it is wrong."""
+    found = _resolve(actor, data, debrief)
+    if found.errors:
+        raise ValidationFailed(found.errors)
+    before = as_input(debrief) if debrief is not None else None
+    creating = debrief is None
+    if creating:
+        debrief = Debrief(author=actor, status=DebriefStatus.DRAFT)
+        db.session.add(debrief)
+    try:
+        _apply(actor, data, debrief, found)
+        db.session.flush()
+        after = as_input(debrief)
+        if creating:
+            audit.record(actor, "create", "debrief", debrief.id, debrief.title)
+        else:
+            changes = audit.diff(before, after)
+            if not changes:
+                db.session.rollback()
+                return debrief
+            audit.record(actor, "update", "debrief", debrief.id, debrief.title, changes)
+        enqueue("debrief", debrief.id)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return debrief
+
+
+def delete_debrief(actor: User, debrief: Debrief) -> None:
+    deal = debrief.deal
+    audit.record(
+        actor,
+        "delete",
+        "debrief",
+        debrief.id,
+        debrief.title,
+        {"content": [as_input(debrief), None]},
+    )
+    enqueue("debrief", debrief.id)
+    db.session.delete(debrief)
+    db.session.flush()
+    # A deal typed in with its debrief goes with its last debrief; a CRM deal
+    # stays, and is owed a debrief again.
+    remaining = db.session.scalar(select(func.count()).where(Debrief.deal_id == deal.id))
+    if deal.crm_id is None and not remaining:
+        db.session.delete(deal)
+    db.session.commit()

@@ -1,0 +1,41 @@
+"""The knowledge base's tables. Import models from here."""
+
+from kb.models.audit import AuditEntry
+from kb.models.competitors import Competitor, CompetitorAlias
+from kb.models.deals import Deal, deal_competitors
+from kb.models.debriefs import SCORE_CRITERIA, Debrief, Quote, Reason
+from kb.models.enums import (
+    DebriefSource,
+    DebriefStatus,
+    Direction,
+    Outcome,
+    Role,
+    WinnerKind,
+)
+from kb.models.index_outbox import IndexChange
+from kb.models.lookups import Choice, ReasonCategory
+from kb.models.users import ApiToken, Team, User
+
+__all__ = [
+    "SCORE_CRITERIA",
+    "ApiToken",
+    "AuditEntry",
+    "Choice",
+    "Competitor",
+    "CompetitorAlias",
+    "Deal",
+    "Debrief",
+    "DebriefSource",
+    "DebriefStatus",
+    "Direction",
+    "IndexChange",
+    "Outcome",
+    "Quote",
+    "Reason",
+    "ReasonCategory",
+    "Role",
+    "Team",
+    "User",
+    "WinnerKind",
+    "deal_competitors",
+]

@@ -1,0 +1,39 @@
+"""The home page."""
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from kb.auth.service import user_count
+from kb.extensions import db
+from kb.models import Deal, Debrief, DebriefStatus
+from kb.permissions import visible_debriefs
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def home():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.setup" if user_count() == 0 else "auth.login"))
+    drafts = list(
+        db.session.scalars(
+            select(Debrief)
+            .where(Debrief.author_id == current_user.id, Debrief.status == DebriefStatus.DRAFT)
+            .options(selectinload(Debrief.deal))
+            .order_by(Debrief.updated_at.desc())
+            .limit(10)
+        )
+    )
+    recent = list(
+        db.session.scalars(
+            select(Debrief)
+            .join(Debrief.deal)
+            .where(visible_debriefs(current_user), Debrief.status == DebriefStatus.SUBMITTED)
+            .options(selectinload(Debrief.deal).selectinload(Deal.competitors))
+            .order_by(Debrief.submitted_at.desc().nulls_last(), Debrief.id.desc())
+            .limit(10)
+        )
+    )
+    return render_template("home.html", drafts=drafts, recent=recent)
