@@ -153,10 +153,9 @@ def new():
 @bp.route("/<int:debrief_id>/edit", methods=["GET", "POST"])
 def edit(debrief_id: int):
     debrief = _load(debrief_id, for_edit=True)
-    if request.method == "GET":
-        form = DebriefForm(data=service.as_input(debrief))
-    else:
-        form = DebriefForm()
+    # On GET the form shows the stored debrief; on POST, what was typed.
+    stored = service.as_input(debrief) if request.method == "GET" else None
+    form = DebriefForm(data=stored)
     return _handle(form, debrief, debrief.source, debrief.deal)
 
 
