@@ -31,11 +31,13 @@ def create_app(config: dict | None = None) -> Flask:
     from kb.errors import register_error_pages
     from kb.health import bp as health_bp
     from kb.security import register_security_headers
+    from kb.templating import register_template_helpers
     from kb.views import bp as main_bp
 
     for blueprint in (main_bp, auth_bp, debriefs_bp, api_bp, health_bp):
         app.register_blueprint(blueprint)
     register_error_pages(app)
+    register_template_helpers(app)
     register_security_headers(app)
 
     from kb.cli import register_commands

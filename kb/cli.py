@@ -10,10 +10,10 @@ from flask.cli import (
     FlaskGroup,
     ScriptInfo,
     pass_script_info,
-    run_command,
     shell_command,
     with_appcontext,
 )
+from werkzeug.serving import run_simple
 
 from kb.models import Role
 
@@ -54,8 +54,7 @@ def init_database() -> str:
 @click.option("--demo", is_flag=True, help="Fill an empty database with demo data first.")
 @click.option("--debug/--no-debug", default=False)
 @pass_script_info
-@click.pass_context
-def run(ctx, info: ScriptInfo, host: str, port: int, demo: bool, debug: bool) -> None:
+def run(info: ScriptInfo, host: str, port: int, demo: bool, debug: bool) -> None:
     """Create or upgrade the database, then serve the app."""
     if host in ("127.0.0.1", "localhost", "::1"):
         # Browsers send Secure cookies to localhost over plain HTTP, but not to
@@ -69,7 +68,9 @@ def run(ctx, info: ScriptInfo, host: str, port: int, demo: bool, debug: bool) ->
             from kb.demo.generator import ensure_demo_data
 
             ensure_demo_data(echo=click.echo)
-    ctx.invoke(run_command, host=host, port=port, debug=debug, reload=debug, debugger=debug)
+    app.debug = debug
+    # Flask refuses app.run() under its CLI; serve with Werkzeug directly.
+    run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)
 
 
 def register_commands(app: Flask) -> None:

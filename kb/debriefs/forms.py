@@ -171,13 +171,13 @@ class DebriefForm(FlaskForm):
         paths: dict[str, str] = {}
         reasons, quotes = [], []
         for entry in self.reasons:
-            row = entry.data
+            row = {**entry.data, "explanation": entry.data["explanation"] or ""}
             if not (row["category"] or row["explanation"].strip() or row["competitor"]):
                 continue
             paths[f"reasons.{len(reasons)}"] = entry.name
             reasons.append(row)
         for entry in self.quotes:
-            row = entry.data
+            row = {**entry.data, "text": entry.data["text"] or ""}
             if not (row["text"].strip() or (row["speaker_role"] or "").strip()):
                 continue
             paths[f"quotes.{len(quotes)}"] = entry.name
@@ -189,10 +189,11 @@ class DebriefForm(FlaskForm):
             "interview_date": self.interview_date.data,
             "reasons": reasons,
             "quotes": quotes,
-            "decision_process": self.decision_process.data,
-            "competitive_notes": self.competitive_notes.data,
-            "what_worked": self.what_worked.data,
-            "lessons_learned": self.lessons_learned.data,
+            # A text area left out of the post reads as None; it means empty.
+            "decision_process": self.decision_process.data or "",
+            "competitive_notes": self.competitive_notes.data or "",
+            "what_worked": self.what_worked.data or "",
+            "lessons_learned": self.lessons_learned.data or "",
             "scores": self.scores.data,
         }
         return payload, paths

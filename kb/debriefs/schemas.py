@@ -14,7 +14,8 @@ LONG_TEXT = 10_000
 
 
 def _short(max_length: int):
-    return Annotated[str | None, BlankIsNone, Field(default=None, max_length=max_length)]
+    """Optional one-line text: blank means not given."""
+    return Annotated[Annotated[str, Field(max_length=max_length)] | None, BlankIsNone]
 
 
 class _Strict(BaseModel):
@@ -25,9 +26,9 @@ class DealIn(_Strict):
     crm_id: _short(64) = None
     name: str = Field(min_length=1, max_length=200)
     account: str = Field(min_length=1, max_length=200)
-    amount: Annotated[Decimal | None, BlankIsNone] = Field(
-        default=None, ge=0, max_digits=14, decimal_places=2
-    )
+    amount: Annotated[
+        Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)] | None, BlankIsNone
+    ] = None
     currency: str = Field(default="USD", pattern=r"^[A-Za-z]{3}$")
     close_date: date
     outcome: Outcome
@@ -35,7 +36,7 @@ class DealIn(_Strict):
     region: _short(80) = None
     industry: _short(80) = None
     product_line: _short(80) = None
-    sales_cycle_days: Annotated[int | None, BlankIsNone] = Field(default=None, ge=0, le=3650)
+    sales_cycle_days: Annotated[Annotated[int, Field(ge=0, le=3650)] | None, BlankIsNone] = None
     stage_reached: _short(80) = None
     competitors: list[Annotated[str, Field(min_length=1, max_length=120)]] = Field(
         default_factory=list, max_length=20
@@ -71,7 +72,7 @@ class QuoteIn(_Strict):
     speaker_role: _short(80) = None
 
 
-Score = Annotated[int | None, BlankIsNone, Field(default=None, ge=1, le=5)]
+Score = Annotated[Annotated[int, Field(ge=1, le=5)] | None, BlankIsNone]
 ScoresIn = type(
     "ScoresIn",
     (_Strict,),
