@@ -235,3 +235,12 @@ def api(client, app):
             return client.delete(url, headers=self._headers(user), **kw)
 
     return Api()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI a skipped test hides a missing browser or database: fail the run."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if os.environ.get("CI") and skipped and session.exitstatus == 0:
+        reporter.write_line(f"CI: {len(skipped)} test(s) skipped; failing the run.", red=True)
+        session.exitstatus = 1

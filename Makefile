@@ -1,0 +1,33 @@
+# The two commands of the README: `make run` and `make test`.
+# Each creates the virtualenv and installs the project on first use.
+VENV ?= .venv
+PYTHON ?= python3
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Serve on http://127.0.0.1:5000 with demo data on first run (SQLite, local index).
+run: $(STAMP)
+	$(VENV)/bin/kb run --demo
+
+# The whole suite on SQLite; again on PostgreSQL when KB_TEST_DATABASE_URL is set.
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest
+	@if [ -n "$$KB_TEST_DATABASE_URL" ]; then \
+		echo "== again on PostgreSQL ($$KB_TEST_DATABASE_URL)"; \
+		$(VENV)/bin/pytest; \
+	fi
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: $(STAMP)
+	$(VENV)/bin/kb bench
