@@ -6,7 +6,7 @@ import shutil
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, make_url, text
 
 from kb import create_app
 from kb.auth.service import create_user
@@ -39,12 +39,7 @@ def migrated_database(tmp_path_factory):
     from kb.cli import init_database
 
     if PG_URL:
-        url = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        url = _private_postgres_database(_psycopg(PG_URL))
     else:
         path = tmp_path_factory.mktemp("template") / "template.sqlite3"
         url = f"sqlite:///{path}"
@@ -52,7 +47,34 @@ def migrated_database(tmp_path_factory):
     with app.app_context():
         init_database()
         db.engine.dispose()
-    return url
+    yield url
+    if PG_URL:
+        _drop_postgres_database(url)
+
+
+def _psycopg(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _private_postgres_database(server_url: str) -> str:
+    """A database of this test run's own on the given server, so that runs
+    started at the same time do not wipe each other's tables."""
+    name = f"kbtest_{os.getpid()}"
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_postgres_database(url: str) -> None:
+    name = make_url(url).database
+    server = make_url(_psycopg(PG_URL))
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    engine.dispose()
 
 
 def _reset_postgres(url: str) -> None:

@@ -8,15 +8,33 @@ from kb.models.enums import (
     DebriefSource,
     DebriefStatus,
     Direction,
+    EndorsementKind,
     Outcome,
+    Polarity,
+    PracticeKind,
+    PracticeStatus,
     Role,
+    ThemeStatus,
     WinnerKind,
 )
 from kb.models.index_outbox import IndexChange
 from kb.models.lookups import Choice, ReasonCategory
+from kb.models.practices import Comment, Endorsement, Practice, Tag, practice_tags
+from kb.models.themes import Theme
 from kb.models.users import ApiToken, Team, User
 
 __all__ = [
+    "Comment",
+    "Endorsement",
+    "EndorsementKind",
+    "Polarity",
+    "Practice",
+    "PracticeKind",
+    "PracticeStatus",
+    "Tag",
+    "Theme",
+    "ThemeStatus",
+    "practice_tags",
     "SCORE_CRITERIA",
     "ApiToken",
     "AuditEntry",

@@ -59,3 +59,34 @@ def enum_column(enum_cls: type[enum.StrEnum], name: str) -> sa.Enum:
         values_callable=lambda cls: [member.value for member in cls],
         validate_strings=True,
     )
+
+
+class Polarity(enum.StrEnum):
+    STRENGTH = "strength"
+    WEAKNESS = "weakness"
+    NEUTRAL = "neutral"
+
+
+class ThemeStatus(enum.StrEnum):
+    EMERGING = "emerging"
+    TRACKED = "tracked"
+    ADDRESSED = "addressed"
+
+
+class PracticeKind(enum.StrEnum):
+    PRACTICE = "practice"
+    LESSON = "lesson"
+
+
+class PracticeStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+
+
+class EndorsementKind(enum.StrEnum):
+    TRIED = "tried"
+    HELPFUL = "helpful"
+
+    @property
+    def label(self) -> str:
+        return {"tried": "I tried this", "helpful": "Helpful"}[self.value]
