@@ -50,5 +50,7 @@ def from_environment(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": env.get("KB_RATELIMIT_STORAGE_URI", "memory://"),
         "KB_LOGIN_RATE_LIMIT": env.get("KB_LOGIN_RATE_LIMIT", "10 per minute"),
         "KB_PAGE_SIZE": 25,
+        # Refuse oversized request bodies before anything parses them (CRM files included).
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "KB_DEBRIEF_OVERDUE_DAYS": int(env.get("KB_DEBRIEF_OVERDUE_DAYS", "14")),
     }

@@ -17,15 +17,17 @@ def find_competitor(name: str) -> Competitor | None:
     return competitor
 
 
-def find_category(slug: str) -> ReasonCategory | None:
-    """An active second-level category, by slug."""
-    return db.session.scalar(
+def find_category(slug: str, allow_retired: bool = False) -> ReasonCategory | None:
+    """A second-level category by slug: an active one, or any one when
+    `allow_retired` (a stored debrief keeps the categories it was filed under)."""
+    category = db.session.scalar(
         select(ReasonCategory).where(
-            ReasonCategory.slug == slug.strip().lower(),
-            ReasonCategory.parent_id.is_not(None),
-            ReasonCategory.active.is_(True),
+            ReasonCategory.slug == slug.strip().lower(), ReasonCategory.parent_id.is_not(None)
         )
     )
+    if category is None or not (category.active or allow_retired):
+        return None
+    return category
 
 
 def choice_values(kind: str) -> list[str]:

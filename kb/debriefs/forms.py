@@ -10,6 +10,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -37,6 +38,10 @@ GUIDE = {
 }
 
 
+def _options(*pairs: tuple[str, str], optgroup: str | None = None) -> list[SelectChoice]:
+    return [SelectChoice(value, label, optgroup=optgroup) for value, label in pairs]
+
+
 class DealForm(Form):
     crm_id = StringField("CRM id", description="Optional; links the deal to your CRM.")
     name = StringField("Deal name")
@@ -46,7 +51,9 @@ class DealForm(Form):
     close_date = StringField("Close date", widget=DateInput())
     outcome = SelectField(
         "Outcome",
-        choices=[("", "Choose…"), ("won", "Won"), ("lost", "Lost"), ("no_decision", "No decision")],
+        choices=_options(
+            ("", "Choose…"), ("won", "Won"), ("lost", "Lost"), ("no_decision", "No decision")
+        ),
         validate_choice=False,
     )
     segment = SelectField("Segment", validate_choice=False)
@@ -70,7 +77,7 @@ class ReasonForm(Form):
     category = SelectField("Category", validate_choice=False)
     direction = SelectField(
         "Effect",
-        choices=[("hurt", "Hurt us"), ("helped", "Helped us")],
+        choices=_options(("hurt", "Hurt us"), ("helped", "Helped us")),
         validate_choice=False,
     )
     primary = BooleanField("Primary reason")
@@ -93,7 +100,7 @@ for _key, _label in SCORE_CRITERIA:
         _key,
         SelectField(
             _label,
-            choices=[("", "—")] + [(str(n), str(n)) for n in range(1, 6)],
+            choices=_options(("", "—"), *((str(n), str(n)) for n in range(1, 6))),
             validate_choice=False,
         ),
     )
@@ -116,23 +123,31 @@ class DebriefForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.section_errors: dict[str, list[str]] = {}
 
-    def fill_choices(self) -> None:
-        blank = [("", "—")]
+    def fill_choices(self, keep_categories: set[str] = frozenset()) -> None:
+        """Offer the current lists; `keep_categories` are slugs a stored debrief
+        uses, offered even when an admin has since retired them."""
+        blank = _options(("", "—"))
         for kind in ("segment", "region", "industry", "product_line"):
-            getattr(self.deal.form, kind).choices = blank + [(v, v) for v in choice_values(kind)]
+            values = choice_values(kind)
+            getattr(self.deal.form, kind).choices = blank + _options(*((v, v) for v in values))
         competitors = [(name, name) for name in competitor_names()]
-        self.deal.form.competitors.choices = competitors
-        self.deal.form.winner.choices = (
-            [("", "—")]
-            + competitors
-            + [("no_decision", "No decision"), ("in_house", "Built in-house")]
+        self.deal.form.competitors.choices = _options(*competitors)
+        self.deal.form.winner.choices = blank + _options(
+            *competitors, ("no_decision", "No decision"), ("in_house", "Built in-house")
         )
-        categories = {"": [("", "Choose a category…")]}
+        categories = _options(("", "Choose a category…"))
         for group in category_groups():
-            categories[group.name] = [(c.slug, c.name) for c in group.children if c.active]
+            categories += _options(
+                *(
+                    (c.slug, c.name)
+                    for c in group.children
+                    if c.active or c.slug in keep_categories
+                ),
+                optgroup=group.name,
+            )
         for entry in self.reasons:
             entry.form.category.choices = categories
-            entry.form.competitor.choices = blank + competitors
+            entry.form.competitor.choices = blank + _options(*competitors)
 
     # Rows are rebuilt from their data so the names stay 0..n-1 in display order.
     def _rebuild(self, field_list: FieldList, rows: list[dict[str, Any]]) -> None:
@@ -226,6 +241,8 @@ class DebriefForm(FlaskForm):
                 node = node.form._fields.get(part)
             elif hasattr(node, "_fields"):
                 node = node._fields.get(part)
+            elif part.isdigit():
+                return node  # one of the values of a multi-value field ("deal.competitors.1")
             else:
                 return None
             if node is None:

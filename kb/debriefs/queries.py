@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import selectinload
 
 from kb.extensions import db
@@ -54,12 +54,14 @@ def debrief_list(user: User, filters: dict[str, str], scope: str = "all") -> Sel
         stmt = stmt.where(
             Debrief.author_id.in_(select(User.id).where(User.team_id == user.team_id))
         )
-    if (value := filters.get("outcome")) in {o.value for o in Outcome}:
-        stmt = stmt.where(Deal.outcome == Outcome(value))
-    if (value := filters.get("source")) in {s.value for s in DebriefSource}:
-        stmt = stmt.where(Debrief.source == DebriefSource(value))
-    if (value := filters.get("status")) in {s.value for s in DebriefStatus}:
-        stmt = stmt.where(Debrief.status == DebriefStatus(value))
+    for name, column, values in (
+        ("outcome", Deal.outcome, Outcome),
+        ("source", Debrief.source, DebriefSource),
+        ("status", Debrief.status, DebriefStatus),
+    ):
+        if value := filters.get(name):
+            known = value in {member.value for member in values}
+            stmt = stmt.where(column == values(value) if known else false())
     if value := filters.get("segment"):
         stmt = stmt.where(Deal.segment == value)
     if value := filters.get("competitor"):

@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from kb import search
 from kb.debriefs import queries, service
 from kb.debriefs.forms import GUIDE, DebriefForm
 from kb.extensions import db
@@ -33,9 +34,10 @@ def _int_arg(name: str, default: int) -> int:
     return int(value) if value.isdigit() else default
 
 
+# One rule per URL shape, so that url_for("debriefs.index") builds /debriefs/
+# (with a default on every rule, Werkzeug may build any of them).
 @bp.get("/", defaults={"scope": "all"})
-@bp.get("/mine", defaults={"scope": "mine"})
-@bp.get("/team", defaults={"scope": "team"})
+@bp.get("/<any(mine, team):scope>")
 def index(scope: str):
     if scope == "team" and current_user.team_id is None:
         flash("You are not on a team yet; showing all debriefs.", "info")
@@ -77,11 +79,12 @@ def show(debrief_id: int):
             for d in debrief.deal.debriefs
             if d.id != debrief.id and can_view_debrief(current_user, d)
         ],
+        similar=search.more_like_this(current_user, debrief.id),
     )
 
 
 def _edit_page(form, debrief, source, deal, deal_locked, unplaced=()):
-    form.fill_choices()
+    form.fill_choices({r.category.slug for r in debrief.reasons} if debrief else set())
     return render_template(
         "debriefs/form.html",
         form=form,
@@ -105,6 +108,8 @@ def _handle(form: DebriefForm, debrief: Debrief | None, source: DebriefSource, d
     action = request.form.get("action", "save_draft")
     if form.change_rows(action):
         return _edit_page(form, debrief, source, deal, deal_locked)
+    if action not in ("save_draft", "submit"):
+        abort(400, "Unknown form action.")
     payload, paths = form.to_payload()
     payload["source"] = source.value
     payload["status"] = "submitted" if action == "submit" else "draft"

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from kb import audit
 from kb.debriefs.schemas import DealIn, DebriefIn
@@ -85,7 +85,9 @@ def deal_as_input(deal: Deal) -> dict[str, Any]:
         "crm_id": deal.crm_id,
         "name": deal.name,
         "account": deal.account,
-        "amount": str(deal.amount) if deal.amount is not None else None,
+        # Two decimals whether the value was just assigned or read back from the database,
+        # so that re-saving the same amount is no change.
+        "amount": f"{deal.amount:.2f}" if deal.amount is not None else None,
         "currency": deal.currency,
         "close_date": deal.close_date.isoformat(),
         "outcome": deal.outcome.value,
@@ -172,8 +174,9 @@ def _resolve(actor: User, data: DebriefIn, debrief: Debrief | None) -> _Resolved
     primaries = [i for i, r in enumerate(data.reasons) if r.primary]
     for i in primaries[1:]:
         found.errors[f"reasons.{i}.primary"] = "Only one reason can be the primary reason."
+    kept = {r.category.slug for r in debrief.reasons} if debrief is not None else set()
     for i, reason in enumerate(data.reasons):
-        category = find_category(reason.category)
+        category = find_category(reason.category, allow_retired=reason.category in kept)
         if category is None:
             found.errors[f"reasons.{i}.category"] = f"Unknown reason category '{reason.category}'."
         found.categories.append(category)
@@ -272,11 +275,11 @@ def delete_debrief(actor: User, debrief: Debrief) -> None:
         {"content": [as_input(debrief), None]},
     )
     enqueue("debrief", debrief.id)
-    db.session.delete(debrief)
-    db.session.flush()
+    # Through the collection, so the session does not delete the row twice
+    # when the deal goes too.
+    deal.debriefs.remove(debrief)
     # A deal typed in with its debrief goes with its last debrief; a CRM deal
     # stays, and is owed a debrief again.
-    remaining = db.session.scalar(select(func.count()).where(Debrief.deal_id == deal.id))
-    if deal.crm_id is None and not remaining:
+    if deal.crm_id is None and not deal.debriefs:
         db.session.delete(deal)
     db.session.commit()
