@@ -68,9 +68,10 @@ def _hash_token(token: str) -> str:
 def create_token(user: User, name: str = "") -> str:
     """A new bearer token for `user`. The token is shown once; only its hash is kept."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user=user, name=name, token_hash=_hash_token(token), prefix=token[:10]))
+    record = ApiToken(user=user, name=name, token_hash=_hash_token(token), prefix=token[:10])
+    db.session.add(record)
     db.session.flush()
-    audit.record(user, "create", "api_token", user.id, f"token {token[:10]}… {name}".strip())
+    audit.record(user, "create", "api_token", record.id, f"token {record.prefix}… {name}".strip())
     db.session.commit()
     return token
 
@@ -86,3 +87,20 @@ def user_for_token(token: str) -> User | None:
     record.last_used_at = datetime.now(UTC).replace(tzinfo=None)
     db.session.commit()
     return record.user
+
+
+def revoke_token(actor: User, token: ApiToken) -> bool:
+    """Stop `token` from working. False when it was already revoked."""
+    if token.revoked_at is not None:
+        return False
+    token.revoked_at = datetime.now(UTC).replace(tzinfo=None)
+    audit.record(
+        actor,
+        "revoke",
+        "api_token",
+        token.id,
+        f"token {token.prefix}… of {token.user.email}",
+        {"revoked_at": [None, token.revoked_at.isoformat(timespec="seconds")]},
+    )
+    db.session.commit()
+    return True
