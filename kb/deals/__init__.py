@@ -1,0 +1,1 @@
+"""Deals: importing closed deals from CRM exports, storing them, and debrief coverage."""
