@@ -1,0 +1,122 @@
+"""`kb bench`: generate a corpus with the demo generator into a temporary
+database and index folder, then run each section's measurements on it.
+
+A section is a function taking the Bench and returning a JSON-able dict; it
+prints its own table. Other features add theirs to SECTIONS.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+from flask import Flask
+
+
+@dataclass
+class Bench:
+    app: Flask
+    count: int
+    seed: int
+    queries_per_type: int
+    workdir: Path
+    echo: Callable[[str], None] = click.echo
+    results: dict = field(default_factory=dict)
+
+    @property
+    def database_path(self) -> Path:
+        return self.workdir / "bench.sqlite3"
+
+
+def _search_section(bench: Bench) -> dict:
+    from kb.bench.search import section
+
+    return section(bench)
+
+
+def _themes_section(bench: Bench) -> dict:
+    from kb.bench.themes import section
+
+    return section(bench)
+
+
+SECTIONS: list[tuple[str, Callable[[Bench], dict]]] = [
+    ("search", _search_section),
+    ("themes", _themes_section),
+]
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """The value below which `share` of the values fall (nearest rank)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, round(share * len(ordered) + 0.5))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def folder_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def _app(workdir: Path) -> Flask:
+    from kb import create_app
+
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.sqlite3'}",
+            "KB_INDEX_DIR": str(workdir / "index"),
+            "SECRET_KEY": "bench",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "SESSION_COOKIE_SECURE": False,
+            "REMEMBER_COOKIE_SECURE": False,
+            "SERVER_NAME": "localhost",
+            # The corpus is indexed in bulk and timed; not at start-up.
+            "KB_SEARCH_CATCH_UP_ON_START": False,
+        }
+    )
+
+
+def run(
+    count: int,
+    seed: int,
+    queries_per_type: int,
+    json_path: str | None = None,
+    keep: bool = False,
+    echo: Callable[[str], None] = click.echo,
+) -> dict:
+    from kb.cli import init_database
+    from kb.demo.generator import generate
+
+    workdir = Path(tempfile.mkdtemp(prefix="kb-bench-"))
+    echo(f"Benchmark data in {workdir} ({'kept' if keep else 'removed afterwards'}).")
+    try:
+        app = _app(workdir)
+        bench = Bench(app, count, seed, queries_per_type, workdir, echo)
+        with app.app_context():
+            init_database()
+            started = time.perf_counter()
+            created = generate(count=count, seed=seed, echo=None)
+            generated = time.perf_counter() - started
+            echo(f"Generated {created} debriefs with the demo generator in {generated:.1f} s.")
+            bench.results.update(
+                debriefs=created,
+                seed=seed,
+                cpus=os.cpu_count(),
+                generate_seconds=round(generated, 1),
+            )
+            for name, section in SECTIONS:
+                bench.results[name] = section(bench)
+        if json_path:
+            Path(json_path).write_text(json.dumps(bench.results, indent=2) + "\n")
+            echo(f"Wrote {json_path}.")
+        return bench.results
+    finally:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)

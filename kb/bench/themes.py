@@ -1,0 +1,238 @@
+"""The themes section of `kb bench`.
+
+Fifty themes (the demo data's planted phrases, then frequent phrases and
+filter-only themes drawn from the corpus) are created; then, through the app
+(the test client, signed in as marketing):
+
+- the themes overview (figures of all fifty over eight quarters),
+- a theme's page (figures, charts, evidence, linked debriefs), for ten themes,
+- discovery on a subset of about 5% of the corpus (5,000 debriefs at
+  100,000) against every submitted debrief,
+
+each timed three ways: the first request of the process ("cold": nothing
+decoded or analysed yet), the first after a debrief is filed ("changed": the
+index state moved, so no cached result applies, but decoded postings and
+analysed debriefs are reused, as in a running server), and a repeat
+("cached"). The targets apply to "changed". The planted phrases' ranks in
+discovery are reported too.
+"""
+
+import time
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from kb import search
+from kb.auth.service import create_user
+from kb.bench import Bench, percentile
+from kb.debriefs import service as debriefs
+from kb.demo.themes import PLANTED_THEMES
+from kb.extensions import db
+from kb.models import Role, Theme
+from kb.themes import discovery, engine, service
+from kb.themes.cache import results
+from kb.themes.terms import term_cache
+
+PASSWORD = "bench-password-2"  # noqa: S105  (a throwaway user in a throwaway database)
+THEMES = 50
+PAGES = 10
+TARGETS = {"overview_ms": 300, "theme_page_ms": 300, "discovery_s": 2.0}
+SUBSETS = (
+    {"outcome": "won", "segment": "Enterprise"},
+    {"outcome": "lost", "segment": "Mid-market"},
+    {"outcome": "lost", "competitor": "Acme"},
+    {"outcome": "won", "competitor": "Globex"},
+    {"outcome": "lost", "competitor": "Acme", "segment": "Enterprise"},
+    {"outcome": "no_decision"},
+    {"outcome": "lost", "segment": "Enterprise"},
+    {"outcome": "won", "region": "EMEA"},
+    {"outcome": "lost", "region": "EMEA"},
+    {"outcome": "won", "competitor": "Acme"},
+    {"outcome": "lost", "competitor": "Salesforce"},
+    {"outcome": "won", "segment": "SMB", "region": "North America"},
+    {"outcome": "lost", "competitor": "Acme", "region": "North America"},
+)
+
+
+def _planted_filters(theme) -> dict:
+    filters = {k: v for k, v in theme.filters.items() if k != "closed_within_days"}
+    if "closed_within_days" in theme.filters:
+        since = date.today() - timedelta(days=theme.filters["closed_within_days"])
+        filters["date_from"] = since.isoformat()
+    return filters
+
+
+def _make_themes(user) -> list[Theme]:
+    """Fifty themes: the planted phrases, frequent phrases of the corpus, and
+    a few filter-only ones."""
+    made: list[Theme] = []
+
+    def add(name: str, query: str, filters: dict) -> None:
+        if len(made) >= THEMES:
+            return
+        payload = {"name": name[:120], "query": query, "filters": filters, "status": "tracked"}
+        made.append(service.save_theme(user, service.parse(payload)))
+
+    for theme in PLANTED_THEMES:
+        add(theme.phrase.capitalize(), f'"{theme.phrase}"', {})
+    for filters in SUBSETS[:5]:
+        add("Only " + ", ".join(filters.values()), "", filters)
+    snap = engine.snapshot()
+    ids = snap.debriefs_of(snap.population)[:3000]
+    counts = discovery.count_grams(term_cache().terms(ids))
+    frequent = [
+        " ".join(gram)
+        for gram, _ in counts.most_common(5000)
+        if len(gram) == 2 and not set(gram) & discovery.STOP_WORDS
+    ]
+    for i, gram in enumerate(frequent):
+        outcome = ("lost", "won", "no_decision")[i % 3]
+        add(f"{gram} ({outcome})", f'"{gram}"', {"outcome": outcome})
+    return made
+
+
+def _get(client, url: str) -> float:
+    started = time.perf_counter()
+    response = client.get(url)
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        raise RuntimeError(f"{url} answered {response.status_code}")
+    return elapsed * 1000
+
+
+def _file_a_debrief(user, n: int) -> None:
+    """A change that moves the index state (and so every cache key)."""
+    payload = {
+        "source": "rep",
+        "status": "submitted",
+        "deal": {
+            "name": f"Bench change {n}",
+            "account": "Bench",
+            "close_date": date.today().isoformat(),
+            "outcome": "lost",
+        },
+        "reasons": [{"category": "price.total-cost", "direction": "hurt"}],
+        "competitive_notes": f"A bench change number {n}.",
+    }
+    debriefs.save_debrief(user, debriefs.parse(payload))
+    search.catch_up()
+
+
+def _subset(snap) -> tuple[dict, int]:
+    """The subset filters whose size is closest to 5% of the corpus."""
+    target = max(1, snap.size // 20)
+    sizes = [(abs(snap.match("", f).count - target), f) for f in SUBSETS]
+    _, filters = min(sizes, key=lambda item: item[0])
+    return filters, snap.match("", filters).count
+
+
+def _three_ways(measure, change) -> dict:
+    cold = measure()
+    change()
+    changed = measure()
+    cached = measure()
+    return {"cold": round(cold, 1), "changed": round(changed, 1), "cached": round(cached, 1)}
+
+
+def section(bench: Bench) -> dict:
+    echo = bench.echo
+    app = bench.app
+    if search.index_status().get("documents") is None:
+        echo("Themes: building the index…")
+        search.reindex()
+    search.catch_up()
+    user = create_user("bench-marketing@example.com", PASSWORD, Role.MARKETING, "Bench Mkt")
+    rep = create_user("bench-rep-2@example.com", PASSWORD, Role.REP, "Bench Rep 2", "Bench")
+    client = app.test_client()
+    client.post("/login", data={"email": user.email, "password": PASSWORD})
+
+    echo(f"Themes: creating {THEMES} themes…")
+    themes = _make_themes(user)
+    results().clear()
+    changes = iter(range(1, 1000))
+
+    def change() -> None:
+        _file_a_debrief(rep, next(changes))
+
+    echo("Themes: overview…")
+    overview = _three_ways(lambda: _get(client, "/themes/?period=90d&sort=growth"), change)
+
+    echo(f"Themes: {PAGES} theme pages…")
+    pages = {"cold": [], "changed": [], "cached": []}
+    for theme in themes[:PAGES]:
+        url = f"/themes/{theme.id}"
+        pages["cold"].append(_get(client, url))
+    change()
+    for theme in themes[:PAGES]:
+        url = f"/themes/{theme.id}"
+        pages["changed"].append(_get(client, url))
+        pages["cached"].append(_get(client, url))
+    page_summary = {
+        way: {
+            "p50": round(percentile(samples, 0.5), 1),
+            "max": round(max(samples), 1),
+        }
+        for way, samples in pages.items()
+    }
+
+    echo("Themes: discovery…")
+    snap = engine.snapshot()
+    filters, size = _subset(snap)
+    url = "/api/v1/themes/discover?" + urlencode({**filters, "background": "all"})
+    discovery_ms = _three_ways(lambda: _get(client, url), change)
+
+    ranks = {}
+    snap = engine.snapshot()
+    for planted in PLANTED_THEMES:
+        found = discovery.discover(snap, term_cache(), "", _planted_filters(planted), "all", 5)
+        phrases = [f.phrase.replace("-", " ") for f in found.findings]
+        wanted = planted.phrase.replace("-", " ")
+        ranks[planted.key] = phrases.index(wanted) + 1 if wanted in phrases else None
+
+    result = {
+        "themes": len(themes),
+        "overview_ms": overview,
+        "theme_page_ms": page_summary,
+        "discovery": {
+            "subset_filters": filters,
+            "subset_debriefs": size,
+            "background_debriefs": snap.size,
+            "ms": discovery_ms,
+        },
+        "planted_phrase_ranks": ranks,
+        "targets": TARGETS,
+    }
+    result["targets_met"] = {
+        "overview": overview["changed"] <= TARGETS["overview_ms"],
+        "theme_page": page_summary["changed"]["max"] <= TARGETS["theme_page_ms"],
+        "discovery": discovery_ms["changed"] <= TARGETS["discovery_s"] * 1000,
+        "planted_in_top_10": all(r is not None and r <= 10 for r in ranks.values()),
+    }
+    _print(echo, result)
+    db.session.rollback()
+    return result
+
+
+def _print(echo, result: dict) -> None:
+    echo("")
+    echo("Themes (ms; cold = first request, changed = first after a new debrief, cached)")
+    echo(f"{'':34}{'cold':>10}{'changed':>10}{'cached':>10}  target")
+    o = result["overview_ms"]
+    echo(
+        f"{'overview, ' + str(result['themes']) + ' themes, 8 quarters':34}"
+        f"{o['cold']:>10}{o['changed']:>10}{o['cached']:>10}  ≤ {TARGETS['overview_ms']}"
+    )
+    p = result["theme_page_ms"]
+    echo(
+        f"{'theme page (max of ' + str(PAGES) + ')':34}"
+        f"{p['cold']['max']:>10}{p['changed']['max']:>10}{p['cached']['max']:>10}"
+        f"  ≤ {TARGETS['theme_page_ms']}"
+    )
+    d = result["discovery"]
+    label = f"discovery, {d['subset_debriefs']:,} of {d['background_debriefs']:,}"
+    echo(
+        f"{label:34}{d['ms']['cold']:>10}{d['ms']['changed']:>10}{d['ms']['cached']:>10}"
+        f"  ≤ {int(TARGETS['discovery_s'] * 1000)}"
+    )
+    echo(f"planted phrases' ranks in discovery: {result['planted_phrase_ranks']}")
+    met = ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in result["targets_met"].items())
+    echo(f"targets met: {met}")

@@ -1,0 +1,392 @@
+"""Document sets and term statistics read from Whoosh segments, kept in memory.
+
+Whoosh answers a query by stepping a matcher through every matching posting
+in Python, once per query, and facets by looking up each match's value: at
+100,000 debriefs a common word takes hundreds of milliseconds. Here a
+segment's postings are decoded once and kept as a bitmap (a Python int, one
+bit per document) plus the term's BM25 impact per posting, so counting,
+intersecting, faceting and excluding are single big-integer operations, and
+scoring is one pass over an array.
+
+A segment never changes once written, so what is decoded from it is cached by
+segment id and shared by every searcher (and thread) of the process; only the
+set of deleted documents moves, and it is applied per searcher as `live`.
+"""
+
+import heapq
+import math
+import sys
+import threading
+from array import array
+from bisect import bisect_left, bisect_right
+from collections import OrderedDict, deque
+from collections.abc import Iterable, Iterator
+from itertools import accumulate, compress, repeat
+
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.util.numeric import byte_to_length
+
+from kb.search.schema import FILTER_FIELDS
+
+K1, B = 1.2, 0.75
+# Decoded postings kept per segment, counted in postings (8 bytes each, plus
+# a bitmap per term): at most about 50 MB for a segment of 50,000 debriefs.
+POSTINGS_BUDGET = 6_000_000
+
+_TO_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
+_TO_FLAGS = bytes.maketrans(b"01", b"\x00\x01")
+
+
+def bitmap(ids: Iterable[int], size: int) -> int:
+    """A bitmap with the bits of `ids` set (each below `size`)."""
+    flags = bytearray(size)
+    deque(map(flags.__setitem__, ids, repeat(1)), maxlen=0)
+    digits = flags.translate(_TO_DIGITS)[::-1]
+    return int(digits, 2) if digits else 0
+
+
+def flags_of(bits: int, size: int) -> bytes:
+    """One byte per document, 1 where the bit is set: O(1) membership by index."""
+    digits = format(bits, "b")[::-1].encode() if bits else b""
+    return digits.translate(_TO_FLAGS) + bytes(max(0, size - len(digits)))
+
+
+def members(bits: int) -> list[int]:
+    """The document numbers in a bitmap, ascending."""
+    if not bits:
+        return []
+    flags = format(bits, "b")[::-1].encode().translate(_TO_FLAGS)
+    return list(compress(range(len(flags)), flags))
+
+
+class Postings:
+    """A term's postings in one segment: document numbers (local), each
+    posting's BM25 impact (before idf), and the same documents as a bitmap."""
+
+    __slots__ = ("ids", "impacts", "bits")
+
+    def __init__(self, ids: array, impacts: array | None, bits: int):
+        self.ids, self.impacts, self.bits = ids, impacts, bits
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+EMPTY = Postings(array("I"), array("f"), 0)
+
+
+def _read_postings(matcher) -> tuple[array, array]:
+    """(document numbers, term frequencies) of a matcher, deleted documents
+    included (they are masked by `live`)."""
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child
+    ids, weights = array("I"), array("f")
+    try:
+        # Whoosh's W3 codec keeps postings in pickled blocks; reading them a
+        # block at a time avoids a Python call per posting.
+        while True:
+            matcher._read_data()
+            block_ids, block_weights = matcher._data[0], matcher._data[1]
+            ids.extend(accumulate(block_ids))
+            if block_weights is None or isinstance(block_weights, float):
+                weights.extend(repeat(block_weights or 1.0, len(block_ids)))
+            else:
+                weights.extend(block_weights)
+            if matcher._lastblock:
+                return ids, weights
+            matcher._goto(matcher._nextoffset)
+    except AttributeError:
+        pass  # another matcher type (e.g. postings inlined in the term index)
+    ids, weights = array("I"), array("f")
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    return ids, weights
+
+
+def _raw_column(reader, name: str, column) -> array | None:
+    """A numeric column's values for every document, read in one go."""
+    try:
+        colreader = reader._perdoc.column_reader(name, column)
+        raw = colreader._dbfile.get(colreader._basepos, colreader._count * colreader._fixedlen)
+        values = array(colreader._typecode, raw)
+        if sys.byteorder == "little" and values.itemsize > 1:
+            values.byteswap()
+        missing = reader.doc_count_all() - len(values)
+        if missing > 0:
+            values.extend(repeat(colreader._default, missing))
+        return values
+    except (AttributeError, KeyError, OSError):
+        return None
+
+
+class SegmentData:
+    """What is decoded from one segment. Methods take the segment's current
+    reader, because the reader that first opened the segment may be closed."""
+
+    def __init__(self, segment_id: str, size: int):
+        self.segment_id, self.size = segment_id, size
+        self._values: dict[str, dict[str, int]] = {}
+        self._postings: OrderedDict[tuple[str, str], Postings] = OrderedDict()
+        self._postings_held = 0
+        self._norms: dict[str, list[float]] = {}
+        self._columns: dict[str, array] = {}
+        self._lock = threading.Lock()
+
+    def values(self, reader, field: str) -> dict[str, int]:
+        """Every term of a structured field, with the documents that have it."""
+        found = self._values.get(field)
+        if found is None:
+            found = {}
+            for btext in reader.lexicon(field):
+                ids, _ = _read_postings(reader.postings(field, btext))
+                found[btext.decode("utf-8")] = bitmap(ids, self.size)
+            self._values[field] = found
+        return found
+
+    def postings(self, reader, field: str, term: str) -> Postings:
+        key = (field, term)
+        with self._lock:
+            found = self._postings.get(key)
+            if found is not None:
+                self._postings.move_to_end(key)
+                return found
+        if (field, term) not in reader:
+            return EMPTY
+        ids, tfs = _read_postings(reader.postings(field, term))
+        norms = self._norms_for(reader, field)
+        k1p1 = K1 + 1
+        impacts = array("f", [tf * k1p1 / (tf + norms[d]) for d, tf in zip(ids, tfs, strict=True)])
+        found = Postings(ids, impacts, bitmap(ids, self.size))
+        with self._lock:
+            self._postings[key] = found
+            self._postings_held += len(found)
+            while self._postings_held > POSTINGS_BUDGET and len(self._postings) > 1:
+                _, dropped = self._postings.popitem(last=False)
+                self._postings_held -= len(dropped)
+        return found
+
+    def _norms_for(self, reader, field: str) -> list[float]:
+        norms = self._norms.get(field)
+        if norms is None:
+            average = reader.field_length(field) / max(1, self.size)
+            coded = _raw_column(reader, _lenfield(field), LENGTHS_COLUMN)
+            if coded is not None:
+                table = [K1 * (1 - B + B * byte_to_length(b) / average) for b in range(256)]
+                norms = [table[b] for b in coded]
+            else:
+                lengths = (reader.doc_field_length(d, field) for d in range(self.size))
+                norms = [K1 * (1 - B + B * n / average) for n in lengths]
+            self._norms[field] = norms
+        return norms
+
+    def column(self, reader, field: str) -> array:
+        values = self._columns.get(field)
+        if values is None:
+            fieldobj = reader.schema[field]
+            raw = _raw_column(reader, field, fieldobj.column_type)
+            if raw is None:
+                raw = reader.column_reader(field, translate=False)
+            values = self._columns[field] = array("q", raw)
+        return values
+
+    def order(self, reader, field: str) -> tuple[array, array]:
+        """(document numbers, values) ascending by (value, document number)."""
+        key = "order:" + field
+        found = self._columns.get(key)
+        if found is None:
+            values = self.column(reader, field)
+            # A stable sort of ascending numbers orders ties by document number.
+            ids = array("I", sorted(range(len(values)), key=values.__getitem__))
+            found = self._columns[key] = (ids, array("q", (values[d] for d in ids)))
+        return found
+
+
+_segments: dict[tuple[str, str], SegmentData] = {}
+_segments_lock = threading.Lock()
+
+
+def _segment_data(index_path: str, reader) -> SegmentData:
+    key = (index_path, reader.segment().segment_id())
+    with _segments_lock:
+        found = _segments.get(key)
+        if found is None:
+            found = _segments[key] = SegmentData(key[1], reader.doc_count_all())
+        return found
+
+
+def forget_segments(index_path: str, keep: set[str]) -> None:
+    with _segments_lock:
+        for key in [k for k in _segments if k[0] == index_path and k[1] not in keep]:
+            del _segments[key]
+
+
+class View:
+    """One searcher's snapshot of the index, as bitmaps over global document
+    numbers (a segment's local number plus the segment's offset)."""
+
+    def __init__(self, index_path: str, searcher):
+        self.searcher = searcher
+        self.leaves = []
+        live = 0
+        for reader, offset in searcher.reader().leaf_readers():
+            if reader.segment() is None:  # an empty index has a reader without segments
+                continue
+            data = _segment_data(index_path, reader)
+            self.leaves.append((data, reader, offset))
+            seg_live = (1 << data.size) - 1
+            for docnum in reader.deleted_docs_set if reader.has_deletions() else ():
+                seg_live &= ~(1 << docnum)
+            live |= seg_live << offset
+        forget_segments(index_path, {data.segment_id for data, _, _ in self.leaves})
+        self.live = live
+        self.size = sum(data.size for data, _, _ in self.leaves)
+        self.doc_count = live.bit_count()
+        self._values: dict[str, dict[str, int]] = {}
+        self._columns: dict[str, array] = {}
+        self._order: dict[str, list[int]] = {}
+        self._flags: tuple[int, bytes] | None = None
+
+    def values(self, field: str) -> dict[str, int]:
+        """Term → live documents, for a structured field."""
+        found = self._values.get(field)
+        if found is None:
+            found = {}
+            for data, reader, offset in self.leaves:
+                for term, bits in data.values(reader, field).items():
+                    found[term] = found.get(term, 0) | (bits << offset)
+            live = self.live
+            found = {term: bits & live for term, bits in found.items()}
+            self._values[field] = {term: bits for term, bits in found.items() if bits}
+        return self._values[field]
+
+    def docs(self, field: str, term: str) -> int:
+        if field in FILTER_FIELDS:
+            return self.values(field).get(term, 0)
+        bits = 0
+        for data, reader, offset in self.leaves:
+            bits |= data.postings(reader, field, term).bits << offset
+        return bits & self.live
+
+    def doc_frequency(self, field: str, term: str) -> int:
+        """Documents with the term, deleted ones included (as BM25 in Whoosh)."""
+        return self.searcher.reader().doc_frequency(field, term)
+
+    def idf(self, field: str, term: str) -> float:
+        df = self.doc_frequency(field, term)
+        return math.log(1 + (self.doc_count - df + 0.5) / (df + 0.5))
+
+    def lexicon(self, field: str, prefix: str = "") -> Iterator[str]:
+        seen = set()
+        for _, reader, _ in self.leaves:
+            for btext in reader.expand_prefix(field, prefix) if prefix else reader.lexicon(field):
+                term = btext.decode("utf-8")
+                if term not in seen:
+                    seen.add(term)
+                    yield term
+
+    def column(self, field: str) -> array:
+        values = self._columns.get(field)
+        if values is None:
+            values = array("q")
+            for data, reader, _ in self.leaves:
+                values.extend(data.column(reader, field))
+            self._columns[field] = values
+        return values
+
+    def flags(self, bits: int) -> bytes:
+        """Membership by document number; the last one asked for is kept."""
+        if self._flags is None or self._flags[0] != bits:
+            self._flags = (bits, flags_of(bits, self.size))
+        return self._flags[1]
+
+    def top_scored(self, bits: int, terms: list[tuple[str, str, float]], k: int) -> list:
+        """The k best (score, docnum) among `bits`, by BM25 over the weighted terms."""
+        if not bits or k <= 0:
+            return []
+        weighted = []  # per term: (idf weight, postings) for each segment
+        for field, term, boost in terms:
+            weight = boost * self.idf(field, term)
+            weighted.append(
+                [(weight, data.postings(reader, field, term)) for data, reader, _ in self.leaves]
+            )
+        best = []
+        for i, (data, _, offset) in enumerate(self.leaves):
+            seg_bits = (bits >> offset) & ((1 << data.size) - 1)
+            parts = [per_term[i] for per_term in weighted if len(per_term[i][1])]
+            if not seg_bits or not parts:
+                continue
+            if len(parts) == 1:
+                found = _top_single(seg_bits, *parts[0], k, data.size)
+            else:
+                found = _top_summed(seg_bits, parts, k, data.size)
+            best += [(score, docnum + offset) for score, docnum in found]
+        return heapq.nlargest(k, best)
+
+    def top_sorted(self, bits: int, field: str, k: int, descending: bool = True) -> list[int]:
+        """The first k documents of `bits` by a column; ties go to the later document."""
+        if not bits or k <= 0:
+            return []
+        if bits.bit_count() <= max(20_000, 4 * k):
+            values = self.column(field)
+            sign = 1 if descending else -1
+            return heapq.nlargest(k, members(bits), key=lambda d: (sign * values[d], sign * d))
+        flags = self.flags(bits)
+        streams = []
+        for data, reader, offset in self.leaves:
+            ids, values = data.order(reader, field)
+            if descending:
+                ids, values = reversed(ids), reversed(values)
+            streams.append(zip(values, (d + offset for d in ids)))  # noqa: B905
+        ranked = heapq.merge(*streams, reverse=descending)
+        out = []
+        for _, docnum in ranked:
+            if flags[docnum]:
+                out.append(docnum)
+                if len(out) == k:
+                    break
+        return out
+
+    def range_docs(self, field: str, low: int | None, high: int | None) -> int:
+        """Documents whose column value lies in [low, high] (None: unbounded)."""
+        bits = 0
+        for data, reader, offset in self.leaves:
+            ids, values = data.order(reader, field)
+            start = 0 if low is None else bisect_left(values, low)
+            end = len(values) if high is None else bisect_right(values, high)
+            if end > start:
+                bits |= bitmap(ids[start:end], data.size) << offset
+        return bits & self.live
+
+    def key(self, docnum: int) -> str:
+        return self.searcher.stored_fields(docnum)["key"]
+
+
+def _top_single(bits: int, weight: float, postings: Postings, k: int, size: int) -> list:
+    """The k best of one segment's `bits` for a single term."""
+    ids, impacts = postings.ids, postings.impacts
+    flags = flags_of(bits, size)
+    share = bits.bit_count() / len(ids)
+    if share > 0.5:
+        # Most of the term's documents are wanted: take a few more than k by
+        # impact and drop the unwanted ones.
+        want = min(len(ids), int(k / share) + 16)
+        best = heapq.nlargest(want, range(len(ids)), key=impacts.__getitem__)
+        kept = [i for i in best if flags[ids[i]]]
+        if len(kept) >= k or want == len(ids):
+            return [(weight * impacts[i], ids[i]) for i in kept[:k]]
+    candidates = compress(range(len(ids)), map(flags.__getitem__, ids))
+    best = heapq.nlargest(k, candidates, key=impacts.__getitem__)
+    return [(weight * impacts[i], ids[i]) for i in best]
+
+
+def _top_summed(bits: int, parts: list[tuple[float, Postings]], k: int, size: int) -> list:
+    """The k best of one segment's `bits` by the sum over several terms."""
+    scores = [0.0] * size
+    for weight, postings in parts:
+        for docnum, impact in zip(postings.ids, postings.impacts, strict=True):
+            scores[docnum] += weight * impact
+    best = heapq.nlargest(k, members(bits), key=scores.__getitem__)
+    return [(scores[d], d) for d in best]

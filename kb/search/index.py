@@ -1,0 +1,256 @@
+"""One app's search index in this process: the folder, the searchers that
+read it (one per thread: Whoosh searchers are not thread-safe), and the
+single-writer protocol that keeps it in step with the outbox.
+
+Single writer: whoever holds writer.lock applies the outbox until it is
+empty. A process that cannot get the lock leaves its change to the holder,
+and the holder looks at the outbox again after letting go, so a change
+committed while it was busy is never stranded: either the holder sees it on
+that last look, or the committer got the lock itself.
+"""
+
+import contextlib
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import Session
+from whoosh.reading import EmptyReader
+
+from kb.extensions import db
+from kb.models import IndexChange
+from kb.search import indexer
+from kb.search.docsets import View
+from kb.search.documents import DOCUMENT_TYPES
+from kb.search.folder import IndexFolder
+from kb.search.vocabulary import Vocabulary
+from kb.search.vocabulary import load as load_vocabulary
+
+log = logging.getLogger(__name__)
+
+VOCABULARY_SECONDS = 30
+POLL_ROWS = 200
+WRITER_LOCK = "writer.lock"
+REBUILD_LOCK = "rebuild.lock"
+
+
+@dataclass
+class Settings:
+    apply_wait: float = 2.0  # seconds a committing request waits for the writer lock
+    poll_seconds: float = 1.0  # how often a search checks the outbox for others' changes
+    gap_seconds: float = indexer.GAP_SECONDS
+    rebuild_backlog: int = 20_000  # more waiting changes than this: rebuild instead
+    procs: int = 0  # indexing processes for a rebuild; 0: up to 2, by size
+
+
+class SearchIndex:
+    def __init__(self, root: str, settings: Settings | None = None):
+        self.folder = IndexFolder(root)
+        self.settings = settings or Settings()
+        self._local = threading.local()
+        self._last_poll = 0.0
+        self._vocabulary: tuple[float, Vocabulary] | None = None
+        self.last_error: str | None = None
+
+    def vocabulary(self) -> Vocabulary:
+        """Competitors, choices and taxonomy, re-read after a local change
+        to them or after VOCABULARY_SECONDS (changes made by other processes)."""
+        cached = self._vocabulary
+        if cached is None or time.monotonic() - cached[0] > VOCABULARY_SECONDS:
+            with Session(db.engine) as session:
+                cached = self._vocabulary = (time.monotonic(), load_vocabulary(session))
+        return cached[1]
+
+    def forget_vocabulary(self) -> None:
+        self._vocabulary = None
+
+    # Reading
+
+    def view(self) -> View | None:
+        """This thread's snapshot of the newest committed index, or None
+        when there is no usable index yet."""
+        local = self._local
+        stamp = self.folder.pointer_stamp()
+        searcher = getattr(local, "searcher", None)
+        try:
+            if searcher is not None and local.stamp == stamp and not searcher.up_to_date():
+                # Whoosh cannot refresh the searcher of an empty index: reopen it.
+                empty = isinstance(searcher.reader(), EmptyReader)
+                fresh = None if empty else searcher.refresh()
+                if fresh is not None:
+                    local.searcher, local.view = fresh, View(local.path, fresh)
+                else:
+                    searcher = None
+            if searcher is None or local.stamp != stamp:
+                self._close_local()
+                generation = self.folder.current()
+                if generation is None:
+                    return None
+                searcher = indexer.open_generation(generation).searcher()
+                local.stamp, local.path, local.searcher = stamp, str(generation), searcher
+                local.view = View(local.path, searcher)
+        except Exception as exc:  # a damaged index must not break the page
+            log.warning("search: cannot open the index: %s", exc)
+            self._close_local()
+            return None
+        return local.view
+
+    def forget_view(self) -> None:
+        """Drop this thread's searcher; the next view() opens a fresh one."""
+        self._close_local()
+
+    def _close_local(self) -> None:
+        searcher = getattr(self._local, "searcher", None)
+        self._local.searcher = self._local.view = self._local.stamp = None
+        if searcher is not None:
+            with contextlib.suppress(Exception):  # already closed, or its files are gone
+                searcher.close()
+
+    def poll(self) -> None:
+        """Catch up with changes other processes or machines committed, at
+        most every poll_seconds; never waits for a busy writer."""
+        now = time.monotonic()
+        if now - self._last_poll < self.settings.poll_seconds:
+            return
+        self._last_poll = now
+        try:
+            if self.has_pending():
+                # A bounded share, so that a search never waits long: a large
+                # backlog is left to commits, restarts or `kb reindex`.
+                self.catch_up(wait=0, allow_rebuild=False, max_rows=POLL_ROWS)
+        except Exception as exc:
+            log.warning("search: outbox poll failed: %s", exc)
+
+    # Writing
+
+    def has_pending(self) -> bool:
+        generation = self.folder.current()
+        cursor = self.folder.read_cursor(generation) if generation else None
+        if cursor is None:
+            return True
+        with Session(db.engine) as session:
+            return indexer.has_pending(session, cursor)
+
+    def catch_up(
+        self, wait: float = 0.0, allow_rebuild: bool = True, max_rows: int | None = None
+    ) -> int:
+        """Apply the outbox to the index (rebuilding a missing or damaged
+        index when allowed; stopping after max_rows when given). Returns the
+        number of outbox rows applied here."""
+        applied = 0
+        while True:
+            rebuild = False
+            with self.folder.lock(WRITER_LOCK, wait) as locked:
+                if not locked:
+                    return applied  # the holder looks again after it lets go
+                generation = self._usable_generation()
+                if generation is None:
+                    rebuild = True
+                else:
+                    try:
+                        with Session(db.engine) as session:
+                            applied += indexer.drain(
+                                self.folder,
+                                generation,
+                                session,
+                                self.settings.gap_seconds,
+                                self.settings.rebuild_backlog if allow_rebuild else None,
+                                None if max_rows is None else max_rows - applied,
+                            )
+                        self.last_error = None
+                    except indexer.RebuildNeeded as exc:
+                        log.info("search: rebuilding the index: %s", exc)
+                        rebuild = True
+                    except Exception as exc:
+                        self.last_error = f"{type(exc).__name__}: {exc}"
+                        raise
+            if rebuild:
+                if allow_rebuild:
+                    self.rebuild()
+                return applied
+            budget_spent = max_rows is not None and applied >= max_rows
+            if budget_spent or not self.has_pending():
+                return applied
+
+    def _usable_generation(self) -> Path | None:
+        generation = self.folder.current()
+        if generation is None or self.folder.read_cursor(generation) is None:
+            return None
+        try:
+            indexer.open_generation(generation).close()
+        except Exception as exc:
+            log.warning("search: index %s is damaged: %s", generation, exc)
+            return None
+        return generation
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int | None:
+        """Build a new generation from the database and switch searches to
+        it. Returns the number of documents, or None when another process is
+        already rebuilding."""
+        with self.folder.lock(REBUILD_LOCK, 0) as locked:
+            if not locked:
+                return None
+            generation = self.folder.new_generation()
+            try:
+                with Session(db.engine) as session:
+                    start = indexer.snapshot_cursor(session)
+                    count = indexer.build(generation, session, progress, self._procs(session))
+                self.folder.write_cursor(generation, start)
+                with self.folder.lock(WRITER_LOCK, 600) as writing:
+                    if not writing:
+                        raise TimeoutError("the index writer lock was held for ten minutes")
+                    with Session(db.engine) as session:
+                        indexer.drain(self.folder, generation, session, self.settings.gap_seconds)
+                    self.folder.activate(generation)
+            except BaseException:
+                shutil.rmtree(generation, ignore_errors=True)
+                raise
+            self.folder.remove_old_generations(keep=generation)
+            self.last_error = None
+            return count
+
+    def _procs(self, session: Session) -> int:
+        if self.settings.procs:
+            return self.settings.procs
+        total = sum(kind.count(session) for kind in DOCUMENT_TYPES.values())
+        return min(2, os.cpu_count() or 1) if total > 20_000 else 1
+
+    # Reporting
+
+    def status(self) -> dict:
+        generation = self.folder.current()
+        cursor = self.folder.read_cursor(generation) if generation else None
+        report = {"ok": False, "documents": None, "outbox_lag": None}
+        if self.last_error:
+            report["error"] = self.last_error
+        try:
+            with Session(db.engine) as session:
+                latest = indexer.latest_outbox_id(session)
+                report["latest_id"] = latest
+                if cursor is not None:
+                    beyond = IndexChange.id > cursor.applied_id
+                    lag = session.scalar(select(func.count()).where(beyond)) or 0
+                    if cursor.gaps:
+                        missed = IndexChange.id.in_(sorted(cursor.gaps)[: indexer.MAX_GAPS])
+                        lag += session.scalar(select(func.count()).where(missed)) or 0
+                    report["outbox_lag"] = lag
+                    report["applied_id"] = cursor.applied_id
+        except Exception as exc:
+            report["error"] = type(exc).__name__
+        view = self.view()
+        if view is not None:
+            report["documents"] = view.doc_count
+            report["generation"] = generation.name if generation else None
+            report["ok"] = not self.last_error and report.get("outbox_lag") is not None
+        return report
+
+
+def outbox_ready() -> bool:
+    """Whether the database has the outbox table (not before `kb init`)."""
+    return inspect(db.engine).has_table(IndexChange.__tablename__)

@@ -1,0 +1,220 @@
+"""Writing the index: applying the outbox to a generation, and building a
+generation from scratch.
+
+Applying reads the outbox rows beyond the generation's cursor in id order,
+re-reads each named document's current state from the database and writes it
+(or removes it when it no longer exists), commits the index, and only then
+records the new cursor. A crash anywhere in between leaves the rows beyond
+the cursor, so they are applied again on the next catch-up; applying a
+change twice is harmless because the document is always read afresh.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import W3Codec
+
+from kb.models import IndexChange
+from kb.search.documents import DOCUMENT_TYPES, batches, key_of
+from kb.search.folder import Cursor, IndexFolder
+from kb.search.schema import SCHEMA
+
+log = logging.getLogger(__name__)
+
+# Larger posting blocks than Whoosh's default (128): fewer blocks to unpickle
+# when a common term is read whole.
+CODEC_BLOCK = 1024
+OUTBOX_BATCH = 2000
+LOAD_BATCH = 500
+# Ids below the cursor seen missing are waited for this long, then taken for
+# rolled-back transactions (PostgreSQL never reuses a sequence value).
+GAP_SECONDS = 3600
+MAX_GAPS = 1000
+# Ids just below the newest one a rebuild treats as possibly still in flight.
+REBUILD_GAP_WINDOW = 200
+
+
+_unknown_types: set[str] = set()
+
+
+class RebuildNeeded(Exception):
+    """The generation cannot be brought up to date by applying the outbox."""
+
+
+class Codec(W3Codec):
+    """Whoosh's W3 codec, without the per-block document length statistics
+    its collectors use to skip blocks. Searches here read a term's postings
+    whole (see docsets.py), and gathering those statistics costs a column
+    read for every posting at every commit."""
+
+    length_stats = False
+
+
+def codec() -> W3Codec:
+    return Codec(blocklimit=CODEC_BLOCK)
+
+
+def open_generation(path: Path):
+    """The Whoosh index of a generation; raises when it is missing or damaged."""
+    ix = whoosh_index.open_dir(str(path))
+    # Reading the schema parses the table of contents, which fails on a damaged
+    # index; an index written with other fields (an older version) is rebuilt too.
+    if sorted(ix.schema.names()) != sorted(SCHEMA.names()):
+        raise RebuildNeeded("the index was written with different fields")
+    return ix
+
+
+def latest_outbox_id(session: Session) -> int:
+    return session.scalar(select(func.max(IndexChange.id))) or 0
+
+
+def pending_rows(session: Session, cursor: Cursor, limit: int) -> list:
+    condition = IndexChange.id > cursor.applied_id
+    if cursor.gaps:
+        condition = or_(condition, IndexChange.id.in_(sorted(cursor.gaps)[:MAX_GAPS]))
+    return list(
+        session.execute(
+            select(IndexChange.id, IndexChange.doc_type, IndexChange.doc_id)
+            .where(condition)
+            .order_by(IndexChange.id)
+            .limit(limit)
+        )
+    )
+
+
+def has_pending(session: Session, cursor: Cursor) -> bool:
+    if latest_outbox_id(session) > cursor.applied_id:
+        return True
+    return bool(cursor.gaps) and bool(pending_rows(session, Cursor(2**62, cursor.gaps), 1))
+
+
+def advance(cursor: Cursor, seen: list[int], now: float, gap_seconds: float) -> Cursor:
+    """The cursor after applying the rows with ids `seen` (ascending)."""
+    seen_set = set(seen)
+    gaps = {i: t for i, t in cursor.gaps.items() if i not in seen_set and now - t < gap_seconds}
+    top = max(seen[-1] if seen else 0, cursor.applied_id)
+    first_missing = max(cursor.applied_id + 1, top - MAX_GAPS)
+    for missing in range(first_missing, top):
+        if missing not in seen_set:
+            gaps[missing] = now
+    if len(gaps) > MAX_GAPS:
+        gaps = dict(sorted(gaps.items())[-MAX_GAPS:])
+    return Cursor(top, gaps)
+
+
+def apply_changes(ix, session: Session, rows: list) -> None:
+    """Write the current state of every document named in `rows` to `ix`."""
+    wanted: dict[str, set[int]] = {}
+    for row in rows:
+        wanted.setdefault(row.doc_type, set()).add(row.doc_id)
+    writer = ix.writer(timeout=30.0, codec=codec())
+    try:
+        for doc_type, ids in wanted.items():
+            kind = DOCUMENT_TYPES.get(doc_type)
+            if kind is None:
+                # A type another part of the app records before search indexes it.
+                if doc_type not in _unknown_types:
+                    _unknown_types.add(doc_type)
+                    log.warning("search outbox: no document type %r is indexed; skipped", doc_type)
+                continue
+            for batch in batches(sorted(ids), LOAD_BATCH):
+                documents = kind.load(session, batch)
+                for doc_id in batch:
+                    document = documents.get(doc_id)
+                    if document is None:
+                        writer.delete_by_term("key", key_of(doc_type, doc_id))
+                    else:
+                        writer.update_document(**document)
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+    finally:
+        session.expunge_all()
+
+
+def drain(
+    folder: IndexFolder,
+    generation: Path,
+    session: Session,
+    gap_seconds: float = GAP_SECONDS,
+    rebuild_backlog: int | None = None,
+    max_rows: int | None = None,
+) -> int:
+    """Apply the outbox rows beyond the generation's cursor (all of them, or
+    the first max_rows). The caller holds the writer lock. Returns the number
+    of rows applied."""
+    cursor = folder.read_cursor(generation)
+    if cursor is None:
+        raise RebuildNeeded("the generation has no cursor")
+    latest = latest_outbox_id(session)
+    if latest < cursor.applied_id:
+        # The outbox restarted (a fresh database behind an old index folder).
+        raise RebuildNeeded(f"outbox id {latest} is behind the index's {cursor.applied_id}")
+    ix = None
+    applied = 0
+    while True:
+        batch = OUTBOX_BATCH if max_rows is None else min(OUTBOX_BATCH, max_rows - applied)
+        rows = pending_rows(session, cursor, batch)
+        if rows and applied == 0 and rebuild_backlog is not None:
+            backlog = session.scalar(select(func.count()).where(IndexChange.id > cursor.applied_id))
+            if backlog and backlog > rebuild_backlog:
+                raise RebuildNeeded(f"{backlog} changes waiting; rebuilding is faster")
+        now = time.time()
+        following = advance(cursor, [row.id for row in rows], now, gap_seconds)
+        if rows:
+            ix = ix or open_generation(generation)
+            apply_changes(ix, session, rows)
+            applied += len(rows)
+        if following != cursor:
+            folder.write_cursor(generation, following)
+            cursor = following
+        if len(rows) < batch or (max_rows is not None and applied >= max_rows):
+            return applied
+
+
+def snapshot_cursor(session: Session) -> Cursor:
+    """Where a rebuild that reads the database from now on starts in the
+    outbox: at the newest id, with recent missing ids (transactions possibly
+    still running) left to be applied when they commit."""
+    latest = latest_outbox_id(session)
+    recent = set(
+        session.scalars(select(IndexChange.id).where(IndexChange.id > latest - REBUILD_GAP_WINDOW))
+    )
+    now = time.time()
+    window = range(max(1, latest - REBUILD_GAP_WINDOW + 1), latest)
+    gaps = {i: now for i in window if i not in recent}
+    return Cursor(latest, gaps)
+
+
+def build(
+    generation: Path,
+    session: Session,
+    progress: Callable[[int], None] | None = None,
+    procs: int = 1,
+) -> int:
+    """Index every document into the empty generation folder. Returns the count."""
+    ix = whoosh_index.create_in(str(generation), SCHEMA)
+    writer = ix.writer(procs=procs, limitmb=256, multisegment=procs > 1, codec=codec())
+    count = 0
+    try:
+        for doc_type, kind in DOCUMENT_TYPES.items():
+            for batch in batches(kind.all_ids(session), LOAD_BATCH):
+                documents = kind.load(session, batch)
+                for document in documents.values():
+                    writer.add_document(**document)
+                count += len(documents)
+                session.expunge_all()
+                if progress:
+                    progress(len(batch))
+            log.info("search: indexed %d %s documents", count, doc_type)
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+    return count

@@ -1,0 +1,456 @@
+"""Searching as a user: the query, the filters and the user's permissions
+all narrow one document set inside the index, so totals, facet counts and
+pages only ever count what this user may read. Hits are then read from the
+database, which is what pages show."""
+
+import logging
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from kb.extensions import db
+from kb.models import Deal, Debrief, Reason, ReasonCategory, Role, User
+from kb.permissions import can_view_debrief
+from kb.search import query as user_query
+from kb.search.analysis import spans, stem
+from kb.search.docsets import View
+from kb.search.documents import DEBRIEF, debrief_sections, debrief_text, key_of, parse_key
+from kb.search.highlight import Snippet, snippets
+from kb.search.index import SearchIndex
+from kb.search.matching import evaluate
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PER_PAGE = 25
+MAX_PER_PAGE = 100
+MAX_RESULTS = 10_000  # deepest result a page may reach
+SORTS = ("relevance", "newest", "amount")
+SUGGEST_BELOW = 3
+# Filter parameters, and the index field each narrows.
+FILTERS = {
+    "outcome": "outcome",
+    "competitor": "competitor",
+    "winner": "winner",
+    "segment": "segment",
+    "region": "region",
+    "industry": "industry",
+    "product_line": "product_line",
+    "source": "source",
+    "category": "category",
+    "quarter": "quarter",
+    "status": "status",
+}
+# Facets, named like the filter that selects them, and the field counted.
+FACETS = {
+    "outcome": "outcome",
+    "competitor": "competitor",
+    "winner": "winner",
+    "segment": "segment",
+    "region": "region",
+    "industry": "industry",
+    "product_line": "product_line",
+    "source": "source",
+    "category": "category_group",
+    "quarter": "quarter",
+    "status": "status",
+}
+
+
+@dataclass
+class SearchParams:
+    """What a search page or API call asks for, as typed: search() checks
+    and clamps every value and reports what it changed."""
+
+    q: str = ""
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    date_from: str | None = None
+    date_to: str | None = None
+    sort: str = "relevance"
+    page: Any = 1
+    per_page: Any = None
+    facets: bool = True
+    highlight: bool = True
+
+    @classmethod
+    def from_args(cls, args) -> "SearchParams":
+        """From request.args (or any mapping; lists give several values)."""
+
+        def values(name: str) -> list[str]:
+            if hasattr(args, "getlist"):
+                found = args.getlist(name)
+            else:
+                found = args.get(name)
+                found = found if isinstance(found, list | tuple) else [found]
+            return [str(v) for v in found if v not in (None, "")]
+
+        def flag(name: str) -> bool:
+            return str(args.get(name, "1")).strip().lower() not in ("0", "false", "no", "off")
+
+        return cls(
+            q=str(args.get("q") or ""),
+            filters={name: v for name in FILTERS if (v := values(name))},
+            date_from=args.get("date_from") or None,
+            date_to=args.get("date_to") or None,
+            sort=str(args.get("sort") or "relevance"),
+            page=args.get("page") or 1,
+            per_page=args.get("per_page") or None,
+            facets=flag("facets"),
+            highlight=flag("highlight"),
+        )
+
+
+@dataclass
+class Hit:
+    id: int
+    doc_type: str
+    score: float | None
+    debrief: Debrief
+    highlights: list[Snippet] = field(default_factory=list)
+
+
+@dataclass
+class FacetCount:
+    value: str  # what the filter parameter takes
+    label: str  # what a page shows
+    count: int
+    selected: bool = False
+
+
+@dataclass
+class SearchResult:
+    query: str
+    total: int
+    page: int
+    per_page: int
+    sort: str
+    hits: list[Hit]
+    facets: dict[str, list[FacetCount]]
+    filters: dict[str, list[str]]
+    suggestion: str | None
+    warnings: list[str]
+    took_ms: float
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.hits else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.hits) - 1 if self.hits else 0
+
+
+def _whole(value: Any, default: int, name: str, low: int, high: int, warnings: list) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        warnings.append(f"'{name}' must be a whole number; {default} was used.")
+        return default
+    if number < low or number > high:
+        clamped = min(max(number, low), high)
+        warnings.append(f"'{name}' must be between {low} and {high}; {clamped} was used.")
+        return clamped
+    return number
+
+
+def visible_docs(view: View, user: User) -> int:
+    """The documents `user` may read: kb.permissions.visible_debriefs, in bits."""
+    if user.role == Role.ADMIN:
+        return view.live
+    bits = view.docs("status", "submitted")
+    authors = {user.id}
+    if user.role == Role.MANAGER and user.team_id is not None:
+        authors |= set(db.session.scalars(select(User.id).where(User.team_id == user.team_id)))
+    for author_id in authors:
+        bits |= view.docs("author_id", str(author_id))
+    return bits
+
+
+def find_authors(text: str) -> list[int]:
+    if text.isdigit():
+        return [int(text)]
+    key = text.lower()
+    return list(
+        db.session.scalars(
+            select(User.id).where(or_(func.lower(User.email) == key, func.lower(User.name) == key))
+        )
+    )
+
+
+def _hit_options(with_text: bool) -> tuple:
+    """What a result card shows; with_text adds what snippets are cut from."""
+    card = (
+        joinedload(Debrief.deal).selectinload(Deal.competitors),
+        joinedload(Debrief.author),
+    )
+    if not with_text:
+        return card
+    return (
+        *card,
+        selectinload(Debrief.reasons).joinedload(Reason.category).joinedload(ReasonCategory.parent),
+        selectinload(Debrief.quotes),
+    )
+
+
+def _load_hits(
+    user: User, ranked: list[tuple[float | None, int]], view: View, with_text: bool = True
+) -> list[Hit]:
+    keyed = []
+    for score, docnum in ranked:
+        doc_type, doc_id = parse_key(view.key(docnum))
+        keyed.append((score, doc_type, doc_id))
+    ids = [doc_id for _, doc_type, doc_id in keyed if doc_type == DEBRIEF]
+    found = {
+        d.id: d
+        for d in db.session.scalars(
+            select(Debrief).where(Debrief.id.in_(ids)).options(*_hit_options(with_text))
+        )
+    }
+    hits = []
+    for score, doc_type, doc_id in keyed:
+        debrief = found.get(doc_id)
+        # The index may lag the database by a moment: never show what is gone
+        # or what this user may no longer read.
+        if debrief is not None and can_view_debrief(user, debrief):
+            hits.append(Hit(doc_id, doc_type, score, debrief))
+    return hits
+
+
+def _facets(view: View, bits: int, index: SearchIndex, selected: dict) -> dict:
+    vocabulary = index.vocabulary()
+    out = {}
+    for name, fieldname in FACETS.items():
+        chosen = {v.lower() for v in selected.get(name, [])}
+        counts = []
+        for term, docs in view.values(fieldname).items():
+            count = (bits & docs).bit_count()
+            if count:
+                label = vocabulary.label(fieldname, term)
+                is_selected = term in chosen or label.lower() in chosen
+                counts.append(FacetCount(term, label, count, is_selected))
+        if name == "quarter":
+            counts.sort(key=lambda c: c.value, reverse=True)
+        else:
+            counts.sort(key=lambda c: (-c.count, c.label.lower()))
+        out[name] = counts
+    return out
+
+
+def _surface(view: View, term: str) -> str:
+    """A word as people write it for an index term (stems are not words)."""
+    docs = view.docs("text", term)
+    if docs:
+        doc_type, doc_id = parse_key(view.key((docs & -docs).bit_length() - 1))
+        debrief = db.session.get(Debrief, doc_id) if doc_type == DEBRIEF else None
+        if debrief is not None:
+            text = debrief_text(debrief)
+            for start, end, found in spans(text):
+                if found == term:
+                    return text[start:end].lower()
+    return term
+
+
+def _edits(word: str) -> set[str]:
+    """Every string one edit (delete, swap, replace, insert) away from `word`."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    out = {a + b[1:] for a, b in splits if b}
+    out |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    out |= {a + c + b[1:] for a, b in splits if b for c in letters}
+    out |= {a + c + b for a, b in splits for c in letters}
+    return out
+
+
+def _correct(view: View, word: str) -> str | None:
+    """The likeliest word meant by a word the index does not know: the most
+    common word one edit away, else an index term two edits away."""
+    reader = view.searcher.reader()
+    best = None
+    for candidate in _edits(word):
+        df = reader.doc_frequency("text", stem(candidate))
+        if df and (best is None or df > best[0] or (df == best[0] and candidate < best[1])):
+            best = (df, candidate)
+    if best is not None:
+        return best[1]
+    corrector = reader.corrector("text")
+    found = [s for s in corrector.suggest(stem(word), limit=3, maxdist=2, prefix=1) if " " not in s]
+    return _surface(view, found[0]) if found else None
+
+
+def _suggest(view: View, parsed: user_query.Parsed, index: SearchIndex) -> str | None:
+    vocabulary = index.vocabulary()
+    unknown = {t for t in parsed.unknown_terms if (t,) not in vocabulary.synonyms}
+    if not unknown:
+        return None
+    text, out, at, changed = parsed.text, [], 0, False
+    fixes: dict[str, str | None] = {}
+    for match in user_query.WORD.finditer(text):
+        word = match.group().lower()
+        if stem(word) not in unknown or not word.isalpha():
+            continue
+        if word not in fixes:
+            fixes[word] = _correct(view, word)
+        if fixes[word]:
+            out.append(text[at : match.start()] + fixes[word])
+            at, changed = match.end(), True
+    out.append(text[at:])
+    return "".join(out) if changed else None
+
+
+def search(index: SearchIndex, user: User, params: SearchParams | Mapping) -> SearchResult:
+    started = time.perf_counter()
+    if not isinstance(params, SearchParams):
+        params = SearchParams.from_args(params)
+    for _ in range(2):
+        try:
+            return _search(index, user, params, started)
+        except Exception:
+            # Nothing a user types gets here; the index or the database failed
+            # (say, a rebuild removed files under this thread's searcher).
+            # Reopen and try once more, then answer with a message.
+            log.exception("search failed")
+            db.session.rollback()
+            index.forget_view()
+    return SearchResult(
+        query=params.q or "",
+        total=0,
+        page=1,
+        per_page=DEFAULT_PER_PAGE,
+        sort="relevance",
+        hits=[],
+        facets={},
+        filters={},
+        suggestion=None,
+        warnings=["Search is unavailable just now; try again in a moment."],
+        took_ms=round((time.perf_counter() - started) * 1000, 2),
+    )
+
+
+def _search(index: SearchIndex, user: User, params: SearchParams, started: float) -> SearchResult:
+    warnings: list[str] = []
+    per_page = _whole(params.per_page, DEFAULT_PER_PAGE, "per_page", 1, MAX_PER_PAGE, warnings)
+    page = _whole(params.page, 1, "page", 1, MAX_RESULTS // per_page, warnings)
+    sort = (params.sort or "relevance").strip().lower()
+    if sort not in SORTS:
+        warnings.append(f"Sort by {', '.join(SORTS)}; '{params.sort}' is not one of them.")
+        sort = "relevance"
+
+    def finish(total=0, hits=(), facets=None, suggestion=None, text="") -> SearchResult:
+        took = (time.perf_counter() - started) * 1000
+        return SearchResult(
+            text or (params.q or ""),
+            total,
+            page,
+            per_page,
+            sort,
+            list(hits),
+            facets or {},
+            applied,
+            suggestion,
+            list(dict.fromkeys(warnings)),
+            round(took, 2),
+        )
+
+    applied: dict[str, list[str]] = {}
+    index.poll()
+    view = index.view()
+    if view is None:
+        warnings.append("The search index is being built; try again in a minute.")
+        return finish()
+    vocabulary = index.vocabulary()
+    parsed = user_query.parse(params.q, vocabulary, view, find_authors)
+    warnings += parsed.warnings
+    bits, terms = view.live, []
+    if parsed.query is not None:
+        try:
+            bits, terms = evaluate(view, parsed.query)
+        except Exception:
+            log.exception("search: cannot run %r", parsed.query)
+            warnings.append("The query could not be run as written; showing everything.")
+    bits &= view.docs("doc_type", DEBRIEF) & visible_docs(view, user)
+
+    resolver = user_query.Resolver(vocabulary, view, find_authors)
+    for name, raw_values in params.filters.items():
+        if name not in FILTERS or not raw_values:
+            continue
+        allowed = 0
+        for raw in raw_values[:50]:
+            for fieldname, term in resolver.values(FILTERS[name], raw):
+                allowed |= view.docs(fieldname, term)
+        bits &= allowed
+        applied[name] = list(raw_values)
+    warnings += resolver.warnings
+    low = user_query.date_bounds(params.date_from, warnings, "date_from")
+    high = user_query.date_bounds(params.date_to, warnings, "date_to")
+    if low or high:
+        bits &= view.range_docs(
+            "close_date", low[0].toordinal() if low else None, high[1].toordinal() if high else None
+        )
+        applied["date_from"] = [params.date_from] if low else []
+        applied["date_to"] = [params.date_to] if high else []
+
+    total = bits.bit_count()
+    pages = max(1, math.ceil(total / per_page))
+    if page > pages:
+        warnings.append(f"There are only {pages} pages of results; showing page {pages}.")
+        page = pages
+    wanted = page * per_page
+    if sort == "relevance" and terms:
+        ranked = view.top_scored(bits, terms, wanted)
+    else:
+        field_name = "amount" if sort == "amount" else "close_date"
+        ranked = [(None, d) for d in view.top_sorted(bits, field_name, wanted)]
+    hits = _load_hits(user, ranked[(page - 1) * per_page : wanted], view, params.highlight)
+    if params.highlight:
+        for hit in hits:
+            hit.highlights = snippets(debrief_sections(hit.debrief), parsed.highlight)
+    facets = _facets(view, bits, index, params.filters) if params.facets else {}
+    suggestion = _suggest(view, parsed, index) if total < SUGGEST_BELOW else None
+    return finish(total, hits, facets, suggestion, parsed.text)
+
+
+def more_like_this(index: SearchIndex, user: User, debrief_id: int, limit: int = 5) -> list[Hit]:
+    """Debriefs `user` may read whose text is most like this one's."""
+    debrief = db.session.get(Debrief, debrief_id)
+    view = index.view()
+    if debrief is None or view is None or not can_view_debrief(user, debrief):
+        return []
+    counts: dict[str, int] = {}
+    for _, _, term in spans(debrief_text(debrief)):
+        counts[term] = counts.get(term, 0) + 1
+    weighted = []
+    for term, count in counts.items():
+        df = view.doc_frequency("text", term)
+        # Words shared with no other document find nothing; words in most
+        # documents say nothing about this one (unless there are few).
+        if df > 1 and (df <= view.doc_count / 2 or view.doc_count < 20):
+            weighted.append((count * view.idf("text", term), term))
+    terms = [("text", term, 1.0) for _, term in sorted(weighted, reverse=True)[:12]]
+    if not terms:
+        return []
+    bits = 0
+    for _, term, _ in terms:
+        bits |= view.docs("text", term)
+    bits &= view.docs("doc_type", DEBRIEF) & visible_docs(view, user)
+    own = _docnum_of(view, debrief_id)
+    if own is not None:
+        bits &= ~(1 << own)
+    ranked = view.top_scored(bits, terms, limit)
+    return _load_hits(user, ranked, view)
+
+
+def _docnum_of(view: View, debrief_id: int) -> int | None:
+    try:
+        return view.searcher.document_number(key=key_of(DEBRIEF, debrief_id))
+    except Exception:
+        return None

@@ -1,0 +1,146 @@
+"""The search page as a user sees it."""
+
+import pytest
+
+from tests.conftest import debrief_payload
+
+ABUSIVE = [
+    '"unbalanced quote',
+    "(open bracket",
+    "closed bracket)",
+    "AND",
+    "-",
+    "*pricing",
+    "?ricing",
+    "x" * 10_000,
+    "price\x00\x07\x1b[31m",
+    "nosuchfield:value",
+    "close:[2025-13-45 TO]",
+    "amount:[lots TO]",
+    "competitor:",
+    '"" () [] {} ^ ~ :',
+]
+
+
+@pytest.fixture
+def corpus(make_debrief, users):
+    make_debrief(users.rep, competitive_notes="Acme undercut our pricing badly.")
+    make_debrief(
+        users.peer,
+        deal={
+            "name": "Globex expansion",
+            "outcome": "won",
+            "competitors": ["Globex"],
+            "winner": None,
+        },
+        competitive_notes="The security review went well.",
+    )
+    make_debrief(
+        users.west_rep,
+        deal={"name": "Draft deal"},
+        status="draft",
+        competitive_notes="Secret pricing notes still in draft.",
+    )
+
+
+def test_search_shows_highlighted_results_with_count_and_time(client, auth, users, corpus):
+    auth.login(users.rep)
+    page = client.get("/search?q=undercut").get_data(as_text=True)
+    assert "Initech renewal" in page and "<mark>undercut</mark>" in page
+    assert "1–1 of 1 debrief" in page and " ms" in page
+    prices = client.get("/search?q=prices").get_data(as_text=True)
+    assert "<mark>pricing</mark>" in prices and "1–2 of 2 debriefs" in prices
+    assert "Draft deal" not in prices  # another rep's draft
+
+
+def test_facets_filter_and_toggle_off(client, auth, users, corpus):
+    auth.login(users.rep)
+    page = client.get("/search").get_data(as_text=True)
+    assert "Outcome" in page and "Competitor" in page
+    filtered = client.get("/search?outcome=won").get_data(as_text=True)
+    assert "Globex expansion" in filtered and "Initech renewal" not in filtered
+    assert 'aria-current="true"' in filtered  # the selected facet value is marked
+    assert 'href="/search"' in filtered or "Clear all filters" in filtered
+
+
+def test_highlights_escape_the_debriefs_own_html(client, auth, users, make_debrief):
+    make_debrief(users.rep, competitive_notes="They said <script>alert(1)</script> pricing.")
+    auth.login(users.peer)
+    page = client.get("/search?q=pricing").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+@pytest.mark.parametrize("query", ABUSIVE)
+def test_abusive_queries_get_a_page_never_an_error(client, auth, users, corpus, query):
+    auth.login(users.rep)
+    response = client.get("/search", query_string={"q": query})
+    assert response.status_code == 200
+    assert "Search syntax" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"page": "-3"},
+        {"page": "999999"},
+        {"per_page": "100000"},
+        {"page": "abc"},
+        {"sort": "sideways"},
+        {"date_from": "2026-02-30"},
+        {"outcome": "maybe"},
+    ],
+)
+def test_out_of_range_parameters_are_clamped_with_a_message(client, auth, users, corpus, args):
+    auth.login(users.rep)
+    response = client.get("/search", query_string={"q": "pricing", **args})
+    assert response.status_code == 200
+    assert 'class="flash flash-info"' in response.get_data(as_text=True)
+
+
+def test_empty_result_helps_and_suggests(client, auth, users, corpus):
+    auth.login(users.rep)
+    page = client.get("/search?q=pricnig").get_data(as_text=True)
+    assert "Nothing matches" in page
+    assert "Did you mean" in page and "pricing" in page
+
+
+def test_search_requires_sign_in(client):
+    assert client.get("/search?q=x").status_code == 302
+
+
+def test_save_as_theme_is_offered_to_theme_managers_only(client, auth, users, corpus):
+    auth.login(users.marketing)
+    assert "Save as theme" in client.get("/search?q=pricing").get_data(as_text=True)
+    auth.logout()
+    auth.login(users.rep)
+    assert "Save as theme" not in client.get("/search?q=pricing").get_data(as_text=True)
+
+
+def test_more_like_this_on_the_debrief_page(client, auth, users, make_debrief, api):
+    text = "Procurement insisted on a three year price lock and a migration credit."
+    first = make_debrief(users.rep, competitive_notes=text)
+    make_debrief(users.peer, deal={"name": "Similar deal"}, competitive_notes=text)
+    make_debrief(
+        users.peer,
+        deal={"name": "Unrelated deal"},
+        reasons=[],
+        quotes=[],
+        status="draft",
+        competitive_notes="Weather was nice.",
+        decision_process="",
+        what_worked="",
+        lessons_learned="",
+    )
+    auth.login(users.rep)
+    page = client.get(f"/debriefs/{first.id}").get_data(as_text=True)
+    assert "More like this" in page and "Similar deal" in page
+    assert "Unrelated deal" not in page
+
+
+def test_a_submitted_debrief_is_found_at_once(client, auth, users, api):
+    auth.login(users.peer)
+    assert "Zanzibar" not in client.get("/search?q=zanzibar").get_data(as_text=True)
+    payload = debrief_payload(competitive_notes="They are moving their Zanzibar office.")
+    assert api.post(users.rep, "/api/v1/debriefs", json=payload).status_code == 201
+    assert "Initech renewal" in client.get("/search?q=zanzibar").get_data(as_text=True)
