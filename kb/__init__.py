@@ -25,16 +25,36 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
 
     from kb import models  # noqa: F401  (registers the tables)
+    from kb.admin.routes import bp as admin_bp
+    from kb.admin.settings import bp as settings_bp
+    from kb.analytics.routes import bp as analytics_bp
     from kb.api import bp as api_bp
     from kb.auth.routes import bp as auth_bp
+    from kb.deals.routes import bp as deals_bp
     from kb.debriefs.routes import bp as debriefs_bp
     from kb.errors import register_error_pages
     from kb.health import bp as health_bp
+    from kb.practices.routes import bp as practices_bp
+    from kb.search.routes import bp as search_bp
     from kb.security import register_security_headers
     from kb.templating import register_template_helpers
+    from kb.themes.routes import bp as themes_bp
     from kb.views import bp as main_bp
 
-    for blueprint in (main_bp, auth_bp, debriefs_bp, api_bp, health_bp):
+    for blueprint in (
+        main_bp,
+        auth_bp,
+        debriefs_bp,
+        search_bp,
+        practices_bp,
+        deals_bp,
+        api_bp,
+        health_bp,
+        admin_bp,
+        settings_bp,
+        themes_bp,
+        analytics_bp,
+    ):
         app.register_blueprint(blueprint)
     register_error_pages(app)
     register_template_helpers(app)
@@ -43,4 +63,8 @@ def create_app(config: dict | None = None) -> Flask:
     from kb.cli import register_commands
 
     register_commands(app)
+
+    from kb import search
+
+    search.init_app(app)
     return app

@@ -75,7 +75,7 @@ def run(info: ScriptInfo, host: str, port: int, demo: bool, debug: bool) -> None
 
 def register_commands(app: Flask) -> None:
     """Commands that need the app; `flask --app kb <command>` finds them too."""
-    for command in (init, create_user, token, demo):
+    for command in (init, create_user, token, demo, import_deals, reindex, bench):
         app.cli.add_command(command)
 
 
@@ -142,3 +142,99 @@ def demo(count: int, seed: int) -> None:
 
     init_database()
     generate(count=count, seed=seed, echo=click.echo)
+
+
+@click.command("import-deals")
+@with_appcontext
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["auto", "salesforce", "hubspot", "csv"]),
+    default="auto",
+    show_default=True,
+    help="The CRM the file comes from; auto detects it from the headers.",
+)
+@click.option(
+    "--date-order",
+    type=click.Choice(["auto", "mdy", "dmy"]),
+    default="auto",
+    show_default=True,
+    help="How to read dates like 03/05/2026; auto decides from the file's dates.",
+)
+@click.option(
+    "--map",
+    "overrides",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="Read FIELD from the column with this header (repeatable), e.g. "
+    "--map owner_email='Owner Email'; an empty COLUMN leaves the field out.",
+)
+@click.option("--dry-run", is_flag=True, help="Check every row and report; store nothing.")
+def import_deals(
+    file: str, format_: str, date_order: str, overrides: tuple[str, ...], dry_run: bool
+) -> None:
+    """Import closed deals from a Salesforce or HubSpot CSV export.
+
+    Re-importing a file updates the deals by CRM id. Exits with status 1
+    when any row has an error (the other rows are imported)."""
+    from kb.deals import crm_formats, crm_import, service
+
+    with open(file, "rb") as f:
+        data = f.read()
+    try:
+        table = crm_import.read_table(data)
+        crm = crm_formats.FORMATS.get(format_) or crm_formats.detect_format(table.headers)
+        mapping = crm_formats.suggest_mapping(table.headers, crm)
+        mapping = crm_formats.override_mapping(table.headers, mapping, overrides)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    detected = " (detected)" if format_ == "auto" else ""
+    click.echo(f"{crm.label}{detected}: {len(table.rows)} rows, {table.encoding}.")
+    if missing := crm_formats.missing_required(mapping):
+        raise click.ClickException(
+            f"No column for: {', '.join(f'{t.key} ({t.label})' for t in missing)}. "
+            f"The file's columns: {', '.join(table.headers)}. Use --map FIELD=COLUMN."
+        )
+    parsed = crm_import.parse_rows(table, mapping, date_order)
+    label = "Checking deals" if dry_run else "Importing deals"
+    with click.progressbar(length=len(parsed.rows), label=label) as bar:
+        report = service.import_rows(
+            None, parsed, dry_run=dry_run, source=os.path.basename(file), progress=bar.update
+        )
+    click.echo(report.summary())
+    for line in report.problems():
+        click.echo(line)
+    if report.failed:
+        sys.exit(1)
+
+
+@click.command("reindex")
+@with_appcontext
+def reindex() -> None:
+    """Rebuild the search index from the database. Searches keep using the
+    current index until the new one is complete."""
+    from kb import search
+
+    with click.progressbar(length=search.documents_in_database(), label="Indexing") as bar:
+        count = search.reindex(progress=bar.update)
+    if count is None:
+        raise click.ClickException("Another process is rebuilding the index; try again later.")
+    status = search.index_status()
+    click.echo(f"Indexed {count} documents; outbox lag {status.get('outbox_lag')}.")
+
+
+@click.command("bench")
+@click.option("--debriefs", "count", default=100_000, show_default=True, type=click.IntRange(1))
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option(
+    "--queries-per-type", default=20, show_default=True, type=click.IntRange(1, 1000)
+)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write JSON here.")
+@click.option("--keep", is_flag=True, help="Keep the temporary database and index folder.")
+def bench(count: int, seed: int, queries_per_type: int, json_path: str | None, keep: bool) -> None:
+    """Measure speed on generated data, in a temporary database and index
+    folder (never the configured ones)."""
+    from kb.bench import run
+
+    run(count=count, seed=seed, queries_per_type=queries_per_type, json_path=json_path, keep=keep)

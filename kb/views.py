@@ -1,14 +1,18 @@
 """The home page."""
 
-from flask import Blueprint, redirect, render_template, url_for
+from datetime import date
+
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from kb.auth.service import user_count
+from kb.deals.coverage import todos_for
 from kb.extensions import db
-from kb.models import Deal, Debrief, DebriefStatus
+from kb.models import Deal, Debrief, DebriefStatus, Role
 from kb.permissions import visible_debriefs
+from kb.practices.queries import featured_for
 
 bp = Blueprint("main", __name__)
 
@@ -36,4 +40,19 @@ def home():
             .limit(10)
         )
     )
-    return render_template("home.html", drafts=drafts, recent=recent)
+    todo_count, todos = todos_for(
+        current_user, date.today(), current_app.config["KB_DEBRIEF_OVERDUE_DAYS"]
+    )
+    featured_practices = None
+    if current_user.role == Role.REP:
+        featured_practices = featured_for(
+            current_user, date.today(), [waiting.deal.id for waiting in todos]
+        )
+    return render_template(
+        "home.html",
+        drafts=drafts,
+        recent=recent,
+        todos=todos,
+        todo_count=todo_count,
+        featured_practices=featured_practices,
+    )

@@ -74,4 +74,4 @@ def _http_error(exc: HTTPException):
     return {"error": exc.name.lower().replace(" ", "_"), "message": exc.description}, exc.code
 
 
-from kb.api import debriefs  # noqa: E402,F401  (registers the routes)
+from kb.api import deals, debriefs, practices, search, themes  # noqa: E402,F401  (registers the routes)

@@ -1,0 +1,240 @@
+"""Analytics pages: reason analytics with win rates, and the perception gap."""
+
+from datetime import date
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from kb.analytics import perception, reasons
+from kb.analytics.charts import Chart, Series, percent, points, rate_value
+from kb.analytics.filters import clean_filters, filters_from_args
+from kb.analytics.periods import (
+    Period,
+    choose_period,
+    period_choices,
+    quarter_end,
+    recent_quarters,
+)
+from kb.lookups import choice_values, competitor_names
+from kb.models import Outcome
+
+bp = Blueprint("analytics", __name__, url_prefix="/analytics")
+
+# The filters these pages offer (periods are chosen separately).
+PAGE_FILTERS = ("competitor", "segment", "region", "industry", "product_line", "source")
+REASON_LIMIT = 12
+
+
+@bp.before_request
+@login_required
+def require_login():
+    pass
+
+
+def _page_filters() -> tuple[dict, dict[str, str]]:
+    raw = {k: v for k, v in filters_from_args(request.args).items() if k in PAGE_FILTERS}
+    return clean_filters(raw)
+
+
+def _choices() -> dict:
+    return {
+        "competitors": competitor_names(),
+        **{kind: choice_values(kind) for kind in ("segment", "region", "industry", "product_line")},
+    }
+
+
+def _int_arg(name: str, default: int) -> int:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and int(value) > 0 else default
+
+
+@bp.get("/")
+def index():
+    return redirect(url_for("analytics.reasons_page"))
+
+
+def reason_chart(table: reasons.ReasonTable, period: Period, prev: Period) -> Chart:
+    word = "wins" if table.outcome == Outcome.WON else "losses"
+    how = "helped" if table.outcome == Outcome.WON else "hurt"
+    rows = [
+        [
+            r.category.label,
+            f"{r.cited:,}",
+            percent(r.cited_share),
+            f"{r.primary:,}",
+            percent(r.primary_share),
+            percent(r.prev_cited_share),
+            points(r.change),
+        ]
+        for r in table.rows
+    ]
+    return Chart(
+        id=f"reasons-{table.outcome.value}",
+        caption=f"Top reasons for {word}: share of {word} citing each reason ({how})",
+        kind="hbar",
+        unit="percent",
+        labels=[r.category.name for r in table.rows],
+        series=[
+            Series(
+                period.label or "This period",
+                [rate_value(r.cited_share) for r in table.rows],
+                tone=table.outcome.value,
+            ),
+            Series(
+                f"Previous ({prev.span})",
+                [rate_value(r.prev_cited_share) for r in table.rows],
+                tone="previous",
+            ),
+        ],
+        head=[
+            "Reason category",
+            "Debriefs citing",
+            "Share",
+            "As primary",
+            "Primary share",
+            "Share before",
+            "Change",
+        ],
+        rows=rows,
+    )
+
+
+def win_rate_chart(dimension: str, rates: list[reasons.WinRate]) -> Chart:
+    label = reasons.DIMENSIONS[dimension]
+    return Chart(
+        id=f"win-rate-{dimension}",
+        caption=f"Win rate by {label.lower()}",
+        kind="line" if dimension == "quarter" else "bar",
+        unit="percent",
+        labels=[r.label for r in rates],
+        series=[Series("Win rate", [rate_value(r.rate) for r in rates], tone="won")],
+        head=[label, "Won", "Lost", "Win rate", "No decision", "No-decision share"],
+        rows=[
+            [
+                r.label,
+                f"{r.won:,}",
+                f"{r.lost:,}",
+                percent(r.rate),
+                f"{r.no_decision:,}",
+                percent(r.no_decision_share),
+            ]
+            for r in rates
+        ],
+    )
+
+
+@bp.get("/reasons")
+def reasons_page():
+    today = date.today()
+    period, period_key, errors = choose_period(request.args, today, "90d")
+    filters, filter_errors = _page_filters()
+    errors.update(filter_errors)
+    prev = period.previous()
+    tables = reasons.top_reasons(filters, period, REASON_LIMIT)
+    by = request.args.get("by", "competitor")
+    by = by if by in reasons.BREAKDOWNS else "competitor"
+    breakdowns = reasons.reasons_by(by, filters, period, tables)
+    quarters = recent_quarters(min(period.end, today), 8)
+    trend = Period(quarters[0].start, quarter_end(quarters[-1].start), "Last 8 quarters")
+    win_rates = {
+        dimension: reasons.win_rates(
+            dimension, filters, trend if dimension == "quarter" else period
+        )
+        for dimension in reasons.DIMENSIONS
+    }
+    return render_template(
+        "analytics/reasons.html",
+        title="Reason analytics",
+        period=period,
+        prev=prev,
+        period_key=period_key,
+        period_choices=period_choices(today),
+        filters=filters,
+        errors=errors,
+        tables=tables,
+        won=Outcome.WON,
+        lost=Outcome.LOST,
+        reason_charts=[reason_chart(tables[o], period, prev) for o in (Outcome.WON, Outcome.LOST)],
+        by=by,
+        breakdowns=breakdowns,
+        overall=reasons.overall(filters, period),
+        win_rate_charts=[win_rate_chart(d, rates) for d, rates in win_rates.items()],
+        trend=trend,
+        percent=percent,
+        points=points,
+        **_choices(),
+    )
+
+
+@bp.get("/perception")
+def perception_page():
+    today = date.today()
+    period, period_key, errors = choose_period(request.args, today, "365d")
+    filters, filter_errors = _page_filters()
+    errors.update(filter_errors)
+    compared = perception.pairs(filters, period)
+    gap = perception.perception_gap(filters, period, compared)
+    level = "group" if request.args.get("level") == "group" else "category"
+    group_ids = {g.id for g in gap.groups}
+    rep_group = _int_arg("rep", 0) or None
+    buyer_group = _int_arg("buyer", 0) or None
+    rep_group = rep_group if rep_group in group_ids else None
+    buyer_group = buyer_group if buyer_group in group_ids else None
+    page = _int_arg("page", 1)
+    items, total = perception.disagreements(
+        filters, period, level, rep_group, buyer_group, page, 25, compared
+    )
+    pages = max(1, -(-total // 25))
+    groups = {g.id: g for g in gap.groups}
+    return render_template(
+        "analytics/perception.html",
+        title="Perception gap",
+        period=period,
+        period_key=period_key,
+        period_choices=period_choices(today),
+        filters=filters,
+        errors=errors,
+        gap=gap,
+        level=level,
+        rep_group=groups.get(rep_group),
+        buyer_group=groups.get(buyer_group),
+        items=items,
+        total=total,
+        all_disagreements_url=url_for(
+            "analytics.perception_page",
+            **{k: v for k, v in request.args.items() if k not in ("rep", "buyer", "page")},
+        ),
+        page=min(page, pages),
+        pages=pages,
+        percent=percent,
+        agreement_chart=Chart(
+            id="agreement",
+            caption="How often the rep's and the buyer's primary reasons agree",
+            kind="hbar",
+            unit="percent",
+            labels=["Same category", "Same category group"],
+            series=[
+                Series(
+                    "Agreement",
+                    [rate_value(gap.category_share), rate_value(gap.group_share)],
+                    tone="accent",
+                )
+            ],
+            head=["Agreement on", "Deals agreeing", "Deals compared", "Share"],
+            rows=[
+                [
+                    "Category",
+                    f"{gap.category_agree:,}",
+                    f"{gap.deals:,}",
+                    percent(gap.category_share),
+                ],
+                [
+                    "Category group",
+                    f"{gap.group_agree:,}",
+                    f"{gap.deals:,}",
+                    percent(gap.group_share),
+                ],
+            ],
+        ),
+        **_choices(),
+    )

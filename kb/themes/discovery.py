@@ -1,0 +1,489 @@
+"""Discovery: the words and phrases a set of debriefs uses markedly more than
+a background does, scored with Dunning's log-likelihood ratio (G²).
+
+For a word or phrase, the subset's documents and the background's (less any
+debriefs that are also in the subset) form a 2×2 table: with it / without it,
+subset / rest. G² = 2 Σ O·ln(O/E) over the four cells, where E is the count
+expected if the phrase were as common in both; with one degree of freedom,
+G² ≥ 10.83 means p < 0.001. Only phrases more common in the subset are kept.
+
+A phrase's document count is what the search engine finds for it in quotes
+(a word's documents, or those with every adjacent pair of its words), so the
+counts shown agree with a search, and a finding tracked as a theme matches
+exactly the debriefs it was counted on.
+
+Candidates are read from the subset's own text (a sample of it beyond
+SAMPLE debriefs): single words, and two- and three-word sequences within one
+section, without stop words at either end and without numbers. Each is first
+scored on estimates (the sample, and the index's document frequencies); the
+best SHORTLIST of each length are then counted exactly on the index.
+"""
+
+import heapq
+import math
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from markupsafe import Markup
+
+from kb.analytics.periods import Period, parse_date, parse_quarter, rolling
+from kb.search.analysis import analyse, spans, stem
+from kb.search.documents import Section
+from kb.search.highlight import snippets
+from kb.themes.cache import cached
+from kb.themes.engine import Match, Snapshot
+from kb.themes.terms import TermCache, sections
+
+MIN_SUPPORT, MAX_SUPPORT, DEFAULT_SUPPORT = 1, 1000, 5
+SAMPLE = 2000  # debriefs read per side to find candidates
+POOL = 2000  # most frequent candidates per phrase length scored on estimates
+SHORTLIST = 120  # best of those per phrase length counted exactly
+EMERGING_SHORTLIST = 60
+SIGNIFICANT = 10.83  # G² for p < 0.001 (one degree of freedom)
+EMERGING_SIGNIFICANT = 3.84  # p < 0.05
+RESULTS = 30
+EXAMPLES = 2
+BACKGROUNDS = {"all": "All submitted debriefs", "previous": "The same search, previous period"}
+
+# Words too common to make a theme on their own or to start or end a phrase,
+# beyond those the index already leaves out; compared as index terms.
+_EXTRA_STOP_WORDS = """
+    about above after again against all also am any because been before being
+    below between both but could did do does doing down during each even ever
+    every few further got had has having he her here hers him his how however
+    i into its itself just me might more most much must my no nor now off once
+    only other our ours out over own same she should so some still such than
+    their theirs them then there these they those through too under until up
+    upon very was were what which while who whom why would yes yours
+    get gets make made one two three lot really well way back many thing things
+"""
+STOP_WORDS = frozenset(stem(w) for w in _EXTRA_STOP_WORDS.split())
+
+
+def log_likelihood(a: int, n1: int, c: int, n2: int) -> float:
+    """Dunning's G² for `a` of `n1` subset documents and `c` of `n2` other
+    documents containing a phrase; negative when the subset uses it less."""
+    n = n1 + n2
+    k = a + c
+    if n1 <= 0 or n2 <= 0 or k == 0 or k == n:
+        return 0.0
+    observed = (a, n1 - a, c, n2 - c)
+    expected = (n1 * k / n, n1 * (n - k) / n, n2 * k / n, n2 * (n - k) / n)
+    g2 = 2 * sum(o * math.log(o / e) for o, e in zip(observed, expected, strict=True) if o)
+    g2 = max(0.0, g2)
+    return g2 if a * n2 >= c * n1 else -g2
+
+
+@dataclass
+class Example:
+    debrief_id: int
+    html: Markup
+
+
+@dataclass
+class Finding:
+    terms: tuple[str, ...]
+    phrase: str  # as people write it
+    score: float  # G²
+    subset: int  # subset debriefs with it
+    subset_size: int
+    background: int  # background debriefs with it (the subset's own included)
+    background_size: int
+    rest: int  # background debriefs outside the subset with it: what G² compares
+    rest_size: int
+    examples: list[Example] = field(default_factory=list)
+
+    @property
+    def words(self) -> int:
+        return len(self.terms)
+
+    @property
+    def subset_share(self) -> float:
+        return self.subset / self.subset_size if self.subset_size else 0.0
+
+    @property
+    def background_share(self) -> float:
+        return self.background / self.background_size if self.background_size else 0.0
+
+    @property
+    def rest_share(self) -> float:
+        return self.rest / self.rest_size if self.rest_size else 0.0
+
+    @property
+    def ratio(self) -> float | None:
+        """How many times more common in the subset than in the rest."""
+        return self.subset_share / self.rest_share if self.rest_share else None
+
+    @property
+    def change(self) -> float:
+        """Change of share, in percentage points (for emerging phrases)."""
+        return 100 * (self.subset_share - self.rest_share)
+
+    @property
+    def query(self) -> str:
+        return f'"{self.phrase}"' if self.words > 1 or " " in self.phrase else self.phrase
+
+
+@dataclass
+class Discovery:
+    subset_size: int
+    background: str
+    background_size: int
+    findings: list[Finding]
+    emerging: list[Finding]
+    emerging_period: Period | None
+    emerging_before: Period | None
+    warnings: list[str]
+    min_support: int
+    sampled: int
+    took_ms: float = 0.0
+
+
+class DiscoveryError(ValueError):
+    """Input that discovery cannot work with, by field."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def subset_period(filters: Mapping[str, Any], today: date) -> Period | None:
+    """The close dates a subset's filters choose, when they choose any."""
+    if "quarter" in filters:
+        return parse_quarter(filters["quarter"])
+    start, end = filters.get("date_from"), filters.get("date_to")
+    if not start and not end:
+        return None
+    first = parse_date(start) if start else None
+    last = parse_date(end) if end else today
+    if first is None:
+        return None
+    return Period(first, last, f"{first.isoformat()} to {last.isoformat()}")
+
+
+def shifted(filters: Mapping[str, Any], period: Period) -> dict[str, Any]:
+    """The same filters over another period."""
+    moved = {k: v for k, v in filters.items() if k not in ("quarter", "date_from", "date_to")}
+    moved["date_from"], moved["date_to"] = period.start.isoformat(), period.end.isoformat()
+    return moved
+
+
+# --- candidates ---------------------------------------------------------------
+
+
+def _keep(gram: tuple[str, ...], named: frozenset[str] = frozenset()) -> bool:
+    if gram[0] in STOP_WORDS or gram[-1] in STOP_WORDS:
+        return False
+    return not any(term.isdigit() or len(term) < 2 or term in named for term in gram)
+
+
+def filtered_names(snap: Snapshot, filters: Mapping[str, Any]) -> frozenset[str]:
+    """Index terms of the competitors the subset is chosen by: a subset of
+    deals against Acme naturally says "Acme"; that is no finding."""
+    terms: set[str] = set()
+    for key in ("competitor", "winner"):
+        values = filters.get(key) or []
+        for value in [values] if isinstance(values, str) else values:
+            name = snap.vocabulary.competitor(str(value))
+            for spelling in snap.vocabulary.spellings.get(name, []) if name else []:
+                terms.update(analyse(spelling))
+    return frozenset(terms)
+
+
+def _sample(ids: list[int], size: int) -> list[int]:
+    if len(ids) <= size:
+        return ids
+    step = len(ids) / size
+    return [ids[int(i * step)] for i in range(size)]
+
+
+def count_grams(analysed: Mapping[int, tuple]) -> Counter:
+    """Documents containing each word, word pair and word triple (within a section)."""
+    counts: Counter = Counter()
+    for doc in analysed.values():
+        seen: set[tuple[str, ...]] = set()
+        for terms in doc:
+            seen.update((t,) for t in terms)
+            seen.update(zip(terms, terms[1:], strict=False))
+            seen.update(zip(terms, terms[1:], terms[2:], strict=False))
+        counts.update(seen)
+    return counts
+
+
+@dataclass
+class _Side:
+    """One set of debriefs: its documents, and word counts from a sample of them."""
+
+    bits: int
+    size: int
+    counts: Counter
+    scale: float  # documents per sampled document
+    analysed: dict
+
+    def estimate(self, gram: tuple[str, ...]) -> float:
+        return self.counts.get(gram, 0) * self.scale
+
+
+def _side(snap: Snapshot, terms: TermCache, bits: int) -> _Side:
+    ids = sorted(snap.debriefs_of(bits))
+    sample = _sample(ids, SAMPLE)
+    analysed = terms.terms(sample)
+    return _Side(bits, len(ids), count_grams(analysed), len(ids) / max(1, len(sample)), analysed)
+
+
+def _shortlist(
+    subset: _Side,
+    rest_estimate,
+    rest_size: int,
+    min_support: int,
+    named: frozenset[str],
+    size: int = SHORTLIST,
+) -> list[tuple[str, ...]]:
+    """The candidates that look best on estimates, `size` per phrase length.
+    Only the POOL most frequent of each length are estimated: a phrase
+    rarer than those cannot reach the top of the list."""
+    floor = max(1.0, min_support * 0.5)
+    frequent: dict[int, list[tuple[int, tuple[str, ...]]]] = {1: [], 2: [], 3: []}
+    for gram, count in subset.counts.items():
+        if count * subset.scale >= floor and _keep(gram, named):
+            frequent[len(gram)].append((count, gram))
+    out = []
+    for pool in frequent.values():
+        scored = []
+        for count, gram in heapq.nlargest(POOL, pool):
+            c = min(rest_estimate(gram), rest_size)
+            score = log_likelihood(round(count * subset.scale), subset.size, round(c), rest_size)
+            if score > 0:
+                scored.append((score, gram))
+        out += [gram for _, gram in heapq.nlargest(size, scored)]
+    return out
+
+
+def _exact(
+    snap: Snapshot,
+    grams: list[tuple[str, ...]],
+    subset: _Side,
+    background_bits: int,
+    min_support: int,
+    threshold: float,
+) -> list[Finding]:
+    rest_bits = background_bits & ~subset.bits
+    subset_size, background_size = subset.size, background_bits.bit_count()
+    rest_size = rest_bits.bit_count()
+    found = []
+    for gram in grams:
+        bits = snap.phrase_bits(gram)
+        a = (bits & subset.bits).bit_count()
+        if a < min_support:
+            continue
+        # A phrase counted mostly outside the debriefs' own text (in deal
+        # or account names) is an artefact of how deals are named.
+        in_text = subset.estimate(gram)
+        if in_text < 0.5 * a and a - in_text >= 3:
+            continue
+        c = (bits & rest_bits).bit_count()
+        score = log_likelihood(a, subset_size, c, rest_size)
+        if score >= threshold:
+            found.append(
+                Finding(
+                    gram,
+                    " ".join(gram),
+                    score,
+                    a,
+                    subset_size,
+                    (bits & background_bits).bit_count(),
+                    background_size,
+                    c,
+                    rest_size,
+                )
+            )
+    return found
+
+
+def _contains(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
+    n = len(shorter)
+    return any(longer[i : i + n] == shorter for i in range(len(longer) - n + 1))
+
+
+def prune(findings: list[Finding]) -> list[Finding]:
+    """Drop a word or phrase that is mostly part of a longer one also found
+    (shown once, as the longer phrase)."""
+    kept = []
+    for f in findings:
+        covered = any(
+            g.words > f.words and _contains(g.terms, f.terms) and g.subset >= 0.7 * f.subset
+            for g in findings
+        )
+        if not covered:
+            kept.append(f)
+    return kept
+
+
+def _surface(gram: tuple[str, ...], texts: list[Section]) -> tuple[str, Section] | None:
+    """The phrase as written in one of these sections, and that section."""
+    for section in texts:
+        found = list(spans(section.text))
+        for i in range(len(found) - len(gram) + 1):
+            if tuple(t for _, _, t in found[i : i + len(gram)]) == gram:
+                start, end = found[i][0], found[i + len(gram) - 1][1]
+                return section.text[start:end].lower(), section
+    return None
+
+
+def _add_examples(findings: list[Finding], side: _Side) -> None:
+    """Name each finding as it is written and attach example snippets."""
+    wanted = {f.terms: f for f in findings}
+    where: dict[tuple[str, ...], list[int]] = {gram: [] for gram in wanted}
+    for debrief_id, doc in side.analysed.items():
+        grams: set[tuple[str, ...]] = set()
+        for terms in doc:
+            grams.update((t,) for t in terms)
+            grams.update(zip(terms, terms[1:], strict=False))
+            grams.update(zip(terms, terms[1:], terms[2:], strict=False))
+        for gram in grams & wanted.keys():
+            if len(where[gram]) < EXAMPLES:
+                where[gram].append(debrief_id)
+    texts = sections({i for ids in where.values() for i in ids})
+    for gram, ids in where.items():
+        finding = wanted[gram]
+        for debrief_id in ids:
+            found = _surface(gram, texts.get(debrief_id, []))
+            if found is None:
+                continue
+            phrase, section = found
+            if finding.phrase == " ".join(gram):
+                finding.phrase = phrase
+            html = snippets([section], set(gram), 1)[0].html
+            finding.examples.append(Example(debrief_id, html))
+
+
+# --- discovery ------------------------------------------------------------------
+
+
+def discover(
+    snap: Snapshot,
+    terms: TermCache,
+    query: str,
+    filters: Mapping[str, Any],
+    background: str = "all",
+    min_support: int = DEFAULT_SUPPORT,
+    today: date | None = None,
+    limit: int = RESULTS,
+) -> Discovery:
+    """Over-represented words and phrases of the debriefs a search finds,
+    against a background; and separately those that grew most against the
+    previous period. Raises DiscoveryError for input it cannot use."""
+    started = time.perf_counter()
+    today = today or date.today()
+    errors: dict[str, str] = {}
+    if not isinstance(min_support, int) or not MIN_SUPPORT <= min_support <= MAX_SUPPORT:
+        errors["min_support"] = (
+            f"Minimum support is a whole number of debriefs from {MIN_SUPPORT} to {MAX_SUPPORT}."
+        )
+    if background not in BACKGROUNDS:
+        errors["background"] = "Choose all debriefs or the previous period as the background."
+    period = subset_period(filters, today)
+    if background == "previous" and period is None:
+        errors["background"] = (
+            "To compare with the previous period, give the subset a period (a quarter, or dates)."
+        )
+    if errors:
+        raise DiscoveryError(errors)
+    key = (
+        "discover",
+        snap.state,
+        query,
+        repr(sorted(filters.items())),
+        background,
+        min_support,
+        today,
+        limit,
+    )
+
+    def compute() -> Discovery:
+        found = _discover(
+            snap, terms, query, filters, background, min_support, today, period, limit
+        )
+        found.took_ms = round((time.perf_counter() - started) * 1000, 1)
+        return found
+
+    return cached(key, compute)
+
+
+def _discover(snap, terms, query, filters, background, min_support, today, period, limit):
+    subset_match: Match = snap.match(query, filters)
+    warnings = list(subset_match.warnings)
+    subset = _side(snap, terms, subset_match.bits)
+    named = filtered_names(snap, filters)
+
+    if background == "previous":
+        before = snap.match(query, shifted(filters, period.previous()))
+        background_bits = before.bits
+        back = _side(snap, terms, background_bits)
+        rest_estimate = back.estimate
+    else:
+        background_bits = snap.population
+        total = max(1, snap.view.doc_count)
+        share = background_bits.bit_count() / total
+
+        def rest_estimate(gram):
+            return max(0.0, snap.doc_frequency(gram) * share - subset.estimate(gram))
+
+    rest_size = (background_bits & ~subset.bits).bit_count()
+    findings: list[Finding] = []
+    if subset.size and rest_size:
+        grams = _shortlist(subset, rest_estimate, rest_size, min_support, named)
+        findings = _exact(snap, grams, subset, background_bits, min_support, SIGNIFICANT)
+        findings.sort(key=lambda f: -f.score)
+        findings = prune(findings)[:limit]
+        _add_examples(findings, subset)
+    elif not subset.size:
+        warnings.append("No submitted debrief matches this subset.")
+    else:
+        warnings.append("The background has no debriefs outside the subset to compare with.")
+
+    emerging, now_period, before_period = _emerging(
+        snap, terms, query, filters, subset, period, today, min_support, limit, named
+    )
+    return Discovery(
+        subset.size,
+        background,
+        background_bits.bit_count(),
+        findings,
+        emerging,
+        now_period,
+        before_period,
+        warnings,
+        min_support,
+        min(subset.size, SAMPLE),
+    )
+
+
+def _emerging(snap, terms, query, filters, subset, period, today, min_support, limit, named):
+    """Phrases whose share of the subset's debriefs grew most against the
+    same search over the previous period of equal length (the subset's own
+    period, or the last 90 days when it has none)."""
+    if period is None:
+        period = rolling("90d", today)
+        now = _side(snap, terms, snap.match(query, shifted(filters, period)).bits)
+    else:
+        now = subset
+    if period.start > today:
+        return [], period, None
+    before_period = period.previous()
+    before_bits = snap.match(query, shifted(filters, before_period)).bits
+    before = _side(snap, terms, before_bits)
+    if not now.size or not before.size:
+        return [], period, before_period
+    grams = _shortlist(now, before.estimate, before.size, min_support, named, EMERGING_SHORTLIST)
+    # The "background" here is the previous period alone (it never overlaps).
+    found = _exact(snap, grams, now, before_bits, min_support, EMERGING_SIGNIFICANT)
+    found = prune(sorted(found, key=lambda f: -f.score))
+    found.sort(key=lambda f: (-f.change, -f.score))
+    found = found[: max(10, limit // 2)]
+    _add_examples(found, now)
+    return found, period, before_period

@@ -1,0 +1,358 @@
+"""A theme's figures: how often it is mentioned, by whom and when, and what
+it is worth. Which debriefs mention a theme is what the search engine finds
+for its query and filters (engine.Snapshot.match); everything here counts
+submitted debriefs, and win rates and revenue count deals.
+
+Mentions per period, outcome, competitor and segment are intersections of
+the index's document sets; deal-level figures read the deals of the matched
+debriefs from facts.DealFacts. Results are cached on the index state and
+the outbox position (cache.cached).
+"""
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from kb.analytics.periods import Period, quarter_of, recent_quarters
+from kb.analytics.reasons import WinRate, share
+from kb.models import Theme
+from kb.themes.cache import cached
+from kb.themes.engine import Match, Snapshot
+from kb.themes.facts import DealFacts
+
+OUTCOMES = ("won", "lost", "no_decision")
+TREND_QUARTERS = 8
+TREND_MONTHS = 12
+
+
+def definition(theme: Theme) -> tuple:
+    """What a theme's figures depend on, as a hashable cache key."""
+    return (theme.query or "", json.dumps(theme.filters or {}, sort_keys=True))
+
+
+def theme_match(snap: Snapshot, query: str, filters_json: str) -> Match:
+    key = ("match", snap.state, query, filters_json)
+    filters = json.loads(filters_json)
+    return cached(key, lambda: snap.match(query, filters))
+
+
+def match_theme(snap: Snapshot, theme: Theme) -> Match:
+    return theme_match(snap, *definition(theme))
+
+
+def period_bits(snap: Snapshot, period: Period) -> int:
+    def compute() -> int:
+        bits = snap.range_bits("close_date", period.start.toordinal(), period.end.toordinal())
+        return bits & snap.population
+
+    return cached(("period", snap.state, period.start, period.end), compute)
+
+
+@dataclass
+class Revenue:
+    """Amounts of the deals concerned, per currency (never converted)."""
+
+    won: dict[str, float] = field(default_factory=dict)
+    lost: dict[str, float] = field(default_factory=dict)
+
+    def add(self, outcome: str, currency: str, amount: float | None) -> None:
+        if amount is None or outcome not in ("won", "lost"):
+            return
+        bucket = self.won if outcome == "won" else self.lost
+        bucket[currency] = bucket.get(currency, 0.0) + amount
+
+    def total(self, currency: str) -> float:
+        return self.won.get(currency, 0.0) + self.lost.get(currency, 0.0)
+
+    @property
+    def currencies(self) -> list[str]:
+        return sorted(set(self.won) | set(self.lost))
+
+
+def deal_figures(snap: Snapshot, facts: DealFacts, bits: int) -> tuple[WinRate, Revenue]:
+    """Deals (not debriefs) of the documents in `bits`, by outcome, and their amounts."""
+    rate, revenue = WinRate("", ""), Revenue()
+    deal_ids = set(facts.deals(snap.debriefs_of(bits)))
+    for fact in facts.of(deal_ids).values():
+        rate.add(fact.outcome, 1)
+        revenue.add(fact.outcome, fact.currency, fact.amount)
+    return rate, revenue
+
+
+def baseline(snap: Snapshot, facts: DealFacts, period: Period) -> WinRate:
+    """Every debriefed deal of the period: the rate a theme is compared with."""
+    key = ("baseline", snap.state, facts.version, period.start, period.end)
+    return cached(key, lambda: deal_figures(snap, facts, period_bits(snap, period))[0])
+
+
+def quarter_bits(snap: Snapshot) -> dict[str, int]:
+    return {value.upper(): bits for value, bits in snap.values("quarter").items()}
+
+
+# --- the overview ---------------------------------------------------------------
+
+
+@dataclass
+class Overview:
+    theme_id: int
+    quarters: list[str]
+    spark: list[int]
+    now: int
+    before: int
+    now_share: float | None
+    before_share: float | None
+    mentioned: WinRate
+    revenue: Revenue
+    warnings: list[str]
+
+    @property
+    def growth(self) -> float | None:
+        """Relative change of the share of debriefs mentioning it; None when
+        it was not mentioned before (see `new`)."""
+        if not self.before_share or self.now_share is None:
+            return None
+        return self.now_share / self.before_share - 1
+
+    @property
+    def is_new(self) -> bool:
+        return self.before == 0 and self.now > 0
+
+    def growth_key(self) -> float:
+        if self.is_new:
+            return float("inf")
+        return self.growth if self.growth is not None else float("-inf")
+
+
+def overview(
+    snap: Snapshot, facts: DealFacts, theme: Theme, period: Period, today: date
+) -> Overview:
+    key = ("overview", snap.state, facts.version, theme.id, definition(theme), period, today)
+
+    def compute() -> Overview:
+        found = match_theme(snap, theme)
+        quarters = recent_quarters(today, TREND_QUARTERS)
+        by_quarter = quarter_bits(snap)
+        spark = [(found.bits & by_quarter.get(q.label, 0)).bit_count() for q in quarters]
+        now_bits, before_bits = period_bits(snap, period), period_bits(snap, period.previous())
+        now = (found.bits & now_bits).bit_count()
+        before = (found.bits & before_bits).bit_count()
+        mentioned, revenue = deal_figures(snap, facts, found.bits & now_bits)
+        return Overview(
+            theme.id,
+            [q.label for q in quarters],
+            spark,
+            now,
+            before,
+            share(now, now_bits.bit_count()),
+            share(before, before_bits.bit_count()),
+            mentioned,
+            revenue,
+            found.warnings,
+        )
+
+    return cached(key, compute)
+
+
+# --- a theme's page -------------------------------------------------------------
+
+
+@dataclass
+class Split:
+    """The theme among one competitor's or segment's debriefs."""
+
+    label: str
+    mentions: int
+    debriefs: int
+    mentioned: WinRate
+
+    @property
+    def share(self) -> float | None:
+        return share(self.mentions, self.debriefs)
+
+
+@dataclass
+class TrendPoint:
+    label: str
+    by_outcome: dict[str, int]
+    debriefs: int
+
+    @property
+    def mentions(self) -> int:
+        return sum(self.by_outcome.values())
+
+    @property
+    def share(self) -> float | None:
+        return share(self.mentions, self.debriefs)
+
+
+@dataclass
+class Window:
+    period: Period
+    mentions: int
+    debriefs: int
+    mentioned: WinRate
+    baseline: WinRate
+
+    @property
+    def share(self) -> float | None:
+        return share(self.mentions, self.debriefs)
+
+
+@dataclass
+class BeforeAfter:
+    addressed_on: date
+    days: int
+    before: Window
+    after: Window
+
+    @property
+    def too_early(self) -> bool:
+        return self.days < 30
+
+
+@dataclass
+class Figures:
+    warnings: list[str]
+    total: int  # every submitted debrief the search finds, whenever it closed
+    mentions: int
+    debriefs: int
+    prev_mentions: int
+    prev_debriefs: int
+    mentioned: WinRate
+    baseline: WinRate
+    revenue: Revenue
+    trend: list[TrendPoint]
+    by_competitor: list[Split]
+    by_segment: list[Split]
+    before_after: BeforeAfter | None
+
+    @property
+    def share(self) -> float | None:
+        return share(self.mentions, self.debriefs)
+
+    @property
+    def prev_share(self) -> float | None:
+        return share(self.prev_mentions, self.prev_debriefs)
+
+
+def _months(today: date, count: int) -> list[Period]:
+    months = []
+    year, month = today.year, today.month
+    for _ in range(count):
+        start = date(year, month, 1)
+        end = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+        months.insert(0, Period(start, end, start.strftime("%b %Y")))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months
+
+
+def trend(snap: Snapshot, bits: int, today: date, by: str) -> list[TrendPoint]:
+    outcomes = {o: snap.values("outcome").get(o, 0) for o in OUTCOMES}
+    if by == "month":
+        slices = [(p.label, period_bits(snap, p)) for p in _months(today, TREND_MONTHS)]
+    else:
+        by_quarter = quarter_bits(snap)
+        slices = [
+            (q.label, by_quarter.get(q.label, 0) & snap.population)
+            for q in recent_quarters(today, TREND_QUARTERS)
+        ]
+    return [
+        TrendPoint(
+            label,
+            {o: (bits & part & outcome).bit_count() for o, outcome in outcomes.items()},
+            part.bit_count(),
+        )
+        for label, part in slices
+    ]
+
+
+def _splits(snap: Snapshot, facts: DealFacts, fieldname: str, bits: int, scope: int) -> list[Split]:
+    out = []
+    for value, docs in snap.values(fieldname).items():
+        mentioned = bits & docs
+        if mentioned:
+            rate, _ = deal_figures(snap, facts, mentioned)
+            out.append(
+                Split(
+                    snap.label(fieldname, value),
+                    mentioned.bit_count(),
+                    (scope & docs).bit_count(),
+                    rate,
+                )
+            )
+    out.sort(key=lambda s: (-s.mentions, s.label))
+    return out
+
+
+def _window(snap: Snapshot, facts: DealFacts, bits: int, period: Period) -> Window:
+    scope = period_bits(snap, period)
+    rate, _ = deal_figures(snap, facts, bits & scope)
+    return Window(
+        period,
+        (bits & scope).bit_count(),
+        scope.bit_count(),
+        rate,
+        baseline(snap, facts, period),
+    )
+
+
+def before_after(
+    snap: Snapshot, facts: DealFacts, bits: int, addressed_on: date, today: date
+) -> BeforeAfter:
+    """Equal windows either side of the day a theme was addressed: from that
+    day to today (at most a year), and as long a stretch before it."""
+    days = max(1, min(365, (today - addressed_on).days + 1))
+    after = Period(addressed_on, addressed_on + timedelta(days=days - 1), "After")
+    before = Period(addressed_on - timedelta(days=days), addressed_on - timedelta(days=1), "Before")
+    return BeforeAfter(
+        addressed_on,
+        days,
+        _window(snap, facts, bits, before),
+        _window(snap, facts, bits, after),
+    )
+
+
+def figures(
+    snap: Snapshot, facts: DealFacts, theme: Theme, period: Period, today: date, by: str
+) -> Figures:
+    key = (
+        "figures",
+        snap.state,
+        facts.version,
+        theme.id,
+        definition(theme),
+        theme.addressed_on,
+        period,
+        today,
+        by,
+    )
+
+    def compute() -> Figures:
+        found = match_theme(snap, theme)
+        scope, prev_scope = period_bits(snap, period), period_bits(snap, period.previous())
+        in_period = found.bits & scope
+        mentioned, revenue = deal_figures(snap, facts, in_period)
+        addressed = None
+        if theme.addressed_on is not None and theme.addressed_on <= today:
+            addressed = before_after(snap, facts, found.bits, theme.addressed_on, today)
+        return Figures(
+            warnings=found.warnings,
+            total=found.count,
+            mentions=in_period.bit_count(),
+            debriefs=scope.bit_count(),
+            prev_mentions=(found.bits & prev_scope).bit_count(),
+            prev_debriefs=prev_scope.bit_count(),
+            mentioned=mentioned,
+            baseline=baseline(snap, facts, period),
+            revenue=revenue,
+            trend=trend(snap, found.bits, today, by),
+            by_competitor=_splits(snap, facts, "competitor", in_period, scope),
+            by_segment=_splits(snap, facts, "segment", in_period, scope),
+            before_after=addressed,
+        )
+
+    return cached(key, compute)
+
+
+def quarter_label(day: date) -> str:
+    return f"{day.year}-Q{quarter_of(day)}"

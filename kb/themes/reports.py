@@ -1,0 +1,297 @@
+"""What theme pages and the API show: the overview, a theme's figures with
+their charts, and discovery, from request parameters to plain data."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from kb.analytics.charts import Chart, Series, percent, rate_value, sparkline
+from kb.analytics.filters import clean_filters, filters_from_args
+from kb.analytics.periods import Period
+from kb.models import Theme
+from kb.themes import discovery, engine, figures, queries
+from kb.themes.facts import deal_facts
+from kb.themes.terms import term_cache
+
+SORTS = {
+    "growth": "Growth",
+    "volume": "Mentions",
+    "revenue": "Revenue affected",
+    "name": "Name",
+}
+OUTCOME_LABELS = {"won": "Won", "lost": "Lost", "no_decision": "No decision"}
+INDEX_MISSING = "The search index is being built; figures appear when it is ready."
+
+
+def main_currency(rows: list[figures.Overview]) -> str:
+    """The currency most deal amounts are in: revenue is sorted on it."""
+    totals: dict[str, int] = {}
+    for row in rows:
+        for currency in row.revenue.currencies:
+            totals[currency] = totals.get(currency, 0) + 1
+    return max(totals, key=lambda c: (totals[c], c == "USD")) if totals else "USD"
+
+
+@dataclass
+class OverviewRow:
+    theme: Theme
+    figures: figures.Overview
+    spark: dict
+
+    @property
+    def spark_label(self) -> str:
+        points = ", ".join(
+            f"{q} {n}" for q, n in zip(self.figures.quarters, self.figures.spark, strict=True)
+        )
+        return f"Mentions per quarter: {points}"
+
+
+def overview(themes: list[Theme], period: Period, sort: str, today: date):
+    """(rows, the currency revenue is sorted on, the baseline win rate), or
+    None while there is no index."""
+    snap = engine.snapshot()
+    if snap is None:
+        return None
+    facts = deal_facts()
+    rows = [
+        OverviewRow(t, f, sparkline(f.spark))
+        for t in themes
+        for f in [figures.overview(snap, facts, t, period, today)]
+    ]
+    currency = main_currency([r.figures for r in rows])
+    keys = {
+        "growth": lambda r: (-r.figures.growth_key(), -r.figures.now, r.theme.name.lower()),
+        "volume": lambda r: (-r.figures.now, r.theme.name.lower()),
+        "revenue": lambda r: (-r.figures.revenue.total(currency), r.theme.name.lower()),
+        "name": lambda r: r.theme.name.lower(),
+    }
+    rows.sort(key=keys.get(sort, keys["growth"]))
+    return rows, currency, figures.baseline(snap, facts, period)
+
+
+def theme_figures(theme: Theme, period: Period, by: str, today: date):
+    snap = engine.snapshot()
+    if snap is None:
+        return None, None
+    facts = deal_facts()
+    return snap, figures.figures(snap, facts, theme, period, today, by)
+
+
+def trend_chart(found: figures.Figures, by: str) -> Chart:
+    points = found.trend
+    labels = [p.label for p in points]
+    series = [
+        Series(OUTCOME_LABELS[o], [p.by_outcome[o] for p in points], tone=o)
+        for o in ("won", "lost", "no_decision")
+    ]
+    return Chart(
+        id="mentions",
+        caption=f"Debriefs mentioning the theme per {by}, by the deal's outcome",
+        labels=labels,
+        series=series,
+        stacked=True,
+        head=[by.capitalize(), "Won", "Lost", "No decision", "Mentions", "Debriefs", "Share"],
+        rows=[
+            [
+                p.label,
+                *(f"{p.by_outcome[o]:,}" for o in ("won", "lost", "no_decision")),
+                f"{p.mentions:,}",
+                f"{p.debriefs:,}",
+                percent(p.share, 1),
+            ]
+            for p in points
+        ],
+    )
+
+
+def win_rate_chart(found: figures.Figures) -> Chart:
+    pairs = [("When mentioned", found.mentioned), ("All debriefed deals", found.baseline)]
+    return Chart(
+        id="win-rate",
+        caption="Win rate when the theme is mentioned, against all debriefed deals",
+        kind="hbar",
+        unit="percent",
+        labels=[label for label, _ in pairs],
+        series=[Series("Win rate", [rate_value(r.rate) for _, r in pairs], tone="won")],
+        head=["Deals", "Won", "Lost", "Win rate", "No decision"],
+        rows=[
+            [label, f"{r.won:,}", f"{r.lost:,}", percent(r.rate), f"{r.no_decision:,}"]
+            for label, r in pairs
+        ],
+    )
+
+
+def split_chart(name: str, splits: list[figures.Split]) -> Chart:
+    return Chart(
+        id=f"by-{name}",
+        caption=f"Share of each {name}'s debriefs mentioning the theme",
+        kind="hbar",
+        unit="percent",
+        labels=[s.label for s in splits],
+        series=[Series("Share mentioning", [rate_value(s.share) for s in splits], tone="accent")],
+        head=[
+            name.capitalize(),
+            "Mentions",
+            "Debriefs",
+            "Share",
+            "Won",
+            "Lost",
+            "Win rate when mentioned",
+        ],
+        rows=[
+            [
+                s.label,
+                f"{s.mentions:,}",
+                f"{s.debriefs:,}",
+                percent(s.share, 1),
+                f"{s.mentioned.won:,}",
+                f"{s.mentioned.lost:,}",
+                percent(s.mentioned.rate),
+            ]
+            for s in splits
+        ],
+    )
+
+
+def before_after_chart(found: figures.BeforeAfter) -> Chart:
+    windows = [("Before", found.before), ("After", found.after)]
+    return Chart(
+        id="before-after",
+        caption="Before and after the theme was addressed",
+        kind="bar",
+        unit="percent",
+        labels=[f"{label} ({w.period.span})" for label, w in windows],
+        series=[
+            Series("Share of debriefs mentioning", [rate_value(w.share) for _, w in windows]),
+            Series(
+                "Win rate when mentioned",
+                [rate_value(w.mentioned.rate) for _, w in windows],
+                tone="won",
+            ),
+        ],
+        head=[
+            "Window",
+            "Mentions",
+            "Debriefs",
+            "Share",
+            "Won",
+            "Lost",
+            "Win rate when mentioned",
+            "Win rate, all deals",
+        ],
+        rows=[
+            [
+                f"{label}: {w.period.span}",
+                f"{w.mentions:,}",
+                f"{w.debriefs:,}",
+                percent(w.share, 1),
+                f"{w.mentioned.won:,}",
+                f"{w.mentioned.lost:,}",
+                percent(w.mentioned.rate),
+                f"{percent(w.baseline.rate)} ({w.baseline.won} of {w.baseline.decided})",
+            ]
+            for label, w in windows
+        ],
+    )
+
+
+# --- discovery ------------------------------------------------------------------
+
+DISCOVERY_FILTERS = (
+    "outcome",
+    "competitor",
+    "winner",
+    "segment",
+    "region",
+    "industry",
+    "product_line",
+    "source",
+    "category",
+    "quarter",
+    "date_from",
+    "date_to",
+)
+
+
+@dataclass
+class DiscoveryInput:
+    query: str
+    filters: dict[str, Any]
+    background: str
+    min_support: int | None
+    errors: dict[str, str]
+
+    @property
+    def asked(self) -> bool:
+        return bool(self.query or self.filters)
+
+
+def discovery_input(args) -> DiscoveryInput:
+    """The subset, background and minimum support a query string asks for,
+    checked; errors by parameter name."""
+    query = (args.get("q") or "").strip()
+    raw = {k: v for k, v in filters_from_args(args).items() if k in DISCOVERY_FILTERS}
+    filters, errors = clean_filters(raw)
+    if len(query) > 500:
+        errors["q"] = "Keep the query to 500 characters or fewer."
+    elif query and (problems := engine.query_problems(query)):
+        errors["q"] = " ".join(problems)
+    background = (args.get("background") or "all").strip()
+    if background not in discovery.BACKGROUNDS:
+        errors["background"] = "Choose all debriefs or the previous period as the background."
+    raw_support = (args.get("min_support") or str(discovery.DEFAULT_SUPPORT)).strip()
+    min_support = int(raw_support) if raw_support.isdigit() else None
+    if min_support is None or not discovery.MIN_SUPPORT <= min_support <= discovery.MAX_SUPPORT:
+        errors["min_support"] = (
+            f"Minimum support is a whole number of debriefs from {discovery.MIN_SUPPORT} "
+            f"to {discovery.MAX_SUPPORT}."
+        )
+        min_support = None
+    return DiscoveryInput(query, filters, background, min_support, errors)
+
+
+def discover(given: DiscoveryInput, today: date) -> discovery.Discovery | None:
+    """Raises discovery.DiscoveryError for input it cannot use; None while
+    there is no index."""
+    snap = engine.snapshot()
+    if snap is None:
+        return None
+    return discovery.discover(
+        snap,
+        term_cache(),
+        given.query,
+        given.filters,
+        given.background,
+        given.min_support,
+        today,
+    )
+
+
+def track_params(finding: discovery.Finding, given: DiscoveryInput) -> dict[str, Any]:
+    """A theme form's parameters for tracking a finding: the phrase in
+    quotes and the subset's filters, without its period (a theme is followed
+    over time)."""
+    params: dict[str, Any] = {
+        k: v for k, v in given.filters.items() if k not in ("quarter", "date_from", "date_to")
+    }
+    if given.query:
+        params["q"] = f"{finding.query} {given.query}"
+    else:
+        params["q"] = finding.query
+    params["name"] = finding.phrase[:1].upper() + finding.phrase[1:]
+    params["status"] = "tracked"
+    outcome = given.filters.get("outcome")
+    params["polarity"] = {"won": "strength", "lost": "weakness", "no_decision": "weakness"}.get(
+        outcome, "neutral"
+    )
+    return params
+
+
+def finding_links(finding: discovery.Finding, given: DiscoveryInput) -> dict[str, Any]:
+    """For a finding: the theme form's parameters to track it, and the
+    search page for it within the subset."""
+    query = f"{finding.query} {given.query}".strip()
+    return {
+        "track": track_params(finding, given),
+        "search": queries.search_url(queries.search_params(query, given.filters)),
+    }

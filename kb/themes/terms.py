@@ -1,0 +1,121 @@
+"""Debriefs' own words as the search index sees them: each text section of a
+debrief (reason explanations, quotes, decision process, competitive notes,
+what worked, lessons learned) analysed with the index's analyser, so that a
+word or phrase found here is one a search finds.
+
+Analysed debriefs are kept per app (a bounded LRU); a debrief is analysed
+again once the search outbox shows it changed.
+"""
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from kb.extensions import db
+from kb.models import Debrief, IndexChange, Quote, Reason
+from kb.search.analysis import analyse
+from kb.search.documents import Section
+
+EXTENSION = "kb_theme_terms"
+MAX_DEBRIEFS = 30_000
+CHUNK = 2000
+SECTION_FIELDS = (
+    ("decision_process", "Decision process"),
+    ("competitive_notes", "Competitive notes"),
+    ("what_worked", "What worked"),
+    ("lessons_learned", "Lessons learned"),
+)
+
+Terms = tuple[tuple[str, ...], ...]  # one tuple of index terms per section
+
+
+def sections(debrief_ids: Iterable[int]) -> dict[int, list[Section]]:
+    """The text sections of these debriefs, read with three plain queries
+    (no ORM objects: discovery reads thousands at a time)."""
+    ids = list(debrief_ids)
+    out: dict[int, list[Section]] = {i: [] for i in ids}
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        for debrief_id, explanation in db.session.execute(
+            select(Reason.debrief_id, Reason.explanation)
+            .where(Reason.debrief_id.in_(part))
+            .order_by(Reason.debrief_id, Reason.rank)
+        ):
+            if explanation:
+                out[debrief_id].append(Section("reasons", "Reason", explanation))
+        for debrief_id, text, role in db.session.execute(
+            select(Quote.debrief_id, Quote.text, Quote.speaker_role)
+            .where(Quote.debrief_id.in_(part))
+            .order_by(Quote.debrief_id, Quote.position)
+        ):
+            label = f"Quote ({role})" if role else "Quote"
+            out[debrief_id].append(Section("quotes", label, text))
+        columns = [getattr(Debrief, name) for name, _ in SECTION_FIELDS]
+        for debrief_id, *texts in db.session.execute(
+            select(Debrief.id, *columns).where(Debrief.id.in_(part))
+        ):
+            for (name, label), text in zip(SECTION_FIELDS, texts, strict=True):
+                if text:
+                    out[debrief_id].append(Section(name, label, text))
+    return out
+
+
+class TermCache:
+    def __init__(self, size: int = MAX_DEBRIEFS):
+        self.size = size
+        self.version = -1
+        self.entries: OrderedDict[int, Terms] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def refresh(self) -> None:
+        latest = db.session.scalar(select(func.max(IndexChange.id))) or 0
+        with self.lock:
+            if latest < self.version:
+                self.entries.clear()
+                self.version = -1
+            if latest <= self.version:
+                return
+            if self.version >= 0:
+                changed = db.session.scalars(
+                    select(IndexChange.doc_id).where(
+                        IndexChange.id > self.version, IndexChange.doc_type == "debrief"
+                    )
+                )
+                for debrief_id in changed:
+                    self.entries.pop(debrief_id, None)
+            self.version = latest
+
+    def terms(self, debrief_ids: list[int]) -> dict[int, Terms]:
+        """Each debrief's analysed sections, analysing those not kept yet."""
+        out: dict[int, Terms] = {}
+        missing = []
+        with self.lock:
+            for debrief_id in debrief_ids:
+                found = self.entries.get(debrief_id)
+                if found is None:
+                    missing.append(debrief_id)
+                else:
+                    self.entries.move_to_end(debrief_id)
+                    out[debrief_id] = found
+        if missing:
+            analysed = {
+                debrief_id: tuple(tuple(analyse(s.text)) for s in found)
+                for debrief_id, found in sections(missing).items()
+            }
+            out.update(analysed)
+            with self.lock:
+                self.entries.update(analysed)
+                while len(self.entries) > self.size:
+                    self.entries.popitem(last=False)
+        return out
+
+
+def term_cache() -> TermCache:
+    cache = current_app.extensions.get(EXTENSION)
+    if cache is None:
+        cache = current_app.extensions.setdefault(EXTENSION, TermCache())
+    cache.refresh()
+    return cache
