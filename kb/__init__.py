@@ -3,7 +3,7 @@
 from flask import Flask
 
 from kb.config import PROJECT_ROOT, from_environment
-from kb.extensions import csrf, db, limiter, login_manager, migrate
+from kb.extensions import csrf, db, enforce_sqlite_foreign_keys, limiter, login_manager, migrate
 
 MIGRATIONS_DIR = str(PROJECT_ROOT / "kb" / "migrations")
 
@@ -19,6 +19,8 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
 
     db.init_app(app)
+    with app.app_context():
+        enforce_sqlite_foreign_keys(db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -6,7 +6,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints, so that migrations can drop and alter them on every database.
@@ -30,3 +30,16 @@ login_manager = LoginManager()
 # In-memory counters are per process; that is enough to slow password guessing
 # on one machine. KB_RATELIMIT_STORAGE_URI points several workers at Redis.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def enforce_sqlite_foreign_keys(engine: Engine) -> None:
+    """SQLite ignores foreign keys (and ON DELETE CASCADE) unless asked on
+    every connection; PostgreSQL always enforces them."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _foreign_keys_on(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

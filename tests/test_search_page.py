@@ -144,3 +144,19 @@ def test_a_submitted_debrief_is_found_at_once(client, auth, users, api):
     payload = debrief_payload(competitive_notes="They are moving their Zanzibar office.")
     assert api.post(users.rep, "/api/v1/debriefs", json=payload).status_code == 201
     assert "Initech renewal" in client.get("/search?q=zanzibar").get_data(as_text=True)
+
+
+def test_changing_deal_facts_reindexes_the_deals_other_debriefs(client, auth, users, api):
+    created = api.post(users.rep, "/api/v1/debriefs", json=debrief_payload()).json
+    interview = debrief_payload(source="buyer", interviewee_role="CFO")
+    del interview["deal"]
+    interview["deal_id"] = created["deal"]["id"]
+    buyer = api.post(users.marketing, "/api/v1/debriefs", json=interview)
+    assert buyer.status_code == 201, buyer.json
+    patched = api.patch(
+        users.rep, f"/api/v1/debriefs/{created['id']}", json={"deal": {"segment": "SMB"}}
+    )
+    assert patched.status_code == 200, patched.json
+    auth.login(users.manager)
+    page = client.get("/search?segment=smb").get_data(as_text=True)
+    assert "1–2 of 2 debriefs" in page
