@@ -68,6 +68,9 @@ def run(info: ScriptInfo, host: str, port: int, demo: bool, debug: bool) -> None
             from kb.demo.generator import ensure_demo_data
 
             ensure_demo_data(echo=click.echo)
+        # The app started before the tables existed, so its start-up catch-up
+        # had nothing to read: bring the index up to date before serving.
+        bring_index_up_to_date()
     app.debug = debug
     # Flask refuses app.run() under its CLI; serve with Werkzeug directly.
     run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)
@@ -142,6 +145,19 @@ def demo(count: int, seed: int) -> None:
 
     init_database()
     generate(count=count, seed=seed, echo=click.echo)
+    bring_index_up_to_date()
+
+
+def bring_index_up_to_date() -> None:
+    """Apply the outbox to the search index, building it when it is missing."""
+    from kb import search
+
+    click.echo("Bringing the search index up to date…")
+    search.catch_up()
+    status = search.index_status()
+    click.echo(
+        f"Search index: {status.get('documents')} documents, lag {status.get('outbox_lag')}."
+    )
 
 
 @click.command("import-deals")
@@ -227,9 +243,7 @@ def reindex() -> None:
 @click.command("bench")
 @click.option("--debriefs", "count", default=100_000, show_default=True, type=click.IntRange(1))
 @click.option("--seed", default=7, show_default=True, type=int)
-@click.option(
-    "--queries-per-type", default=20, show_default=True, type=click.IntRange(1, 1000)
-)
+@click.option("--queries-per-type", default=20, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write JSON here.")
 @click.option("--keep", is_flag=True, help="Keep the temporary database and index folder.")
 def bench(count: int, seed: int, queries_per_type: int, json_path: str | None, keep: bool) -> None:

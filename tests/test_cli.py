@@ -213,3 +213,12 @@ def test_token_create_for_an_unknown_user(runner, users):
     assert result.exit_code != 0
     assert "No user ghost@example.com." in result.output
     assert count(ApiToken) == 0
+
+
+def test_demo_leaves_the_search_index_up_to_date(app, runner):
+    from kb import search
+
+    result = runner.invoke(args=["demo", "--debriefs", "30", "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    assert "Search index: 30 documents, lag 0." in result.output
+    assert search.index_status()["documents"] == 30
