@@ -27,9 +27,10 @@ from kb.models import (
     Role,
     Team,
     User,
+    deal_competitors,
 )
 from kb.models.lookups import CHOICE_KINDS
-from kb.search.outbox import enqueue
+from kb.search.outbox import enqueue, enqueue_deal_practices
 from kb.seed import slugify
 from kb.validation import ValidationFailed
 
@@ -302,10 +303,13 @@ def _check_competitor_name(name: str, competitor: Competitor | None = None) -> N
 
 
 def _enqueue_competitor(competitor: Competitor) -> int:
-    """Queue every debrief whose indexed copy names the competitor."""
+    """Queue every debrief and practice whose indexed copy names the competitor."""
     ids = queries.competitor_debrief_ids(competitor.id)
     if ids:
         enqueue("debrief", *ids)
+    enqueue_deal_practices(
+        select(deal_competitors.c.deal_id).where(deal_competitors.c.competitor_id == competitor.id)
+    )
     return len(ids)
 
 
@@ -525,6 +529,8 @@ def rename_choice(actor: User, choice: Choice, new_value: str) -> int | None:
         return None
     old_value = choice.value
     ids = queries.choice_debrief_ids(choice.kind, old_value)
+    if choice.kind == "segment":
+        enqueue_deal_practices(queries.deals_with_choice(choice.kind, old_value))
     column = getattr(Deal, choice.kind)
     result = db.session.execute(
         update(Deal)

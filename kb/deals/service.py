@@ -24,7 +24,7 @@ from kb.extensions import db
 from kb.lookups import canonical_choice, find_competitor
 from kb.models import Competitor, Deal, User
 from kb.models.lookups import CHOICE_KINDS
-from kb.search.outbox import enqueue
+from kb.search.outbox import enqueue, enqueue_deal_practices
 from kb.validation import ValidationFailed, field_errors
 
 PREVIEW_ROWS = 20
@@ -188,6 +188,7 @@ def _write(actor, crm_id, existing, found, owner, via) -> tuple[Deal, str]:
     audit.record(actor, "update", "deal", deal.id, summary, changes)
     if debrief_ids := [d.id for d in deal.debriefs]:
         enqueue("debrief", *debrief_ids)
+    enqueue_deal_practices([deal.id])
     return deal, "update"
 
 

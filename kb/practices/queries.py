@@ -1,9 +1,13 @@
 """Reading practices for the playbook, "My practices" and the home page.
 
 `find_practices(viewer, params)` is the playbook's one way in: filters, the
-text box and sorting. Its text match (`text_match`) is a plain SQL ILIKE over
-the practice's own text and tags for now; the search index replaces it behind
-the same signature. Whatever answers it, everything it returns has been
+text box and sorting. The text box is answered by the search index
+(kb.search.search_practices: the debrief search's syntax, stemming and
+competitor aliases), which holds published practices only and only what
+present(practice, None) shows of them; the structured filters, "mine", the
+author filter and the ordering stay in SQL. Drafts (in "My practices") and a
+search while the index is first built fall back to `text_match`, a plain SQL
+ILIKE over the same text. Whatever answers it, everything it returns has been
 through presenters.present, and an author filter never matches an anonymous
 practice for anyone but an admin.
 """
@@ -35,6 +39,7 @@ from kb.models import (
 )
 from kb.practices.permissions import author_clause
 from kb.practices.presenters import Person, PracticeView, present
+from kb.search import search_practices
 
 FILTERS = ("q", "kind", "competitor", "segment", "outcome", "tag", "author")
 SORTS = {"newest": "Newest first", "endorsements": "Most endorsed"}
@@ -116,6 +121,15 @@ def text_match(q: str) -> ColumnElement[bool]:
     return and_(True, *clauses)
 
 
+def _matching(q: str) -> ColumnElement[bool]:
+    found = search_practices(q)
+    if found is None:  # no index yet
+        return text_match(q)
+    indexed = Practice.id.in_([practice_id for practice_id, _ in found])
+    # The index holds published practices; the viewer's own drafts are matched here.
+    return or_(indexed, and_(Practice.status != PracticeStatus.PUBLISHED, text_match(q)))
+
+
 def _endorsement_count():
     return (
         select(func.count(Endorsement.id))
@@ -147,7 +161,7 @@ def practice_statement(viewer: User, params: PlaybookParams) -> Select:
     if params.author.isdigit() and not params.mine:
         stmt = stmt.where(author_clause(viewer, int(params.author)))
     if params.q.strip():
-        stmt = stmt.where(text_match(params.q))
+        stmt = stmt.where(_matching(params.q))
     if params.mine:
         return stmt.order_by(Practice.updated_at.desc(), Practice.id.desc())
     order = [Practice.featured.desc()]

@@ -2,6 +2,7 @@
 
     search(user, params) -> SearchResult      a results page, for the page and the API
     more_like_this(user, debrief_id) -> [Hit]  debriefs like this one
+    search_practices(q) -> [(id, score)]       published practices matching q, best first
     catch_up() -> int                          apply outstanding outbox changes now
     reindex(progress) -> int                   rebuild the index from the database
     documents_in_database() -> int             what a rebuild will index (for a progress bar)
@@ -27,6 +28,7 @@ from kb.search.index import SearchIndex, Settings, outbox_ready
 from kb.search.service import FacetCount, Hit, SearchParams, SearchResult, Snippet
 from kb.search.service import more_like_this as _more_like_this
 from kb.search.service import search as _search
+from kb.search.service import search_practices as _search_practices
 
 __all__ = [
     "FacetCount",
@@ -41,6 +43,7 @@ __all__ = [
     "more_like_this",
     "reindex",
     "search",
+    "search_practices",
 ]
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,13 @@ def search(user: User, params: SearchParams | Mapping) -> SearchResult:
 
 def more_like_this(user: User, debrief_id: int, limit: int = 5) -> list[Hit]:
     return _more_like_this(_index(), user, debrief_id, limit)
+
+
+def search_practices(q: str) -> list[tuple[int, float | None]] | None:
+    """Published practices whose indexed text matches `q` (the debrief
+    search's syntax, stemming and aliases), best first, as (id, score).
+    None when the index is not built yet."""
+    return _search_practices(_index(), q)
 
 
 def catch_up(wait: float = 5.0) -> int:

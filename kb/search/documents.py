@@ -1,6 +1,6 @@
 """What the index keeps of each kind of document, read from the database.
 
-A document type (today "debrief"; practices will be the second) loads its
+A document type ("debrief" and "practice") loads its
 records in batches and turns each into an index document: the analysed text,
 the structured values, and a key "<type>:<id>". The indexer only knows the
 registry below, so a second type is one more entry, indexed, updated and
@@ -14,10 +14,21 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from kb.models import Deal, Debrief, Outcome, Reason, ReasonCategory, WinnerKind
+from kb.models import (
+    Deal,
+    Debrief,
+    Outcome,
+    Practice,
+    PracticeStatus,
+    Reason,
+    ReasonCategory,
+    WinnerKind,
+)
+from kb.practices.presenters import PracticeView, present
 from kb.search.analysis import analyse, pairs
 
 DEBRIEF = "debrief"
+PRACTICE = "practice"
 
 
 def key_of(doc_type: str, doc_id: int) -> str:
@@ -147,7 +158,72 @@ class Debriefs:
         return session.scalar(select(func.count()).select_from(Debrief)) or 0
 
 
-DOCUMENT_TYPES: dict[str, DocumentType] = {DEBRIEF: Debriefs()}
+def practice_text(view: PracticeView) -> str:
+    """What a practice is found by: what anyone signed in may read of it.
+    Built from the view for nobody in particular, so neither its author nor
+    its deal's name (kept from readers of an anonymous practice) is included."""
+    competitors = view.context.competitors if view.context else ()
+    return "\n".join(
+        [view.title, " ".join(view.tags), " ".join(competitors)]
+        + [text for text in (view.situation, view.actions, view.result) if text]
+    )
+
+
+def practice_document(practice: Practice) -> dict[str, Any]:
+    """A published practice's index document. No author: the author filter
+    stays with the database, which knows who may see an anonymous author."""
+    view = present(practice, None)
+    terms = analyse(practice_text(view))
+    context = view.context
+    document = {
+        "key": key_of(PRACTICE, practice.id),
+        "doc_type": PRACTICE,
+        "text": terms,
+        "pairs": pairs(terms),
+        "status": view.status,
+        "outcome": context.outcome.value if context else None,
+        "segment": _lower(context.segment) if context else None,
+        "competitor": sorted({name.lower() for name in context.competitors}) if context else [],
+        "kind": view.kind,
+        "tag": sorted({tag.lower() for tag in view.tags}),
+    }
+    return {name: value for name, value in document.items() if value not in (None, [])}
+
+
+class Practices:
+    """Published practices only: a draft, an unpublished or a deleted
+    practice is removed from the index."""
+
+    name = PRACTICE
+
+    def _published(self):
+        return select(Practice).where(Practice.status == PracticeStatus.PUBLISHED)
+
+    def load(self, session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
+        found = session.scalars(
+            self._published()
+            .where(Practice.id.in_(ids))
+            .options(
+                selectinload(Practice.author),
+                selectinload(Practice.deal).selectinload(Deal.competitors),
+                selectinload(Practice.debrief),
+                selectinload(Practice.tags),
+                selectinload(Practice.endorsements),
+                selectinload(Practice.comments),
+            )
+        )
+        return {practice.id: practice_document(practice) for practice in found}
+
+    def all_ids(self, session: Session) -> list[int]:
+        stmt = select(Practice.id).where(Practice.status == PracticeStatus.PUBLISHED)
+        return list(session.scalars(stmt.order_by(Practice.id)))
+
+    def count(self, session: Session) -> int:
+        stmt = select(func.count()).where(Practice.status == PracticeStatus.PUBLISHED)
+        return session.scalar(stmt.select_from(Practice)) or 0
+
+
+DOCUMENT_TYPES: dict[str, DocumentType] = {DEBRIEF: Debriefs(), PRACTICE: Practices()}
 
 
 def batches(ids: list[int], size: int) -> Iterator[list[int]]:

@@ -21,7 +21,6 @@ from pathlib import Path
 
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
-from whoosh.reading import EmptyReader
 
 from kb.extensions import db
 from kb.models import IndexChange
@@ -80,13 +79,11 @@ class SearchIndex:
         searcher = getattr(local, "searcher", None)
         try:
             if searcher is not None and local.stamp == stamp and not searcher.up_to_date():
-                # Whoosh cannot refresh the searcher of an empty index: reopen it.
-                empty = isinstance(searcher.reader(), EmptyReader)
-                fresh = None if empty else searcher.refresh()
-                if fresh is not None:
-                    local.searcher, local.view = fresh, View(local.path, fresh)
-                else:
-                    searcher = None
+                # Reopen rather than refresh: Whoosh's refresh reuses the reader
+                # of a segment it already had, missing documents deleted from it
+                # since (an edited document would match its old text too), and
+                # cannot refresh the searcher of an empty index.
+                searcher = None
             if searcher is None or local.stamp != stamp:
                 self._close_local()
                 generation = self.folder.current()

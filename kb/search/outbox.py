@@ -12,11 +12,31 @@ makes any folder whole again. Should rows ever be pruned, the newest must
 stay: SQLite numbers a new row after the highest one still present.
 """
 
+from collections.abc import Iterable
+
+from sqlalchemy import Select, select
+
 from kb.extensions import db
-from kb.models import IndexChange
+from kb.models import IndexChange, Practice
 
 
 def enqueue(doc_type: str, *doc_ids: int) -> None:
     """Record that these documents must be re-read into the index. Call before
     the commit of the change itself, so both land or neither does."""
     db.session.add_all(IndexChange(doc_type=doc_type, doc_id=doc_id) for doc_id in doc_ids)
+
+
+def enqueue_deal_practices(deal_ids: Iterable[int] | Select) -> list[int]:
+    """Queue the practices linked to these deals (ids, or a select of them):
+    a practice's index document copies its deal's competitors, segment and
+    outcome. Returns the practice ids queued."""
+    if not isinstance(deal_ids, Select):
+        deal_ids = list(deal_ids)
+    ids = list(
+        db.session.scalars(
+            select(Practice.id).where(Practice.deal_id.in_(deal_ids)).order_by(Practice.id)
+        )
+    )
+    if ids:
+        enqueue("practice", *ids)
+    return ids

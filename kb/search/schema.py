@@ -114,6 +114,8 @@ def _values() -> fields.KEYWORD:
 
 
 def build_schema() -> fields.Schema:
+    """An index written with other fields is rebuilt when it is opened
+    (indexer.open_generation), so adding a field rebuilds existing indexes."""
     return fields.Schema(
         key=fields.ID(unique=True, stored=True),
         doc_type=fields.ID(),
@@ -137,6 +139,9 @@ def build_schema() -> fields.Schema:
         category_group=_values(),
         close_date=DateField(),
         amount=AmountField(),
+        # Practices: practice or lesson, and their tags.
+        kind=_value(),
+        tag=_values(),
     )
 
 
@@ -158,4 +163,4 @@ VALUE_FIELDS = (
     "category_group",
 )
 # Every field whose terms are kept as document sets for filtering.
-FILTER_FIELDS = (*VALUE_FIELDS, "doc_type", "author_id")
+FILTER_FIELDS = (*VALUE_FIELDS, "doc_type", "author_id", "kind", "tag")

@@ -18,8 +18,15 @@ from kb.models import Deal, Debrief, Reason, ReasonCategory, Role, User
 from kb.permissions import can_view_debrief
 from kb.search import query as user_query
 from kb.search.analysis import spans, stem
-from kb.search.docsets import View
-from kb.search.documents import DEBRIEF, debrief_sections, debrief_text, key_of, parse_key
+from kb.search.docsets import View, members
+from kb.search.documents import (
+    DEBRIEF,
+    PRACTICE,
+    debrief_sections,
+    debrief_text,
+    key_of,
+    parse_key,
+)
 from kb.search.highlight import Snippet, snippets
 from kb.search.index import SearchIndex
 from kb.search.matching import evaluate
@@ -454,3 +461,34 @@ def _docnum_of(view: View, debrief_id: int) -> int | None:
         return view.searcher.document_number(key=key_of(DEBRIEF, debrief_id))
     except Exception:
         return None
+
+
+def search_practices(index: SearchIndex, q: str) -> list[tuple[int, float | None]] | None:
+    """Published practices matching `q`, best first, as (practice id, score);
+    the same syntax, stemming and competitor aliases as the debrief search.
+    Every published practice is readable by everyone signed in, so nothing
+    narrows them by user (and the index holds no practice's author). None
+    when there is no usable index yet."""
+    index.poll()
+    view = index.view()
+    if view is None:
+        return None
+    parsed = user_query.parse(q, index.vocabulary(), view, find_authors)
+    bits, terms = view.live, []
+    if parsed.query is not None:
+        try:
+            bits, terms = evaluate(view, parsed.query)
+        except Exception:
+            log.exception("search: cannot run %r over practices", parsed.query)
+    bits &= view.docs("doc_type", PRACTICE)
+    count = bits.bit_count()
+    ranked = view.top_scored(bits, terms, count) if terms else []
+    # A match that no scoring term reached (a field-only or negated part) still matches.
+    scored = {docnum for _, docnum in ranked}
+    ranked += [(None, docnum) for docnum in members(bits) if docnum not in scored]
+    found = []
+    for score, docnum in ranked:
+        doc_type, doc_id = parse_key(view.key(docnum))
+        if doc_type == PRACTICE:
+            found.append((doc_id, score))
+    return found
