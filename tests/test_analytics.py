@@ -329,3 +329,12 @@ def test_win_rate_by_who_won(data):
     lost_to_acme = reasons.overall({"winner": "Acme"}, PERIOD)
     assert (lost_to_acme.won, lost_to_acme.lost) == (0, 1)
     assert reasons.overall({"winner": "us"}, PERIOD).won == 1
+
+
+def test_the_pages_show_a_new_debrief_at_once(client, auth, users, data):
+    auth.login(users.manager)
+    before = client.get("/analytics/reasons").get_data(as_text=True)
+    assert "<dd>3 <span" in before  # lost debriefs
+    rep_debrief(users.rep, "K", 1, "lost", [reason("price.total-cost", "hurt", True)], ["Acme"])
+    after = client.get("/analytics/reasons").get_data(as_text=True)
+    assert "<dd>4 <span" in after

@@ -15,7 +15,7 @@ from kb.debriefs import service as debriefs
 from kb.demo.generator import generate
 from kb.demo.themes import PLANTED_THEMES
 from kb.extensions import db
-from kb.models import Deal, Debrief, DebriefStatus, Quote, Reason
+from kb.models import Deal, Debrief, DebriefStatus, Quote, Reason, Theme
 from kb.themes import engine, figures, service
 from kb.themes.facts import deal_facts
 from tests.conftest import debrief_payload
@@ -324,3 +324,37 @@ def test_overview_figures(corpus):
     assert row.now == expected["mentions"]
     assert as_counter(row.mentioned) == expected["mentioned"] + Counter()
     assert sum(row.spark) == 6 and len(row.spark) == 8
+
+
+def test_evidence_is_escaped(client, auth, users, corpus):
+    rep(
+        users.rep,
+        "X",
+        1,
+        "lost",
+        quotes=[{"text": "<script>alert(1)</script> the renewal cliff", "speaker_role": "CTO"}],
+    )
+    auth.login(users.manager)
+    html = client.get(f"/themes/{corpus['theme'].id}").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert(1)" not in html
+
+
+def test_save_as_theme_keeps_a_whole_category_group(client, auth, users):
+    auth.login(users.marketing)
+    html = client.get("/themes/new?q=pricing&category=price").get_data(as_text=True)
+    assert 'checked id="filters-category-' in html and 'value="price"' in html
+    response = client.post(
+        "/themes/new",
+        data={
+            "name": "Pricing",
+            "query": "pricing",
+            "filters-category": ["price"],
+            "polarity": "weakness",
+            "status": "emerging",
+            "owner_id": "",
+        },
+    )
+    assert response.status_code == 302
+    theme = db.session.scalar(select(Theme).where(Theme.name == "Pricing"))
+    assert theme.filters == {"category": ["price"]}

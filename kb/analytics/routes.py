@@ -6,6 +6,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from kb.analytics import perception, reasons
+from kb.analytics.cache import cached, data_version
 from kb.analytics.charts import Chart, Series, percent, points, rate_value
 from kb.analytics.filters import clean_filters, filters_from_args
 from kb.analytics.periods import (
@@ -130,18 +131,24 @@ def reasons_page():
     filters, filter_errors = _page_filters()
     errors.update(filter_errors)
     prev = period.previous()
-    tables = reasons.top_reasons(filters, period, REASON_LIMIT)
     by = request.args.get("by", "competitor")
     by = by if by in reasons.BREAKDOWNS else "competitor"
-    breakdowns = reasons.reasons_by(by, filters, period, tables)
     quarters = recent_quarters(min(period.end, today), 8)
     trend = Period(quarters[0].start, quarter_end(quarters[-1].start), "Last 8 quarters")
-    win_rates = {
-        dimension: reasons.win_rates(
-            dimension, filters, trend if dimension == "quarter" else period
-        )
-        for dimension in reasons.DIMENSIONS
-    }
+
+    def compute():
+        tables = reasons.top_reasons(filters, period, REASON_LIMIT)
+        win_rates = {
+            dimension: reasons.win_rates(
+                dimension, filters, trend if dimension == "quarter" else period
+            )
+            for dimension in reasons.DIMENSIONS
+        }
+        breakdowns = reasons.reasons_by(by, filters, period, tables)
+        return tables, breakdowns, win_rates, reasons.overall(filters, period)
+
+    key = ("reasons", data_version(), period, trend, by, repr(sorted(filters.items())))
+    tables, breakdowns, win_rates, overall = cached(key, compute)
     return render_template(
         "analytics/reasons.html",
         title="Reason analytics",
@@ -157,7 +164,7 @@ def reasons_page():
         reason_charts=[reason_chart(tables[o], period, prev) for o in (Outcome.WON, Outcome.LOST)],
         by=by,
         breakdowns=breakdowns,
-        overall=reasons.overall(filters, period),
+        overall=overall,
         win_rate_charts=[win_rate_chart(d, rates) for d, rates in win_rates.items()],
         trend=trend,
         percent=percent,
@@ -172,7 +179,8 @@ def perception_page():
     period, period_key, errors = choose_period(request.args, today, "365d")
     filters, filter_errors = _page_filters()
     errors.update(filter_errors)
-    compared = perception.pairs(filters, period)
+    key = ("perception", data_version(), period, repr(sorted(filters.items())))
+    compared = cached(key, lambda: perception.pairs(filters, period))
     gap = perception.perception_gap(filters, period, compared)
     level = "group" if request.args.get("level") == "group" else "category"
     group_ids = {g.id for g in gap.groups}

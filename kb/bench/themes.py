@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from kb import search
+from kb.analytics.cache import results
 from kb.auth.service import create_user
 from kb.bench import Bench, percentile
 from kb.debriefs import service as debriefs
@@ -29,7 +30,6 @@ from kb.demo.themes import PLANTED_THEMES
 from kb.extensions import db
 from kb.models import Role, Theme
 from kb.themes import discovery, engine, service
-from kb.themes.cache import results
 from kb.themes.terms import term_cache
 
 PASSWORD = "bench-password-2"  # noqa: S105  (a throwaway user in a throwaway database)
@@ -118,10 +118,18 @@ def _file_a_debrief(user, n: int) -> None:
 
 
 def _subset(snap) -> tuple[dict, int]:
-    """The subset filters whose size is closest to 5% of the corpus."""
+    """Recent losses, over as many days back as make about 5% of the corpus
+    (5,000 debriefs at 100,000): a subset like "losses this quarter"."""
     target = max(1, snap.size // 20)
-    sizes = [(abs(snap.match("", f).count - target), f) for f in SUBSETS]
-    _, filters = min(sizes, key=lambda item: item[0])
+    low, high = 1, 3650
+    while low < high:
+        days = (low + high) // 2
+        since = (date.today() - timedelta(days=days)).isoformat()
+        if snap.match("", {"outcome": "lost", "date_from": since}).count < target:
+            low = days + 1
+        else:
+            high = days
+    filters = {"outcome": "lost", "date_from": (date.today() - timedelta(days=low)).isoformat()}
     return filters, snap.match("", filters).count
 
 

@@ -30,11 +30,11 @@ from typing import Any
 
 from markupsafe import Markup
 
+from kb.analytics.cache import cached
 from kb.analytics.periods import Period, parse_date, parse_quarter, rolling
 from kb.search.analysis import analyse, spans, stem
 from kb.search.documents import Section
 from kb.search.highlight import snippets
-from kb.themes.cache import cached
 from kb.themes.engine import Match, Snapshot
 from kb.themes.terms import TermCache, sections
 

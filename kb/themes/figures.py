@@ -13,10 +13,10 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from kb.analytics.cache import cached
 from kb.analytics.periods import Period, quarter_of, recent_quarters
 from kb.analytics.reasons import WinRate, share
 from kb.models import Theme
-from kb.themes.cache import cached
 from kb.themes.engine import Match, Snapshot
 from kb.themes.facts import DealFacts
 

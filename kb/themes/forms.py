@@ -98,6 +98,8 @@ class ThemeForm(FlaskForm):
         f.winner.choices = blank + _options(*SPECIAL_WINNERS.items(), *names)
         categories = []
         for group in category_groups():
+            # A whole group, as the search page's category facet chooses it.
+            categories += _options((group.slug, f"{group.name} (any)"))
             categories += _options(
                 *(
                     (c.slug, f"{group.name} › {c.name}")

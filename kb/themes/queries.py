@@ -8,6 +8,7 @@ from flask import url_for
 from werkzeug.routing import BuildError
 
 from kb.models import Theme
+from kb.themes.engine import query_problems
 
 WORD = re.compile(r"\w")
 
@@ -27,8 +28,6 @@ def query_problem(query: str) -> str | None:
             break
     if depth:
         return "The brackets in the query do not pair up."
-    from kb.themes.engine import query_problems
-
     problems = query_problems(query)
     return " ".join(problems) if problems else None
 

@@ -122,9 +122,12 @@ def new():
     from a search (the search page's "Save as theme") or a discovery."""
     _require_manager()
     if request.method == "GET":
+        query = request.args.get("q", "")[:500]
+        # A name to start from: the search's words, without their quotes.
+        words = " ".join(query.replace('"', " ").split())
         prefill = {
-            "name": request.args.get("name", "")[:120],
-            "query": request.args.get("q", "")[:500],
+            "name": (request.args.get("name") or words[:1].upper() + words[1:])[:120],
+            "query": query,
             "filters": filters_from_args(request.args),
             "status": request.args.get("status", "emerging"),
             "polarity": request.args.get("polarity", "neutral"),

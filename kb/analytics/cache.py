@@ -1,8 +1,10 @@
 """Results kept per app, keyed on the state they were computed from.
 
-Every key starts with the index's state (its segments and how many live
-documents each holds) and the outbox position the deal facts reflect, so a
-new or changed debrief makes the old entries unreachable at once; they age
+Every key starts with the state its figures were read from: for theme
+figures, the index's state (its segments and how many live documents each
+holds) and the outbox position the deal facts reflect; for SQL analytics,
+data_version(). A new or changed debrief or deal writes to the outbox in its
+own transaction, so it makes the old entries unreachable at once; they age
 out of the LRU. Nothing is ever invalidated by hand.
 """
 
@@ -12,6 +14,10 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import func, select
+
+from kb.extensions import db
+from kb.models import IndexChange, ReasonCategory
 
 EXTENSION = "kb_theme_cache"
 MAX_ENTRIES = 512
@@ -54,3 +60,23 @@ def cached(key: Hashable, compute: Callable[[], Any]) -> Any:
     if not current_app.config.get("KB_THEME_CACHE", True):
         return compute()
     return results().get(key, compute)
+
+
+def data_version() -> tuple:
+    """Changes whenever a debrief or deal changes (the outbox position) or
+    the reason taxonomy does (its names label the figures)."""
+    latest = db.session.scalar(select(func.max(IndexChange.id))) or 0
+    taxonomy = hash(
+        tuple(
+            db.session.execute(
+                select(
+                    ReasonCategory.id,
+                    ReasonCategory.slug,
+                    ReasonCategory.name,
+                    ReasonCategory.parent_id,
+                    ReasonCategory.position,
+                ).order_by(ReasonCategory.id)
+            ).all()
+        )
+    )
+    return latest, taxonomy
