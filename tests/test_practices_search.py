@@ -196,3 +196,18 @@ def test_an_index_written_without_practices_is_rebuilt_with_them(
     assert (
         current.docs("tag", "pilots") == current.docs("kind", "practice") == practice_docs(current)
     )
+
+
+def test_a_theme_page_shows_the_practices_that_match_it(client, auth, users, make_practice):
+    from kb.themes import service as themes
+
+    make_practice(users.rep, **PILOT)
+    make_practice(users.peer, title="Bring the CFO early", actions="A finance deep dive.")
+    theme = themes.save_theme(
+        users.marketing,
+        themes.parse({"name": "Skeptical champions", "query": "pilot", "polarity": "weakness"}),
+    )
+    auth.login(users.west_rep)
+    page = client.get(f"/themes/{theme.id}").get_data(as_text=True)
+    assert "What has worked against it" in page
+    assert PILOT["title"] in page and "Bring the CFO early" not in page

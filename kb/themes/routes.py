@@ -14,6 +14,7 @@ from kb.analytics.periods import choose_period, period_choices
 from kb.extensions import db
 from kb.lookups import category_groups, choice_values, competitor_names
 from kb.models import Theme
+from kb.practices.queries import PlaybookParams, find_practices
 from kb.themes import discovery, evidence, figures, queries, reports, service
 from kb.themes.forms import ThemeForm
 from kb.validation import ValidationFailed
@@ -179,8 +180,18 @@ def show(theme_id: int):
         errors=errors,
         by=by,
         search_url=queries.search_url(queries.theme_params(theme)),
+        practices=matching_practices(theme),
         **context,
     )
+
+
+def matching_practices(theme: Theme, limit: int = 5) -> list:
+    """Published practices whose text matches the theme's query, so that a
+    weakness comes with what has worked against it."""
+    if not theme.query.strip():
+        return []
+    params = PlaybookParams(q=theme.query, per_page=limit)
+    return find_practices(current_user, params).items
 
 
 @bp.route("/<int:theme_id>/edit", methods=["GET", "POST"])
