@@ -44,6 +44,19 @@ def api_user():
     return g.api_user
 
 
+MAX_PER_PAGE = 100
+
+
+def positive_int_arg(name: str, default: int) -> int:
+    """A page or page-size query parameter: a whole number of 1 or more."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ApiError(400, "invalid_parameter", f"'{name}' must be a whole number of 1 or more.")
+    return int(raw)
+
+
 def json_body() -> object:
     body = request.get_json(silent=True)
     if body is None:

@@ -4,8 +4,7 @@ from typing import Any
 
 from flask import request, url_for
 
-from kb.api import ApiError, api_user, bp, json_body
-from kb.api.debriefs import MAX_PER_PAGE, _positive_int
+from kb.api import MAX_PER_PAGE, ApiError, api_user, bp, json_body, positive_int_arg
 from kb.auth.service import find_user
 from kb.deals import queries, service
 from kb.debriefs.queries import paginate
@@ -84,7 +83,7 @@ def _owner_arg() -> int | None:
 
 @bp.get("/deals")
 def list_deals():
-    per_page = min(_positive_int("per_page", 25), MAX_PER_PAGE)
+    per_page = min(positive_int_arg("per_page", 25), MAX_PER_PAGE)
     stmt = queries.deal_list(
         api_user(),
         owner_id=_owner_arg(),
@@ -92,7 +91,7 @@ def list_deals():
         has_debrief=_bool_arg("has_debrief"),
         crm_id=request.args.get("crm_id", "").strip() or None,
     )
-    page = paginate(stmt, _positive_int("page", 1), per_page)
+    page = paginate(stmt, positive_int_arg("page", 1), per_page)
     return {
         "items": [deal_json(d) for d in page.items],
         "page": page.page,

@@ -4,13 +4,11 @@ from typing import Any
 
 from flask import request, url_for
 
-from kb.api import ApiError, api_user, bp, json_body
+from kb.api import MAX_PER_PAGE, ApiError, api_user, bp, json_body, positive_int_arg
 from kb.debriefs import queries, service
 from kb.extensions import db
 from kb.models import Debrief
 from kb.permissions import can_edit_debrief, can_file, can_view_debrief
-
-MAX_PER_PAGE = 100
 
 
 def debrief_json(debrief: Debrief) -> dict[str, Any]:
@@ -29,15 +27,6 @@ def debrief_json(debrief: Debrief) -> dict[str, Any]:
     return body
 
 
-def _positive_int(name: str, default: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise ApiError(400, "invalid_parameter", f"'{name}' must be a whole number of 1 or more.")
-    return int(raw)
-
-
 def _get(debrief_id: int, for_edit: bool = False) -> Debrief:
     debrief = db.session.get(Debrief, debrief_id)
     user = api_user()
@@ -51,10 +40,10 @@ def _get(debrief_id: int, for_edit: bool = False) -> Debrief:
 
 @bp.get("/debriefs")
 def list_debriefs():
-    per_page = min(_positive_int("per_page", 25), MAX_PER_PAGE)
+    per_page = min(positive_int_arg("per_page", 25), MAX_PER_PAGE)
     filters = {key: request.args.get(key, "") for key in queries.LIST_FILTERS}
     page = queries.paginate(
-        queries.debrief_list(api_user(), filters), _positive_int("page", 1), per_page
+        queries.debrief_list(api_user(), filters), positive_int_arg("page", 1), per_page
     )
     return {
         "items": [debrief_json(d) for d in page.items],

@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import request, url_for
 
-from kb.api import ApiError, api_user, bp, json_body
+from kb.api import MAX_PER_PAGE, ApiError, api_user, bp, json_body, positive_int_arg
 from kb.extensions import db
 from kb.models import EndorsementKind, Practice
 from kb.practices import service
@@ -26,23 +26,12 @@ from kb.practices.permissions import can_create_practice, can_edit_practice, can
 from kb.practices.presenters import PracticeView, present
 from kb.practices.queries import PlaybookParams, find_practices
 
-MAX_PER_PAGE = 100
-
 
 def practice_json(view: PracticeView) -> dict[str, Any]:
     body = view.as_json()
     body["url"] = url_for("api.get_practice", practice_id=view.id, _external=True)
     body["page_url"] = url_for("practices.show", practice_id=view.id, _external=True)
     return body
-
-
-def _positive_int(name: str, default: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise ApiError(400, "invalid_parameter", f"'{name}' must be a whole number of 1 or more.")
-    return int(raw)
 
 
 def _get(practice_id: int, for_edit: bool = False) -> Practice:
@@ -71,10 +60,10 @@ def list_practices():
     tag, author (a user id; never matches an anonymous practice unless the
     caller is an admin), sort (newest|endorsements), mine (1: the caller's own,
     drafts included), page, per_page (≤ 100)."""
-    per_page = min(_positive_int("per_page", 20), MAX_PER_PAGE)
+    per_page = min(positive_int_arg("per_page", 20), MAX_PER_PAGE)
     params = PlaybookParams.from_args(
         request.args,
-        page=_positive_int("page", 1),
+        page=positive_int_arg("page", 1),
         per_page=per_page,
         mine=request.args.get("mine", "") in ("1", "true"),
     )
