@@ -1,11 +1,22 @@
 """Win/loss interview knowledge base."""
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from kb.config import PROJECT_ROOT, from_environment
 from kb.extensions import csrf, db, enforce_sqlite_foreign_keys, limiter, login_manager, migrate
+from kb.validation import MAX_ID
 
 MIGRATIONS_DIR = str(PROJECT_ROOT / "kb" / "migrations")
+
+
+class IdConverter(IntegerConverter):
+    """<int:...> in a URL: a number too large for an id column does not match
+    (a 404) rather than overflowing the database driver (a 500)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -26,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
 
+    app.url_map.converters["int"] = IdConverter
     from kb import models  # noqa: F401  (registers the tables)
     from kb.admin.routes import bp as admin_bp
     from kb.admin.settings import bp as settings_bp
@@ -35,8 +47,10 @@ def create_app(config: dict | None = None) -> Flask:
     from kb.deals.routes import bp as deals_bp
     from kb.debriefs.routes import bp as debriefs_bp
     from kb.errors import register_error_pages
+    from kb.exports.routes import bp as exports_bp
     from kb.health import bp as health_bp
     from kb.practices.routes import bp as practices_bp
+    from kb.review.routes import bp as review_bp
     from kb.search.routes import bp as search_bp
     from kb.security import register_security_headers
     from kb.templating import register_template_helpers
@@ -56,6 +70,8 @@ def create_app(config: dict | None = None) -> Flask:
         settings_bp,
         themes_bp,
         analytics_bp,
+        exports_bp,
+        review_bp,
     ):
         app.register_blueprint(blueprint)
     register_error_pages(app)

@@ -78,7 +78,7 @@ def run(info: ScriptInfo, host: str, port: int, demo: bool, debug: bool) -> None
 
 def register_commands(app: Flask) -> None:
     """Commands that need the app; `flask --app kb <command>` finds them too."""
-    for command in (init, create_user, token, demo, import_deals, reindex, bench):
+    for command in (init, create_user, token, demo, import_deals, reindex, bench, export):
         app.cli.add_command(command)
 
 
@@ -252,3 +252,67 @@ def bench(count: int, seed: int, queries_per_type: int, json_path: str | None, k
     from kb.bench import run
 
     run(count=count, seed=seed, queries_per_type=queries_per_type, json_path=json_path, keep=keep)
+
+
+@click.command("export")
+@with_appcontext
+@click.argument("what", type=click.Choice(["debriefs", "themes", "practices"]))
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True
+)
+@click.option(
+    "--kind", default=None, help="For CSV: the sheet (debriefs, reasons, quotes; evidence)."
+)
+@click.option("--q", default="", help="Search text, as on the search page.")
+@click.option("--outcome", multiple=True, help="Filter (repeatable).")
+@click.option("--competitor", multiple=True, help="Filter (repeatable).")
+@click.option("--segment", multiple=True, help="Filter (repeatable).")
+@click.option(
+    "--period", default="90d", show_default=True, help="Themes: the period of the figures."
+)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+def export(
+    what: str,
+    fmt: str,
+    kind: str | None,
+    q: str,
+    outcome: tuple[str, ...],
+    competitor: tuple[str, ...],
+    segment: tuple[str, ...],
+    period: str,
+    output: str,
+) -> None:
+    """Export debriefs, themes or practices to a file. Reads every debrief (as
+    an admin); practices show no anonymous author."""
+    from datetime import date
+
+    from kb.analytics.periods import choose_period
+    from kb.exports import build, rows
+    from kb.practices.queries import PlaybookParams
+    from kb.search import SearchParams
+
+    filters = {
+        name: list(values)
+        for name, values in (("outcome", outcome), ("competitor", competitor), ("segment", segment))
+        if values
+    }
+    today = date.today()
+    chosen, _, errors = choose_period({"period": period}, today, "90d")
+    if errors:
+        raise click.ClickException(" ".join(errors.values()))
+    args = build.arguments(
+        search=SearchParams(q=q, filters=filters, sort="newest"),
+        playbook=PlaybookParams(
+            q=q,
+            outcome=outcome[0] if outcome else "",
+            competitor=competitor[0] if competitor else "",
+            segment=segment[0] if segment else "",
+        ),
+        period=chosen,
+        today=today,
+    )
+    chunks = build.chunks(what, fmt, kind or what, rows.export_viewer(), None, args)
+    with open(output, "wb") as f:
+        for chunk in chunks:
+            f.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+    click.echo(f"Wrote {output}.")

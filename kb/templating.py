@@ -31,6 +31,8 @@ def nav_links() -> list[tuple[str, str]]:
     ]
     if current_user.role in (Role.MANAGER, Role.ADMIN):
         links.append((url_for("deals.coverage_page"), "Coverage"))
+    if current_user.role in (Role.MANAGER, Role.MARKETING, Role.ADMIN):
+        links.append((url_for("review.pack_page"), "Review pack"))
     if current_user.role == Role.ADMIN:
         links.append((url_for("admin.index"), "Admin"))
     return links

@@ -6,7 +6,7 @@ pydantic's errors into {"deal.amount": "Enter the amount as a number..."}.
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ValidationError
+from pydantic import BeforeValidator, Field, ValidationError
 
 
 class ValidationFailed(Exception):
@@ -82,3 +82,16 @@ def _blank_to_none(value: Any) -> Any:
 
 BlankIsNone = BeforeValidator(_blank_to_none)
 OptionalText = Annotated[str | None, BlankIsNone]
+
+# The largest value of an INTEGER id column. A larger id matches nothing, and
+# the database driver would refuse it (an overflow) rather than find nothing.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def id_from_text(text: str) -> int | None:
+    """An id typed into a filter, or None when the text is not a whole number.
+    One too large for an id column becomes MAX_ID + 1, which matches nothing."""
+    if not text.isdecimal():
+        return None
+    return int(text) if len(text) <= 10 and int(text) <= MAX_ID else MAX_ID + 1

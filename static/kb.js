@@ -5,3 +5,12 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+
+// "Print or save as PDF": the browser's print dialog offers both.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-print]");
+  if (button) {
+    event.preventDefault();
+    window.print();
+  }
+});

@@ -21,6 +21,7 @@ from kb.models import (
     deal_competitors,
 )
 from kb.models.lookups import CHOICE_KINDS
+from kb.validation import id_from_text
 
 CHOICE_LABELS = {
     "segment": "Segments",
@@ -231,6 +232,6 @@ def audit_log(filters: dict[str, Any], page: int, per_page: int = 50):
     )
     if filters.get("entity_type"):
         stmt = stmt.where(AuditEntry.entity_type == filters["entity_type"])
-    if str(filters.get("user", "")).isdigit():
-        stmt = stmt.where(AuditEntry.user_id == int(filters["user"]))
+    if (user_id := id_from_text(str(filters.get("user", "")))) is not None:
+        stmt = stmt.where(AuditEntry.user_id == user_id)
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False)

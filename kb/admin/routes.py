@@ -45,7 +45,7 @@ def show_errors(form: FlaskForm, exc: ValidationFailed) -> None:
 
 def page_arg() -> int:
     value = request.args.get("page", "")
-    return int(value) if value.isdigit() and int(value) > 0 else 1
+    return int(value) if value.isdecimal() and int(value) > 0 else 1
 
 
 def get_or_404(model, object_id: int):
@@ -83,7 +83,7 @@ def users():
 
 
 def _team_id(form: UserProfileForm) -> int | None:
-    return int(form.team.data) if (form.team.data or "").isdigit() else None
+    return int(form.team.data) if (form.team.data or "").isdecimal() else None
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

@@ -5,6 +5,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 EARLIEST = date(2000, 1, 1)
+# The latest date a period may end on: far enough out for any plan, and near
+# enough that the previous period of the same length still starts after year 1.
+LATEST = date(2100, 12, 31)
 # The choices of the period menus: key -> label. Quarters are added per page.
 ROLLING = {"30d": 30, "90d": 90, "180d": 180, "365d": 365}
 ROLLING_LABELS = {
@@ -75,7 +78,7 @@ def quarter_key(day: date) -> str:
 def parse_quarter(text: str) -> Period | None:
     """ "2025-Q3" (any case) as a period; None when it is not one."""
     year, _, rest = text.strip().upper().partition("-")
-    valid = len(year) == 4 and year.isdigit() and rest in ("Q1", "Q2", "Q3", "Q4")
+    valid = len(year) == 4 and year.isdecimal() and rest in ("Q1", "Q2", "Q3", "Q4")
     if valid and 2000 <= int(year) <= 2100:
         return quarter(int(year), int(rest[1]))
     return None
@@ -108,7 +111,7 @@ def parse_date(text: str) -> date | None:
         day = date.fromisoformat(text.strip())
     except ValueError:
         return None
-    return day if day >= EARLIEST else None
+    return day if EARLIEST <= day <= LATEST else None
 
 
 def choose_period(args, today: date, default: str = "90d") -> tuple[Period, str, dict[str, str]]:
@@ -122,9 +125,9 @@ def choose_period(args, today: date, default: str = "90d") -> tuple[Period, str,
         start = parse_date(raw_from) if raw_from else EARLIEST
         end = parse_date(raw_to) if raw_to else today
         if start is None:
-            errors["date_from"] = "Enter a real date as YYYY-MM-DD (2000 or later)."
+            errors["date_from"] = "Enter a real date as YYYY-MM-DD, from 2000 to 2100."
         if end is None:
-            errors["date_to"] = "Enter a real date as YYYY-MM-DD (2000 or later)."
+            errors["date_to"] = "Enter a real date as YYYY-MM-DD, from 2000 to 2100."
         if start and end and start > end:
             errors["date_to"] = "The end of the period is before its start."
         if not errors:

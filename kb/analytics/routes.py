@@ -46,7 +46,7 @@ def _choices() -> dict:
 
 def _int_arg(name: str, default: int) -> int:
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() and int(value) > 0 else default
+    return int(value) if value.isdecimal() and int(value) > 0 else default
 
 
 @bp.get("/")

@@ -21,8 +21,14 @@ class ApiError(Exception):
         self.status, self.error, self.message, self.fields = status, error, message, fields
 
 
+# Endpoints anyone may call without a token or a session.
+PUBLIC_ENDPOINTS = {"api.openapi_document"}
+
+
 @bp.before_request
 def authenticate():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
@@ -52,8 +58,10 @@ def positive_int_arg(name: str, default: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    if not raw.isdecimal() or int(raw) < 1:
         raise ApiError(400, "invalid_parameter", f"'{name}' must be a whole number of 1 or more.")
+    if len(raw) > 6:
+        raise ApiError(400, "invalid_parameter", f"'{name}' must be at most 999999.")
     return int(raw)
 
 
@@ -87,4 +95,4 @@ def _http_error(exc: HTTPException):
     return {"error": exc.name.lower().replace(" ", "_"), "message": exc.description}, exc.code
 
 
-from kb.api import deals, debriefs, practices, search, themes  # noqa: E402,F401  (registers the routes)
+from kb.api import deals, debriefs, openapi, practices, search, themes  # noqa: E402,F401  (registers the routes)

@@ -12,6 +12,7 @@ from kb.debriefs.service import deal_as_input
 from kb.extensions import db
 from kb.models import Deal, DebriefSource, DebriefStatus, Outcome, Role
 from kb.permissions import can_view_debrief
+from kb.validation import id_from_text
 
 POSTERS = (Role.ADMIN, Role.MANAGER)
 _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
@@ -71,8 +72,8 @@ def _owner_arg() -> int | None:
         return None
     if raw == "me":
         return api_user().id
-    if raw.isdigit():
-        return int(raw)
+    if (owner_id := id_from_text(raw)) is not None:
+        return owner_id
     if "@" in raw:
         user = find_user(raw)
         return user.id if user else 0

@@ -65,11 +65,11 @@ def period_of(day: date, granularity: str) -> Period:
 def parse_period(key: str) -> Period | None:
     """A period from its key, "2026-03" or "2026-Q1"; None for anything else."""
     year, _, rest = key.partition("-")
-    if not (year.isdigit() and len(year) == 4 and 2000 <= int(year) <= 2100):
+    if not (year.isdecimal() and len(year) == 4 and 2000 <= int(year) <= 2100):
         return None
     if rest[:1] == "Q" and rest[1:] in ("1", "2", "3", "4"):
         return _quarter(int(year), int(rest[1:]))
-    if rest.isdigit() and 1 <= int(rest) <= 12 and len(rest) == 2:
+    if rest.isdecimal() and 1 <= int(rest) <= 12 and len(rest) == 2:
         return _month(int(year), int(rest))
     return None
 

@@ -40,7 +40,7 @@ class MappingForm(FlaskForm):
         return {
             t.key: int(self[f"map_{t.key}"].data)
             for t in TARGETS
-            if (self[f"map_{t.key}"].data or "").isdigit()
+            if (self[f"map_{t.key}"].data or "").isdecimal()
         }
 
     def show_mapping(self, mapping: dict[str, int]) -> None:

@@ -181,7 +181,7 @@ def coverage_page():
     if current_user.role == Role.ADMIN:
         teams = list(db.session.execute(select(Team.id, Team.name).order_by(Team.name)))
         team_arg = request.args.get("team", "")
-        if team_arg.isdigit() and int(team_arg) in {t.id for t in teams}:
+        if team_arg.isdecimal() and int(team_arg) in {t.id for t in teams}:
             scope = coverage.Scope(team_id=int(team_arg))
     granularity = request.args.get("by", "month")
     if granularity not in coverage.GRANULARITIES:

@@ -164,7 +164,7 @@ class DebriefForm(FlaskForm):
             kinds[verb[4:]].append_entry()
             return True
         for prefix in ("remove_", "up_", "down_"):
-            if verb.startswith(prefix) and verb[len(prefix) :] in kinds and index.isdigit():
+            if verb.startswith(prefix) and verb[len(prefix) :] in kinds and index.isdecimal():
                 field_list = kinds[verb[len(prefix) :]]
                 rows = [entry.data for entry in field_list]
                 i = int(index)
@@ -234,14 +234,14 @@ class DebriefForm(FlaskForm):
         node: Any = self
         for part in parts:
             if isinstance(node, FieldList):
-                index = int(part) if part.isdigit() else -1
+                index = int(part) if part.isdecimal() else -1
                 matches = [e for e in node.entries if e.name.rsplit("-", 1)[-1] == str(index)]
                 node = matches[0] if matches else None
             elif isinstance(node, FormField):
                 node = node.form._fields.get(part)
             elif hasattr(node, "_fields"):
                 node = node._fields.get(part)
-            elif part.isdigit():
+            elif part.isdecimal():
                 return node  # one of the values of a multi-value field ("deal.competitors.1")
             else:
                 return None

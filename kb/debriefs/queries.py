@@ -18,6 +18,7 @@ from kb.models import (
     User,
 )
 from kb.permissions import visible_debriefs
+from kb.validation import id_from_text
 
 LIST_FILTERS = ("outcome", "source", "status", "competitor", "segment", "author")
 
@@ -66,8 +67,8 @@ def debrief_list(user: User, filters: dict[str, str], scope: str = "all") -> Sel
         stmt = stmt.where(Deal.segment == value)
     if value := filters.get("competitor"):
         stmt = stmt.where(Deal.competitors.any(Competitor.name == value))
-    if (value := filters.get("author", "")).isdigit():
-        stmt = stmt.where(Debrief.author_id == int(value))
+    if (author_id := id_from_text(filters.get("author", ""))) is not None:
+        stmt = stmt.where(Debrief.author_id == author_id)
     return stmt
 
 

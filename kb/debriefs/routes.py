@@ -31,7 +31,7 @@ def require_login():
 
 def _int_arg(name: str, default: int) -> int:
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() else default
+    return int(value) if value.isdecimal() else default
 
 
 # One rule per URL shape, so that url_for("debriefs.index") builds /debriefs/

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kb.models import SCORE_CRITERIA, DebriefSource, DebriefStatus, Direction, Outcome
-from kb.validation import BlankIsNone
+from kb.validation import BlankIsNone, Id
 
 EARLIEST_DATE = date(2000, 1, 1)
 LONG_TEXT = 10_000
@@ -86,7 +86,7 @@ ScoresIn = type(
 class DebriefIn(_Strict):
     source: DebriefSource = DebriefSource.REP
     status: DebriefStatus = DebriefStatus.DRAFT
-    deal_id: int | None = None
+    deal_id: Id | None = None
     deal: DealIn | None = None
     interviewee_role: _short(80) = None
     interviewee_name: _short(120) = None

@@ -40,6 +40,7 @@ from kb.models import (
 from kb.practices.permissions import author_clause
 from kb.practices.presenters import Person, PracticeView, present
 from kb.search import search_practices
+from kb.validation import id_from_text
 
 FILTERS = ("q", "kind", "competitor", "segment", "outcome", "tag", "author")
 SORTS = {"newest": "Newest first", "endorsements": "Most endorsed"}
@@ -72,7 +73,7 @@ class PlaybookParams:
             cls(
                 **values,
                 sort=sort if sort in SORTS else "newest",
-                page=int(page) if page.isdigit() and int(page) > 0 else 1,
+                page=int(page) if page.isdecimal() and int(page) > 0 else 1,
             ),
             **overrides,
         )
@@ -158,8 +159,8 @@ def practice_statement(viewer: User, params: PlaybookParams) -> Select:
         stmt = stmt.where(Practice.deal.has(Deal.outcome == Outcome(params.outcome)))
     if params.tag:
         stmt = stmt.where(Practice.tags.any(Tag.name == params.tag.lower()))
-    if params.author.isdigit() and not params.mine:
-        stmt = stmt.where(author_clause(viewer, int(params.author)))
+    if (author_id := id_from_text(params.author)) is not None and not params.mine:
+        stmt = stmt.where(author_clause(viewer, author_id))
     if params.q.strip():
         stmt = stmt.where(_matching(params.q))
     if params.mine:

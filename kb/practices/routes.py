@@ -38,7 +38,7 @@ def require_login():
 
 def _int_arg(name: str) -> int | None:
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isdecimal() else None
 
 
 def _load(practice_id: int, for_edit: bool = False) -> Practice:
@@ -96,7 +96,7 @@ def _linked(form: PracticeForm, practice: Practice | None) -> tuple[Deal | None,
     """The deal and debrief the form links to, for the form's summary: only
     those the practice already has or the user may link."""
     ids = [form.deal_id.data, form.debrief_id.data]
-    deal_id, debrief_id = (int(v) if (v or "").isdigit() else None for v in ids)
+    deal_id, debrief_id = (int(v) if (v or "").isdecimal() else None for v in ids)
     deal = db.session.get(Deal, deal_id) if deal_id else None
     debrief = db.session.get(Debrief, debrief_id) if debrief_id else None
     if deal is not None and not (

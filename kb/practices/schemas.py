@@ -8,7 +8,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from kb.debriefs.schemas import LONG_TEXT
 from kb.models import EndorsementKind, PracticeKind, PracticeStatus
-from kb.validation import BlankIsNone
+from kb.validation import BlankIsNone, Id
 
 MAX_TAGS = 10
 TAG_LENGTH = 40
@@ -46,8 +46,8 @@ class PracticeIn(_Strict):
     tags: Annotated[list[TagName], BeforeValidator(_split_tags)] = Field(
         default_factory=list, max_length=MAX_TAGS
     )
-    deal_id: Annotated[int | None, BlankIsNone] = None
-    debrief_id: Annotated[int | None, BlankIsNone] = None
+    deal_id: Annotated[Id | None, BlankIsNone] = None
+    debrief_id: Annotated[Id | None, BlankIsNone] = None
     anonymous: bool = False
     status: PracticeStatus = PracticeStatus.DRAFT
 

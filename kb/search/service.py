@@ -30,6 +30,7 @@ from kb.search.documents import (
 from kb.search.highlight import Snippet, snippets
 from kb.search.index import SearchIndex
 from kb.search.matching import evaluate
+from kb.validation import id_from_text
 
 log = logging.getLogger(__name__)
 
@@ -184,8 +185,8 @@ def visible_docs(view: View, user: User) -> int:
 
 
 def find_authors(text: str) -> list[int]:
-    if text.isdigit():
-        return [int(text)]
+    if (author_id := id_from_text(text)) is not None:
+        return [author_id]
     key = text.lower()
     return list(
         db.session.scalars(

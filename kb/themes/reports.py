@@ -240,7 +240,7 @@ def discovery_input(args) -> DiscoveryInput:
     if background not in discovery.BACKGROUNDS:
         errors["background"] = "Choose all debriefs or the previous period as the background."
     raw_support = (args.get("min_support") or str(discovery.DEFAULT_SUPPORT)).strip()
-    min_support = int(raw_support) if raw_support.isdigit() else None
+    min_support = int(raw_support) if raw_support.isdecimal() else None
     if min_support is None or not discovery.MIN_SUPPORT <= min_support <= discovery.MAX_SUPPORT:
         errors["min_support"] = (
             f"Minimum support is a whole number of debriefs from {discovery.MIN_SUPPORT} "

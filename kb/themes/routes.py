@@ -42,7 +42,7 @@ def _require_manager() -> None:
 
 def _int_arg(name: str, default: int) -> int:
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() and int(value) > 0 else default
+    return int(value) if value.isdecimal() and int(value) > 0 else default
 
 
 @bp.context_processor

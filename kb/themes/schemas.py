@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from kb.models import Polarity, ThemeStatus
-from kb.validation import BlankIsNone
+from kb.validation import BlankIsNone, Id
 
 LONG_TEXT = 10_000
 QUERY_LENGTH = 500
@@ -32,5 +32,5 @@ class ThemeIn(BaseModel):
     status: ThemeStatus = ThemeStatus.EMERGING
     addressed_on: Annotated[date | None, BlankIsNone] = None
     addressed_action: str = Field(default="", max_length=LONG_TEXT)
-    owner_id: Annotated[Annotated[int, Field(ge=1)] | None, BlankIsNone] = None
+    owner_id: Annotated[Id | None, BlankIsNone] = None
     notes: str = Field(default="", max_length=LONG_TEXT)

@@ -1,0 +1,405 @@
+"""Rows to export, as generators of plain dicts, read from the database in
+batches so that a large export never holds every record at once.
+
+Debriefs come from the search (the same query, filters and permissions as the
+search page); practices only ever through presenters.present, so an anonymous
+practice shows its author to no one the page would not show it to."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from kb import search
+from kb.analytics.periods import Period
+from kb.extensions import db
+from kb.models import Deal, Debrief, Practice, Reason, ReasonCategory, Role, Theme, User
+from kb.practices.presenters import present
+from kb.practices.queries import PlaybookParams, _loaded, practice_statement
+from kb.search import SearchParams
+from kb.themes import engine, evidence, figures, reports
+
+BATCH = 100
+TOP_QUOTES = 3
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    width: int = 14
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    columns: tuple[Column, ...]
+    rows: Iterator[dict[str, Any]]
+
+
+DEBRIEF_COLUMNS = (
+    Column("id", "Debrief id", 10),
+    Column("status", "Status", 11),
+    Column("source", "Source", 10),
+    Column("author", "Author", 18),
+    Column("deal_id", "Deal id", 9),
+    Column("crm_id", "CRM id", 14),
+    Column("deal", "Deal", 28),
+    Column("account", "Account", 22),
+    Column("amount", "Amount", 13),
+    Column("currency", "Currency", 9),
+    Column("close_date", "Close date", 12),
+    Column("outcome", "Outcome", 12),
+    Column("winner", "Winner", 16),
+    Column("competitors", "Competitors", 24),
+    Column("segment", "Segment", 14),
+    Column("region", "Region", 12),
+    Column("industry", "Industry", 16),
+    Column("product_line", "Product line", 16),
+    Column("sales_cycle_days", "Sales cycle (days)", 10),
+    Column("interviewee_role", "Interviewee role", 18),
+    Column("interview_date", "Interview date", 12),
+    Column("decision_process", "Decision process", 40),
+    Column("competitive_notes", "Competitive notes", 40),
+    Column("what_worked", "What worked", 40),
+    Column("lessons_learned", "Lessons learned", 40),
+    Column("reasons", "Reasons", 8),
+    Column("quotes", "Quotes", 8),
+)
+REASON_COLUMNS = (
+    Column("debrief_id", "Debrief id", 10),
+    Column("deal", "Deal", 28),
+    Column("outcome", "Outcome", 12),
+    Column("rank", "Rank", 6),
+    Column("category", "Category", 26),
+    Column("category_group", "Category group", 18),
+    Column("direction", "Direction", 10),
+    Column("primary", "Primary", 8),
+    Column("competitor", "Competitor", 16),
+    Column("explanation", "Explanation", 60),
+)
+QUOTE_COLUMNS = (
+    Column("debrief_id", "Debrief id", 10),
+    Column("deal", "Deal", 28),
+    Column("outcome", "Outcome", 12),
+    Column("position", "Position", 8),
+    Column("speaker_role", "Speaker role", 18),
+    Column("text", "Quote", 80),
+)
+THEME_COLUMNS = (
+    Column("id", "Theme id", 9),
+    Column("name", "Theme", 28),
+    Column("polarity", "Polarity", 10),
+    Column("status", "Status", 12),
+    Column("query", "Query", 36),
+    Column("description", "Description", 40),
+    Column("owner", "Owner", 18),
+    Column("period", "Period", 24),
+    Column("mentions", "Mentions", 10),
+    Column("mentions_before", "Mentions before", 10),
+    Column("growth", "Growth", 9),
+    Column("win_rate", "Win rate when mentioned", 12),
+    Column("won", "Won", 7),
+    Column("lost", "Lost", 7),
+    Column("no_decision", "No decision", 9),
+    Column("top_quotes", "Top quotes", 80),
+)
+EVIDENCE_COLUMNS = (
+    Column("theme_id", "Theme id", 9),
+    Column("theme", "Theme", 28),
+    Column("rank", "Rank", 6),
+    Column("debrief_id", "Debrief id", 10),
+    Column("deal", "Deal", 28),
+    Column("outcome", "Outcome", 12),
+    Column("speaker_role", "Speaker role", 18),
+    Column("text", "Quote", 80),
+)
+PRACTICE_COLUMNS = (
+    Column("id", "Practice id", 10),
+    Column("kind", "Kind", 10),
+    Column("title", "Title", 32),
+    Column("situation", "Situation", 40),
+    Column("actions", "Actions", 40),
+    Column("result", "Result", 40),
+    Column("tags", "Tags", 20),
+    Column("status", "Status", 11),
+    Column("featured", "Featured", 9),
+    Column("anonymous", "Anonymous", 10),
+    Column("byline", "By", 24),
+    Column("author_id", "Author id", 9),
+    Column("competitors", "Competitors", 22),
+    Column("segment", "Segment", 14),
+    Column("outcome", "Outcome", 12),
+    Column("deal", "Deal", 28),
+    Column("endorsements", "Endorsements", 12),
+    Column("comments", "Comments", 10),
+    Column("created_at", "Created", 18),
+    Column("published_at", "Published", 18),
+)
+
+
+def export_viewer() -> User:
+    """Who the command line exports as: an admin, who may read every debrief.
+    Practices are still presented for nobody in particular (viewer None)."""
+    return User(id=0, role=Role.ADMIN, email="", name="export")
+
+
+# --- debriefs -------------------------------------------------------------------
+
+
+def matching_ids(user: User, params: SearchParams) -> Iterator[list[int]]:
+    """Every debrief id the search page finds for `params` as `user` (the
+    same query, filters and permissions), newest first, a page at a time."""
+    page, seen = 1, set()
+    while True:
+        found = search.search(
+            user,
+            replace(params, page=page, per_page=BATCH, facets=False, highlight=False),
+        )
+        ids = [hit.id for hit in found.hits if hit.id not in seen]
+        seen.update(ids)
+        if ids:
+            yield ids
+        if found.page < page or found.page >= found.pages or not found.hits:
+            return
+        page += 1
+
+
+def _debrief_options() -> tuple:
+    return (
+        joinedload(Debrief.deal).selectinload(Deal.competitors),
+        joinedload(Debrief.deal).joinedload(Deal.winner_competitor),
+        joinedload(Debrief.author),
+        selectinload(Debrief.reasons).joinedload(Reason.category).joinedload(ReasonCategory.parent),
+        selectinload(Debrief.reasons).joinedload(Reason.competitor),
+        selectinload(Debrief.quotes),
+    )
+
+
+def debriefs(user: User, params: SearchParams) -> Iterator[Debrief]:
+    for ids in matching_ids(user, params):
+        found = {
+            d.id: d
+            for d in db.session.scalars(
+                select(Debrief).where(Debrief.id.in_(ids)).options(*_debrief_options())
+            )
+        }
+        for debrief_id in ids:
+            if debrief_id in found:
+                yield found[debrief_id]
+
+
+def _amount(value: Decimal | None) -> float | None:
+    return float(value) if value is not None else None
+
+
+def _winner(deal: Deal) -> str | None:
+    if deal.winner_competitor is not None:
+        return deal.winner_competitor.name
+    return deal.winner_kind.value if deal.winner_kind else None
+
+
+def debrief_row(d: Debrief) -> dict[str, Any]:
+    deal = d.deal
+    return {
+        "id": d.id,
+        "status": d.status.value,
+        "source": d.source.value,
+        "author": d.author.display_name,
+        "deal_id": deal.id,
+        "crm_id": deal.crm_id,
+        "deal": deal.name,
+        "account": deal.account,
+        "amount": _amount(deal.amount),
+        "currency": deal.currency,
+        "close_date": deal.close_date,
+        "outcome": deal.outcome.value,
+        "winner": _winner(deal),
+        "competitors": ", ".join(c.name for c in deal.competitors),
+        "segment": deal.segment,
+        "region": deal.region,
+        "industry": deal.industry,
+        "product_line": deal.product_line,
+        "sales_cycle_days": deal.sales_cycle_days,
+        "interviewee_role": d.interviewee_role,
+        "interview_date": d.interview_date,
+        "decision_process": d.decision_process,
+        "competitive_notes": d.competitive_notes,
+        "what_worked": d.what_worked,
+        "lessons_learned": d.lessons_learned,
+        "reasons": len(d.reasons),
+        "quotes": len(d.quotes),
+    }
+
+
+def reason_rows(d: Debrief) -> list[dict[str, Any]]:
+    return [
+        {
+            "debrief_id": d.id,
+            "deal": d.deal.name,
+            "outcome": d.deal.outcome.value,
+            "rank": r.rank,
+            "category": r.category.name,
+            "category_group": r.category.parent.name if r.category.parent else r.category.name,
+            "direction": r.direction.value,
+            "primary": r.is_primary,
+            "competitor": r.competitor.name if r.competitor else None,
+            "explanation": r.explanation,
+        }
+        for r in d.reasons
+    ]
+
+
+def quote_rows(d: Debrief) -> list[dict[str, Any]]:
+    return [
+        {
+            "debrief_id": d.id,
+            "deal": d.deal.name,
+            "outcome": d.deal.outcome.value,
+            "position": q.position,
+            "speaker_role": q.speaker_role,
+            "text": q.text,
+        }
+        for q in d.quotes
+    ]
+
+
+def debrief_sheets(user: User, params: SearchParams) -> list[Sheet]:
+    """Debriefs, Reasons and Quotes, each read by its own pass over the search."""
+
+    def flat(rows_of) -> Iterator[dict[str, Any]]:
+        for d in debriefs(user, params):
+            yield from rows_of(d)
+
+    return [
+        Sheet("Debriefs", DEBRIEF_COLUMNS, (debrief_row(d) for d in debriefs(user, params))),
+        Sheet("Reasons", REASON_COLUMNS, flat(reason_rows)),
+        Sheet("Quotes", QUOTE_COLUMNS, flat(quote_rows)),
+    ]
+
+
+def debrief_documents(user: User, params: SearchParams) -> Iterator[dict[str, Any]]:
+    """A debrief per item with its reasons and quotes, for JSON."""
+    for d in debriefs(user, params):
+        row = debrief_row(d)
+        row["reasons"] = reason_rows(d)
+        row["quotes"] = quote_rows(d)
+        yield row
+
+
+# --- themes ---------------------------------------------------------------------
+
+
+def _themes() -> list[Theme]:
+    return list(
+        db.session.scalars(select(Theme).options(selectinload(Theme.owner)).order_by(Theme.name))
+    )
+
+
+def theme_documents(period: Period, today: date) -> Iterator[dict[str, Any]]:
+    """A theme per item: its definition, its figures over `period` (when the
+    index is ready) and its top evidence quotes."""
+    snap = engine.snapshot()
+    themes = _themes()
+    found = reports.overview(themes, period, "name", today) if snap is not None else None
+    by_theme = {row.theme.id: row.figures for row in found[0]} if found else {}
+    for theme in themes:
+        numbers = by_theme.get(theme.id)
+        quotes = []
+        if snap is not None:
+            for e in evidence.best_quotes(snap, figures.match_theme(snap, theme), TOP_QUOTES):
+                quotes.append(
+                    {
+                        "debrief_id": e.debrief.id,
+                        "deal": e.debrief.deal.name,
+                        "outcome": e.debrief.deal.outcome.value,
+                        "speaker_role": e.quote.speaker_role,
+                        "text": e.quote.text,
+                    }
+                )
+        mentioned = numbers.mentioned if numbers else None
+        yield {
+            "id": theme.id,
+            "name": theme.name,
+            "polarity": theme.polarity.value,
+            "status": theme.status.value,
+            "query": theme.query,
+            "description": theme.description,
+            "owner": theme.owner.display_name if theme.owner else None,
+            "period": period.span,
+            "mentions": numbers.now if numbers else None,
+            "mentions_before": numbers.before if numbers else None,
+            "growth": numbers.growth if numbers else None,
+            "win_rate": mentioned.rate if mentioned else None,
+            "won": mentioned.won if mentioned else None,
+            "lost": mentioned.lost if mentioned else None,
+            "no_decision": mentioned.no_decision if mentioned else None,
+            "top_quotes": quotes,
+        }
+
+
+def theme_sheets(period: Period, today: date) -> list[Sheet]:
+    def themes() -> Iterator[dict[str, Any]]:
+        for doc in theme_documents(period, today):
+            yield {**doc, "top_quotes": "\n".join(q["text"] for q in doc["top_quotes"])}
+
+    def quotes() -> Iterator[dict[str, Any]]:
+        for doc in theme_documents(period, today):
+            for rank, q in enumerate(doc["top_quotes"], 1):
+                yield {"theme_id": doc["id"], "theme": doc["name"], "rank": rank, **q}
+
+    return [
+        Sheet("Themes", THEME_COLUMNS, themes()),
+        Sheet("Evidence", EVIDENCE_COLUMNS, quotes()),
+    ]
+
+
+# --- practices ------------------------------------------------------------------
+
+
+def practice_documents(viewer: User | None, params: PlaybookParams) -> Iterator[dict[str, Any]]:
+    """Published practices matching `params`, as `viewer` may see them (None:
+    nobody in particular, so no anonymous author), read in batches."""
+    stmt = practice_statement(viewer or export_viewer(), params)
+    ids = list(db.session.scalars(stmt.with_only_columns(Practice.id)))
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        query = _loaded(select(Practice).where(Practice.id.in_(chunk)))
+        found = {p.id: p for p in db.session.scalars(query)}
+        for practice_id in chunk:
+            if practice_id in found:
+                yield practice_row(present(found[practice_id], viewer))
+
+
+def practice_row(view) -> dict[str, Any]:
+    context = view.context
+    return {
+        "id": view.id,
+        "kind": view.kind,
+        "title": view.title,
+        "situation": view.situation,
+        "actions": view.actions,
+        "result": view.result,
+        "tags": ", ".join(view.tags),
+        "status": view.status,
+        "featured": view.featured,
+        "anonymous": view.anonymous,
+        "byline": view.byline,
+        "author_id": view.author.id if view.author else None,
+        "competitors": ", ".join(context.competitors) if context else "",
+        "segment": context.segment if context else None,
+        "outcome": context.outcome.value if context else None,
+        "deal": context.deal.name if context and context.deal else None,
+        "endorsements": sum(view.endorsements.values()),
+        "comments": view.comment_count,
+        "created_at": view.created_at,
+        "published_at": view.published_at,
+    }
+
+
+def practice_sheets(viewer: User | None, params: PlaybookParams) -> list[Sheet]:
+    return [Sheet("Practices", PRACTICE_COLUMNS, practice_documents(viewer, params))]

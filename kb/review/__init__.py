@@ -1,0 +1,1 @@
+"""The monthly review pack: a printable summary of one month."""
