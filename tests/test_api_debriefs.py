@@ -595,3 +595,14 @@ def test_unknown_route_and_method_answer_json(api, users):
     assert response.status_code == 404 and response.json["error"] == "not_found"
     response = api.post(users.rep, f"{URL}/1", json={})
     assert response.status_code == 405 and response.json["error"] == "method_not_allowed"
+
+
+def test_a_nul_character_is_refused_with_a_field_error(api, users):
+    from tests.conftest import debrief_payload, row_counts
+
+    api.get(users.rep, "/api/v1/debriefs")  # creates the token (an audited write) first
+    before = row_counts()
+    bad = api.post(users.rep, "/api/v1/debriefs", json=debrief_payload(what_worked="a\x00b"))
+    assert bad.status_code == 400 and "what_worked" in bad.json["fields"]
+    assert api.get(users.rep, "/api/v1/debriefs?competitor=a%00").status_code == 400
+    assert row_counts() == before

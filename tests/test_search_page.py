@@ -74,7 +74,7 @@ def test_highlights_escape_the_debriefs_own_html(client, auth, users, make_debri
 @pytest.mark.parametrize("query", ABUSIVE)
 def test_abusive_queries_get_a_page_never_an_error(client, auth, users, corpus, query):
     auth.login(users.rep)
-    response = client.get("/search", query_string={"q": query})
+    response = client.get("/search", query_string={"q": query}, follow_redirects=True)
     assert response.status_code == 200
     assert "Search syntax" in response.get_data(as_text=True)
 

@@ -69,7 +69,33 @@ def json_body() -> object:
     body = request.get_json(silent=True)
     if body is None:
         raise ApiError(400, "invalid_json", "The body is not valid JSON.")
+    if fields := nul_fields(body):
+        raise ApiError(
+            400,
+            "validation_failed",
+            "Nothing was stored: correct the fields listed.",
+            {path: "Remove the NUL character (\\u0000) from this text." for path in fields},
+        )
     return body
+
+
+def nul_fields(value: object, path: str = "") -> list[str]:
+    """Paths of the strings holding a NUL character, which no database text
+    column can store (PostgreSQL refuses them outright)."""
+    if isinstance(value, str):
+        return [path or "__root__"] if "\x00" in value else []
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return []
+    found = []
+    for key, item in items:
+        if isinstance(key, str) and "\x00" in key:
+            found.append(f"{path}.{key!r}".lstrip("."))
+        found += nul_fields(item, f"{path}.{key}".lstrip("."))
+    return found
 
 
 @bp.errorhandler(ApiError)
