@@ -21,7 +21,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
-from itertools import accumulate, compress, repeat
+from itertools import accumulate, compress, islice, repeat
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.matching.wrappers import FilterMatcher
@@ -333,21 +333,26 @@ class View:
             values = self.column(field)
             sign = 1 if descending else -1
             return heapq.nlargest(k, members(bits), key=lambda d: (sign * values[d], sign * d))
+        return list(islice(self.iter_sorted(bits, field, descending), k))
+
+    def iter_sorted(self, bits: int, field: str, descending: bool = True) -> Iterator[int]:
+        """Every document of `bits` by a column, lazily: a merge of the
+        segments' sorted columns (decoded once per segment and cached), so
+        walking all of a large set holds no list of it."""
+        if not bits:
+            return
         flags = self.flags(bits)
         streams = []
         for data, reader, offset in self.leaves:
             ids, values = data.order(reader, field)
             if descending:
                 ids, values = reversed(ids), reversed(values)
-            streams.append(zip(values, (d + offset for d in ids)))  # noqa: B905
-        ranked = heapq.merge(*streams, reverse=descending)
-        out = []
-        for _, docnum in ranked:
+            # map binds this segment's offset now; a generator expression
+            # would read the loop variable late and give every segment the last one.
+            streams.append(zip(values, map(offset.__add__, ids)))  # noqa: B905
+        for _, docnum in heapq.merge(*streams, reverse=descending):
             if flags[docnum]:
-                out.append(docnum)
-                if len(out) == k:
-                    break
-        return out
+                yield docnum
 
     def range_docs(self, field: str, low: int | None, high: int | None) -> int:
         """Documents whose column value lies in [low, high] (None: unbounded)."""
