@@ -1,6 +1,7 @@
 """Full-text search. The rest of the app calls it through this package only:
 
     search(user, params) -> SearchResult      a results page, for the page and the API
+    all_matches(user, params) -> AllMatches   every debrief id a search finds (exports)
     more_like_this(user, debrief_id) -> [Hit]  debriefs like this one
     search_practices(q) -> [(id, score)]       published practices matching q, best first
     catch_up() -> int                          apply outstanding outbox changes now
@@ -25,17 +26,20 @@ from kb.extensions import db
 from kb.models import Choice, Competitor, CompetitorAlias, IndexChange, ReasonCategory, User
 from kb.search.documents import DOCUMENT_TYPES
 from kb.search.index import SearchIndex, Settings, outbox_ready
-from kb.search.service import FacetCount, Hit, SearchParams, SearchResult, Snippet
+from kb.search.service import AllMatches, FacetCount, Hit, SearchParams, SearchResult, Snippet
+from kb.search.service import all_matches as _all_matches
 from kb.search.service import more_like_this as _more_like_this
 from kb.search.service import search as _search
 from kb.search.service import search_practices as _search_practices
 
 __all__ = [
+    "AllMatches",
     "FacetCount",
     "Hit",
     "SearchParams",
     "SearchResult",
     "Snippet",
+    "all_matches",
     "catch_up",
     "documents_in_database",
     "index_status",
@@ -60,6 +64,12 @@ def search(user: User, params: SearchParams | Mapping) -> SearchResult:
     """One page of results for `user`; never raises for what a user typed
     (problems come back as `warnings`)."""
     return _search(_index(), user, params)
+
+
+def all_matches(user: User, params: SearchParams | Mapping) -> AllMatches:
+    """Every debrief `user` finds with `params`, in its sort order, without
+    the page cap of search(); ids come lazily, for exports of any size."""
+    return _all_matches(_index(), user, params)
 
 
 def more_like_this(user: User, debrief_id: int, limit: int = 5) -> list[Hit]:

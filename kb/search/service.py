@@ -6,7 +6,7 @@ database, which is what pages show."""
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +17,9 @@ from kb.extensions import db
 from kb.models import Deal, Debrief, Reason, ReasonCategory, Role, User
 from kb.permissions import can_view_debrief
 from kb.search import query as user_query
+from kb.search import record_ids
 from kb.search.analysis import spans, stem
-from kb.search.docsets import View, members
+from kb.search.docsets import View, bitmap, members
 from kb.search.documents import (
     DEBRIEF,
     PRACTICE,
@@ -344,14 +345,110 @@ def search(index: SearchIndex, user: User, params: SearchParams | Mapping) -> Se
     )
 
 
-def _search(index: SearchIndex, user: User, params: SearchParams, started: float) -> SearchResult:
-    warnings: list[str] = []
-    per_page = _whole(params.per_page, DEFAULT_PER_PAGE, "per_page", 1, MAX_PER_PAGE, warnings)
-    page = _whole(params.page, 1, "page", 1, MAX_RESULTS // per_page, warnings)
+def match_query(view: View, vocabulary, q: str, warnings: list[str]) -> tuple:
+    """(documents, scoring terms, parsed query) for what a user typed: every
+    document when there is nothing to search for. What the query cannot use
+    is reported into `warnings`."""
+    parsed = user_query.parse(q, vocabulary, view, find_authors)
+    warnings += parsed.warnings
+    bits, terms = view.live, []
+    if parsed.query is not None:
+        try:
+            bits, terms = evaluate(view, parsed.query)
+        except Exception:
+            log.exception("search: cannot run %r", parsed.query)
+            warnings.append("The query could not be run as written; showing everything.")
+    return bits, terms, parsed
+
+
+def filter_docs(
+    view: View,
+    vocabulary,
+    filters: Mapping[str, Any],
+    date_from: str | None,
+    date_to: str | None,
+    warnings: list[str],
+    applied: dict[str, list[str]] | None = None,
+) -> int:
+    """The documents the filters (a value or a list of values each: any of
+    them) and the close-date range allow. Reports into `warnings` what it
+    could not use and into `applied` what it did."""
+    bits = view.live
+    resolver = user_query.Resolver(vocabulary, view, find_authors)
+    for name, raw in filters.items():
+        if name not in FILTERS or raw in (None, "", [], ()):
+            continue
+        values = list(raw) if isinstance(raw, list | tuple) else [raw]
+        allowed = 0
+        for value in values[:50]:
+            for fieldname, term in resolver.values(FILTERS[name], str(value)):
+                allowed |= view.docs(fieldname, term)
+        bits &= allowed
+        if applied is not None:
+            applied[name] = [str(v) for v in values]
+    warnings += resolver.warnings
+    low = user_query.date_bounds(date_from, warnings, "date_from")
+    high = user_query.date_bounds(date_to, warnings, "date_to")
+    if low or high:
+        bits &= view.range_docs(
+            "close_date", low[0].toordinal() if low else None, high[1].toordinal() if high else None
+        )
+        if applied is not None:
+            applied["date_from"] = [date_from] if low else []
+            applied["date_to"] = [date_to] if high else []
+    return bits
+
+
+def _narrow(
+    index: SearchIndex,
+    view: View,
+    user: User,
+    params: SearchParams,
+    warnings: list[str],
+    applied: dict[str, list[str]],
+) -> tuple[int, list, user_query.Parsed]:
+    """The documents the query, filters and dates match among the debriefs
+    `user` may read, with the query's scoring terms."""
+    vocabulary = index.vocabulary()
+    bits, terms, parsed = match_query(view, vocabulary, params.q, warnings)
+    bits &= view.docs("doc_type", DEBRIEF) & visible_docs(view, user)
+    bits &= filter_docs(
+        view, vocabulary, params.filters, params.date_from, params.date_to, warnings, applied
+    )
+    return bits, terms, parsed
+
+
+def _sort(params: SearchParams, warnings: list[str]) -> str:
     sort = (params.sort or "relevance").strip().lower()
     if sort not in SORTS:
         warnings.append(f"Sort by {', '.join(SORTS)}; '{params.sort}' is not one of them.")
         sort = "relevance"
+    return sort
+
+
+def _sort_field(sort: str) -> str:
+    return "amount" if sort == "amount" else "close_date"
+
+
+def _ranked(view: View, bits: int, terms: list, sort: str, k: int) -> list:
+    """The first k (score, docnum) of `bits` in the order `sort` asks."""
+    if sort != "relevance" or not terms:
+        return [(None, d) for d in view.top_sorted(bits, _sort_field(sort), k)]
+    ranked = view.top_scored(bits, terms, k)
+    if len(ranked) < min(k, bits.bit_count()):
+        # A match no scoring word reached (the field or date side of an OR)
+        # still matches: it ranks after the scored ones, newest first.
+        scored = bitmap((d for _, d in ranked), view.size)
+        rest = view.top_sorted(bits & ~scored, "close_date", k - len(ranked))
+        ranked += [(None, d) for d in rest]
+    return ranked
+
+
+def _search(index: SearchIndex, user: User, params: SearchParams, started: float) -> SearchResult:
+    warnings: list[str] = []
+    per_page = _whole(params.per_page, DEFAULT_PER_PAGE, "per_page", 1, MAX_PER_PAGE, warnings)
+    page = _whole(params.page, 1, "page", 1, MAX_RESULTS // per_page, warnings)
+    sort = _sort(params, warnings)
 
     def finish(total=0, hits=(), facets=None, suggestion=None, text="") -> SearchResult:
         took = (time.perf_counter() - started) * 1000
@@ -375,49 +472,14 @@ def _search(index: SearchIndex, user: User, params: SearchParams, started: float
     if view is None:
         warnings.append("The search index is being built; try again in a minute.")
         return finish()
-    vocabulary = index.vocabulary()
-    parsed = user_query.parse(params.q, vocabulary, view, find_authors)
-    warnings += parsed.warnings
-    bits, terms = view.live, []
-    if parsed.query is not None:
-        try:
-            bits, terms = evaluate(view, parsed.query)
-        except Exception:
-            log.exception("search: cannot run %r", parsed.query)
-            warnings.append("The query could not be run as written; showing everything.")
-    bits &= view.docs("doc_type", DEBRIEF) & visible_docs(view, user)
-
-    resolver = user_query.Resolver(vocabulary, view, find_authors)
-    for name, raw_values in params.filters.items():
-        if name not in FILTERS or not raw_values:
-            continue
-        allowed = 0
-        for raw in raw_values[:50]:
-            for fieldname, term in resolver.values(FILTERS[name], raw):
-                allowed |= view.docs(fieldname, term)
-        bits &= allowed
-        applied[name] = list(raw_values)
-    warnings += resolver.warnings
-    low = user_query.date_bounds(params.date_from, warnings, "date_from")
-    high = user_query.date_bounds(params.date_to, warnings, "date_to")
-    if low or high:
-        bits &= view.range_docs(
-            "close_date", low[0].toordinal() if low else None, high[1].toordinal() if high else None
-        )
-        applied["date_from"] = [params.date_from] if low else []
-        applied["date_to"] = [params.date_to] if high else []
-
+    bits, terms, parsed = _narrow(index, view, user, params, warnings, applied)
     total = bits.bit_count()
     pages = max(1, math.ceil(total / per_page))
     if page > pages:
         warnings.append(f"There are only {pages} pages of results; showing page {pages}.")
         page = pages
     wanted = page * per_page
-    if sort == "relevance" and terms:
-        ranked = view.top_scored(bits, terms, wanted)
-    else:
-        field_name = "amount" if sort == "amount" else "close_date"
-        ranked = [(None, d) for d in view.top_sorted(bits, field_name, wanted)]
+    ranked = _ranked(view, bits, terms, sort, wanted)
     hits = _load_hits(user, ranked[(page - 1) * per_page : wanted], view, params.highlight)
     if params.highlight:
         for hit in hits:
@@ -425,6 +487,40 @@ def _search(index: SearchIndex, user: User, params: SearchParams, started: float
     facets = _facets(view, bits, index, params.filters) if params.facets else {}
     suggestion = _suggest(view, parsed, index) if total < SUGGEST_BELOW else None
     return finish(total, hits, facets, suggestion, parsed.text)
+
+
+@dataclass
+class AllMatches:
+    """Every debrief a search finds, with no page cap (for exports)."""
+
+    total: int
+    ids: Iterator[int]  # debrief ids, in the order the search asked for
+    warnings: list[str]
+
+
+def all_matches(index: SearchIndex, user: User, params: SearchParams | Mapping) -> AllMatches:
+    """What search() finds for `user` with `params` (the same query, filters
+    and permissions), all of it. Ordered by newest or amount, the ids come
+    lazily from the index's sorted columns; by relevance, one score per
+    match is held. The index may lag the database by a moment: callers
+    reading the debriefs check them again."""
+    if not isinstance(params, SearchParams):
+        params = SearchParams.from_args(params)
+    warnings: list[str] = []
+    sort = _sort(params, warnings)
+    index.poll()
+    view = index.view()
+    if view is None:
+        warnings.append("The search index is being built; try again in a minute.")
+        return AllMatches(0, iter(()), warnings)
+    bits, terms, _ = _narrow(index, view, user, params, warnings, {})
+    total = bits.bit_count()
+    if sort == "relevance" and terms:
+        order = (d for _, d in _ranked(view, bits, terms, sort, total))
+    else:
+        order = view.iter_sorted(bits, _sort_field(sort))
+    ids = record_ids.debrief_ids(view)
+    return AllMatches(total, (ids[d] for d in order), list(dict.fromkeys(warnings)))
 
 
 def more_like_this(index: SearchIndex, user: User, debrief_id: int, limit: int = 5) -> list[Hit]:

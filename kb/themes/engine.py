@@ -23,13 +23,12 @@ from typing import Any
 
 from flask import current_app
 
-from kb.search import EXTENSION
+from kb.search import EXTENSION, record_ids
 from kb.search.analysis import PAIR_SEPARATOR
 from kb.search.docsets import members
-from kb.search.documents import DEBRIEF, parse_key
-from kb.search.matching import evaluate
-from kb.search.query import Resolver, date_bounds, parse
-from kb.search.service import FILTERS, find_authors
+from kb.search.documents import DEBRIEF
+from kb.search.query import parse
+from kb.search.service import FILTERS, filter_docs, find_authors, match_query
 
 # Theme filter keys the search engine takes as filters (the dates are ranges).
 SEARCH_FILTERS = tuple(FILTERS)
@@ -47,37 +46,6 @@ class Match:
     @property
     def count(self) -> int:
         return self.bits.bit_count()
-
-
-# Per index segment (immutable once written): local document number -> debrief id.
-_segment_ids: dict[tuple[str, int], array] = {}
-_segment_lock = threading.Lock()
-
-
-def _debrief_ids_of_segment(reader, segment_id: str) -> array:
-    key = (segment_id, reader.doc_count_all())
-    with _segment_lock:
-        found = _segment_ids.get(key)
-    if found is not None:
-        return found
-    ids = array("q", [-1]) * reader.doc_count_all()
-    try:
-        # A key is unique: its term info holds its one document.
-        for btext, info in reader.iter_field("key"):
-            doc_type, doc_id = parse_key(btext.decode("utf-8"))
-            if doc_type == DEBRIEF:
-                ids[info.min_id()] = doc_id
-    except (AttributeError, TypeError):
-        for docnum in range(reader.doc_count_all()):
-            if not reader.is_deleted(docnum):
-                doc_type, doc_id = parse_key(reader.stored_fields(docnum)["key"])
-                if doc_type == DEBRIEF:
-                    ids[docnum] = doc_id
-    with _segment_lock:
-        if len(_segment_ids) > 64:
-            _segment_ids.clear()
-        _segment_ids[key] = ids
-    return ids
 
 
 class Snapshot:
@@ -103,33 +71,17 @@ class Snapshot:
     def match(self, query: str, filters: Mapping[str, Any], date_from=None, date_to=None) -> Match:
         """What search() finds for this query and filters, among submitted
         debriefs. Filter values may be strings or lists (any of)."""
-        view = self.view
         warnings: list[str] = []
-        parsed = parse(query or "", self.vocabulary, view, find_authors)
-        warnings += parsed.warnings
-        if parsed.query is not None:
-            bits, _ = evaluate(view, parsed.query)
-        else:
-            bits = view.live
+        bits, _, parsed = match_query(self.view, self.vocabulary, query or "", warnings)
         bits &= self.population
-        resolver = Resolver(self.vocabulary, view, find_authors)
-        for name, raw in filters.items():
-            if name not in FILTERS or raw in (None, "", []):
-                continue
-            allowed = 0
-            for value in raw if isinstance(raw, list | tuple) else [raw]:
-                for fieldname, term in resolver.values(FILTERS[name], str(value)):
-                    allowed |= view.docs(fieldname, term)
-            bits &= allowed
-        warnings += resolver.warnings
-        low = date_bounds(date_from or filters.get("date_from"), warnings, "date_from")
-        high = date_bounds(date_to or filters.get("date_to"), warnings, "date_to")
-        if low or high:
-            bits &= view.range_docs(
-                "close_date",
-                low[0].toordinal() if low else None,
-                high[1].toordinal() if high else None,
-            )
+        bits &= filter_docs(
+            self.view,
+            self.vocabulary,
+            filters,
+            date_from or filters.get("date_from"),
+            date_to or filters.get("date_to"),
+            warnings,
+        )
         return Match(bits, list(dict.fromkeys(warnings)), set(parsed.highlight))
 
     def phrase_bits(self, terms: tuple[str, ...]) -> int:
@@ -187,10 +139,7 @@ class Snapshot:
         """Document number -> debrief id (-1 for other documents)."""
         with self._lock:
             if self._debrief_ids is None:
-                ids = array("q")
-                for data, reader, _ in self.view.leaves:
-                    ids.extend(_debrief_ids_of_segment(reader, data.segment_id))
-                self._debrief_ids = ids
+                self._debrief_ids = record_ids.debrief_ids(self.view)
             return self._debrief_ids
 
     def debriefs_of(self, bits: int) -> list[int]:
