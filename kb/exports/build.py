@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from datetime import date
 
 from kb.analytics.periods import Period
-from kb.exports import formats, rows
+from kb.exports import debrief_rows, formats, rows
 from kb.models import User
 from kb.practices.queries import PlaybookParams
 from kb.search import SearchParams
@@ -20,7 +20,7 @@ CSV_KINDS = {
 
 def sheets(what: str, user: User, viewer: User | None, args: dict) -> list[rows.Sheet]:
     if what == "debriefs":
-        return rows.debrief_sheets(user, args["search"])
+        return debrief_rows.debrief_sheets(user, args["search"])
     if what == "themes":
         return rows.theme_sheets(args["period"], args["today"])
     return rows.practice_sheets(viewer, args["playbook"])
@@ -32,7 +32,7 @@ def chunks(what: str, fmt: str, kind: str, user: User, viewer: User | None, args
     particular). `kind` picks the sheet of a CSV."""
     if fmt == "json":
         if what == "debriefs":
-            return formats.json_chunks(rows.debrief_documents(user, args["search"]))
+            return formats.json_chunks(debrief_rows.debrief_documents(user, args["search"]))
         if what == "themes":
             return formats.json_chunks(rows.theme_documents(args["period"], args["today"]))
         return formats.json_chunks(rows.practice_documents(viewer, args["playbook"]))

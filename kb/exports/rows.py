@@ -1,26 +1,23 @@
 """Rows to export, as generators of plain dicts, read from the database in
-batches so that a large export never holds every record at once.
+batches so that a large export never holds every record at once: the sheet
+shapes, and the theme and practice rows (debriefs: kb.exports.debrief_rows).
 
-Debriefs come from the search (the same query, filters and permissions as the
-search page); practices only ever through presenters.present, so an anonymous
-practice shows its author to no one the page would not show it to."""
+Practices go only through presenters.present, so an anonymous practice shows
+its author to no one the page would not show it to."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
-from kb import search
 from kb.analytics.periods import Period
 from kb.extensions import db
-from kb.models import Deal, Debrief, Practice, Reason, ReasonCategory, Role, Theme, User
+from kb.models import Practice, Role, Theme, User
 from kb.practices.presenters import present
 from kb.practices.queries import PlaybookParams, _loaded, practice_statement
-from kb.search import SearchParams
 from kb.themes import engine, evidence, figures, reports
 
 BATCH = 100
@@ -41,55 +38,6 @@ class Sheet:
     rows: Iterator[dict[str, Any]]
 
 
-DEBRIEF_COLUMNS = (
-    Column("id", "Debrief id", 10),
-    Column("status", "Status", 11),
-    Column("source", "Source", 10),
-    Column("author", "Author", 18),
-    Column("deal_id", "Deal id", 9),
-    Column("crm_id", "CRM id", 14),
-    Column("deal", "Deal", 28),
-    Column("account", "Account", 22),
-    Column("amount", "Amount", 13),
-    Column("currency", "Currency", 9),
-    Column("close_date", "Close date", 12),
-    Column("outcome", "Outcome", 12),
-    Column("winner", "Winner", 16),
-    Column("competitors", "Competitors", 24),
-    Column("segment", "Segment", 14),
-    Column("region", "Region", 12),
-    Column("industry", "Industry", 16),
-    Column("product_line", "Product line", 16),
-    Column("sales_cycle_days", "Sales cycle (days)", 10),
-    Column("interviewee_role", "Interviewee role", 18),
-    Column("interview_date", "Interview date", 12),
-    Column("decision_process", "Decision process", 40),
-    Column("competitive_notes", "Competitive notes", 40),
-    Column("what_worked", "What worked", 40),
-    Column("lessons_learned", "Lessons learned", 40),
-    Column("reasons", "Reasons", 8),
-    Column("quotes", "Quotes", 8),
-)
-REASON_COLUMNS = (
-    Column("debrief_id", "Debrief id", 10),
-    Column("deal", "Deal", 28),
-    Column("outcome", "Outcome", 12),
-    Column("rank", "Rank", 6),
-    Column("category", "Category", 26),
-    Column("category_group", "Category group", 18),
-    Column("direction", "Direction", 10),
-    Column("primary", "Primary", 8),
-    Column("competitor", "Competitor", 16),
-    Column("explanation", "Explanation", 60),
-)
-QUOTE_COLUMNS = (
-    Column("debrief_id", "Debrief id", 10),
-    Column("deal", "Deal", 28),
-    Column("outcome", "Outcome", 12),
-    Column("position", "Position", 8),
-    Column("speaker_role", "Speaker role", 18),
-    Column("text", "Quote", 80),
-)
 THEME_COLUMNS = (
     Column("id", "Theme id", 9),
     Column("name", "Theme", 28),
@@ -146,149 +94,6 @@ def export_viewer() -> User:
     """Who the command line exports as: an admin, who may read every debrief.
     Practices are still presented for nobody in particular (viewer None)."""
     return User(id=0, role=Role.ADMIN, email="", name="export")
-
-
-# --- debriefs -------------------------------------------------------------------
-
-
-def matching_ids(user: User, params: SearchParams) -> Iterator[list[int]]:
-    """Every debrief id the search page finds for `params` as `user` (the
-    same query, filters and permissions), newest first, a page at a time."""
-    page, seen = 1, set()
-    while True:
-        found = search.search(
-            user,
-            replace(params, page=page, per_page=BATCH, facets=False, highlight=False),
-        )
-        ids = [hit.id for hit in found.hits if hit.id not in seen]
-        seen.update(ids)
-        if ids:
-            yield ids
-        if found.page < page or found.page >= found.pages or not found.hits:
-            return
-        page += 1
-
-
-def _debrief_options() -> tuple:
-    return (
-        joinedload(Debrief.deal).selectinload(Deal.competitors),
-        joinedload(Debrief.deal).joinedload(Deal.winner_competitor),
-        joinedload(Debrief.author),
-        selectinload(Debrief.reasons).joinedload(Reason.category).joinedload(ReasonCategory.parent),
-        selectinload(Debrief.reasons).joinedload(Reason.competitor),
-        selectinload(Debrief.quotes),
-    )
-
-
-def debriefs(user: User, params: SearchParams) -> Iterator[Debrief]:
-    for ids in matching_ids(user, params):
-        found = {
-            d.id: d
-            for d in db.session.scalars(
-                select(Debrief).where(Debrief.id.in_(ids)).options(*_debrief_options())
-            )
-        }
-        for debrief_id in ids:
-            if debrief_id in found:
-                yield found[debrief_id]
-
-
-def _amount(value: Decimal | None) -> float | None:
-    return float(value) if value is not None else None
-
-
-def _winner(deal: Deal) -> str | None:
-    if deal.winner_competitor is not None:
-        return deal.winner_competitor.name
-    return deal.winner_kind.value if deal.winner_kind else None
-
-
-def debrief_row(d: Debrief) -> dict[str, Any]:
-    deal = d.deal
-    return {
-        "id": d.id,
-        "status": d.status.value,
-        "source": d.source.value,
-        "author": d.author.display_name,
-        "deal_id": deal.id,
-        "crm_id": deal.crm_id,
-        "deal": deal.name,
-        "account": deal.account,
-        "amount": _amount(deal.amount),
-        "currency": deal.currency,
-        "close_date": deal.close_date,
-        "outcome": deal.outcome.value,
-        "winner": _winner(deal),
-        "competitors": ", ".join(c.name for c in deal.competitors),
-        "segment": deal.segment,
-        "region": deal.region,
-        "industry": deal.industry,
-        "product_line": deal.product_line,
-        "sales_cycle_days": deal.sales_cycle_days,
-        "interviewee_role": d.interviewee_role,
-        "interview_date": d.interview_date,
-        "decision_process": d.decision_process,
-        "competitive_notes": d.competitive_notes,
-        "what_worked": d.what_worked,
-        "lessons_learned": d.lessons_learned,
-        "reasons": len(d.reasons),
-        "quotes": len(d.quotes),
-    }
-
-
-def reason_rows(d: Debrief) -> list[dict[str, Any]]:
-    return [
-        {
-            "debrief_id": d.id,
-            "deal": d.deal.name,
-            "outcome": d.deal.outcome.value,
-            "rank": r.rank,
-            "category": r.category.name,
-            "category_group": r.category.parent.name if r.category.parent else r.category.name,
-            "direction": r.direction.value,
-            "primary": r.is_primary,
-            "competitor": r.competitor.name if r.competitor else None,
-            "explanation": r.explanation,
-        }
-        for r in d.reasons
-    ]
-
-
-def quote_rows(d: Debrief) -> list[dict[str, Any]]:
-    return [
-        {
-            "debrief_id": d.id,
-            "deal": d.deal.name,
-            "outcome": d.deal.outcome.value,
-            "position": q.position,
-            "speaker_role": q.speaker_role,
-            "text": q.text,
-        }
-        for q in d.quotes
-    ]
-
-
-def debrief_sheets(user: User, params: SearchParams) -> list[Sheet]:
-    """Debriefs, Reasons and Quotes, each read by its own pass over the search."""
-
-    def flat(rows_of) -> Iterator[dict[str, Any]]:
-        for d in debriefs(user, params):
-            yield from rows_of(d)
-
-    return [
-        Sheet("Debriefs", DEBRIEF_COLUMNS, (debrief_row(d) for d in debriefs(user, params))),
-        Sheet("Reasons", REASON_COLUMNS, flat(reason_rows)),
-        Sheet("Quotes", QUOTE_COLUMNS, flat(quote_rows)),
-    ]
-
-
-def debrief_documents(user: User, params: SearchParams) -> Iterator[dict[str, Any]]:
-    """A debrief per item with its reasons and quotes, for JSON."""
-    for d in debriefs(user, params):
-        row = debrief_row(d)
-        row["reasons"] = reason_rows(d)
-        row["quotes"] = quote_rows(d)
-        yield row
 
 
 # --- themes ---------------------------------------------------------------------
