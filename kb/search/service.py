@@ -570,13 +570,7 @@ def search_practices(index: SearchIndex, q: str) -> list[tuple[int, float | None
     view = index.view()
     if view is None:
         return None
-    parsed = user_query.parse(q, index.vocabulary(), view, find_authors)
-    bits, terms = view.live, []
-    if parsed.query is not None:
-        try:
-            bits, terms = evaluate(view, parsed.query)
-        except Exception:
-            log.exception("search: cannot run %r over practices", parsed.query)
+    bits, terms, _ = match_query(view, index.vocabulary(), q, warnings=[])
     bits &= view.docs("doc_type", PRACTICE)
     count = bits.bit_count()
     ranked = view.top_scored(bits, terms, count) if terms else []
