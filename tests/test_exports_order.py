@@ -94,3 +94,50 @@ def test_a_match_without_a_scoring_word_is_still_found_and_exported(
 
     sign_in(auth, users.manager)
     assert exported_ids(client, "?q=bundled+OR+segment%3ASMB") == [worded.id, smb.id]
+
+
+def test_a_download_streams_a_batch_at_a_time(client, auth, users, make_debrief, monkeypatch):
+    """The first rows reach the browser before later debriefs are read."""
+    from kb.exports import debrief_rows, formats
+
+    made = make_series(users, make_debrief, count=3)
+    monkeypatch.setattr(debrief_rows, "BATCH", 1)
+    monkeypatch.setattr(formats, "ROWS_PER_CHUNK", 1)
+    reads = []
+    read = debrief_rows._debriefs
+    monkeypatch.setattr(debrief_rows, "_debriefs", lambda ids: reads.append(ids) or read(ids))
+
+    sign_in(auth, users.admin)
+    response = client.get("/exports/debriefs.csv?sort=newest", buffered=False)
+    assert response.is_streamed
+    body = iter(response.response)
+    first = next(body)
+    assert len(reads) == 1 and b"Deal 0" in first
+    rest = b"".join(body).decode()
+    assert len(reads) == len(made) and "Deal 2" in rest
+    response.close()
+
+
+def test_control_characters_pasted_into_a_debrief_do_not_break_the_workbook(
+    client, auth, users, make_debrief
+):
+    """A spreadsheet file cannot hold control characters: they are dropped
+    from the cell, the rest of the text and every other row stay."""
+    from tests.test_exports import read_xlsx
+
+    pasted = make_debrief(
+        users.rep, quotes=[{"text": "Budget\x0b frozen\x1f until Q3", "speaker_role": "CFO"}]
+    )
+    plain = make_debrief(users.peer, deal={"name": "Plain deal"})
+    sign_in(auth, users.manager)
+    response = client.get("/exports/debriefs.xlsx")
+    assert response.status_code == 200
+    wb = read_xlsx(response.data)
+    assert {r[0] for r in wb["Debriefs"].iter_rows(min_row=2, values_only=True)} == {
+        pasted.id,
+        plain.id,
+    }
+    quotes = [r[-1] for r in wb["Quotes"].iter_rows(min_row=2, values_only=True)]
+    assert "Budget frozen until Q3" in quotes
+    csv_quotes = read_csv(client.get("/exports/debriefs.csv?kind=quotes").data)
+    assert "Budget\x0b frozen\x1f until Q3" in [q["Quote"] for q in csv_quotes]  # CSV keeps all

@@ -18,12 +18,12 @@ CSV_KINDS = {
 }
 
 
-def sheets(what: str, user: User, viewer: User | None, args: dict) -> list[rows.Sheet]:
+def book(what: str, user: User, viewer: User | None, args: dict) -> rows.Book:
     if what == "debriefs":
-        return debrief_rows.debrief_sheets(user, args["search"])
+        return debrief_rows.debrief_book(user, args["search"])
     if what == "themes":
-        return rows.theme_sheets(args["period"], args["today"])
-    return rows.practice_sheets(viewer, args["playbook"])
+        return rows.theme_book(args["period"], args["today"])
+    return rows.practice_book(viewer, args["playbook"])
 
 
 def chunks(what: str, fmt: str, kind: str, user: User, viewer: User | None, args: dict) -> Iterator:
@@ -36,11 +36,11 @@ def chunks(what: str, fmt: str, kind: str, user: User, viewer: User | None, args
         if what == "themes":
             return formats.json_chunks(rows.theme_documents(args["period"], args["today"]))
         return formats.json_chunks(rows.practice_documents(viewer, args["playbook"]))
-    found = sheets(what, user, viewer, args)
+    found = book(what, user, viewer, args)
     if fmt == "xlsx":
         return formats.xlsx_chunks(found)
     kinds = CSV_KINDS[what]
-    return formats.csv_chunks(found[kinds.index(kind) if kind in kinds else 0])
+    return formats.csv_chunks(found.sheet(kinds.index(kind) if kind in kinds else 0))
 
 
 def filename(what: str, fmt: str, kind: str, today: date) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased, joinedload
 
 from kb import search
-from kb.exports.rows import BATCH, Column, Sheet
+from kb.exports.rows import BATCH, Book, Column
 from kb.extensions import db
 from kb.models import Competitor, Deal, Debrief, Quote, Reason, ReasonCategory, User
 from kb.permissions import can_view_debrief
@@ -222,26 +222,21 @@ def debrief_row(record: Record) -> dict[str, Any]:
     }
 
 
-def debrief_sheets(user: User, params: SearchParams) -> list[Sheet]:
-    """Debriefs, Reasons and Quotes, each read by its own pass over the search."""
+def debrief_book(user: User, params: SearchParams) -> Book:
+    """Debriefs, Reasons and Quotes, filled by one pass over the search."""
 
-    def debriefs() -> Iterator[dict[str, Any]]:
+    def items() -> Iterator[tuple[int, dict[str, Any]]]:
         for record in records(user, params):
-            yield debrief_row(record)
+            yield 0, debrief_row(record)
+            for reason in record.reasons:
+                yield 1, reason
+            for quote in record.quotes:
+                yield 2, quote
 
-    def reasons() -> Iterator[dict[str, Any]]:
-        for record in records(user, params):
-            yield from record.reasons
-
-    def quotes() -> Iterator[dict[str, Any]]:
-        for record in records(user, params):
-            yield from record.quotes
-
-    return [
-        Sheet("Debriefs", DEBRIEF_COLUMNS, debriefs()),
-        Sheet("Reasons", REASON_COLUMNS, reasons()),
-        Sheet("Quotes", QUOTE_COLUMNS, quotes()),
-    ]
+    return Book(
+        (("Debriefs", DEBRIEF_COLUMNS), ("Reasons", REASON_COLUMNS), ("Quotes", QUOTE_COLUMNS)),
+        items,
+    )
 
 
 def debrief_documents(user: User, params: SearchParams) -> Iterator[dict[str, Any]]:

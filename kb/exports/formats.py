@@ -15,10 +15,11 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from kb.exports.rows import Sheet
+from kb.exports.rows import Book, Sheet
 
 FORMATS = ("csv", "xlsx", "json")
 MIMETYPES = {
@@ -91,51 +92,60 @@ def json_chunks(items: Iterable[dict[str, Any]]) -> Iterator[str]:
     yield "".join(parts)
 
 
-def _xlsx_cell(ws, value: Any) -> WriteOnlyCell:
+def _xlsx_value(ws, value: Any) -> Any:
+    """A cell's value, typed; dates and amounts as cells with their format."""
     if isinstance(value, Decimal):
         value = float(value)
     elif isinstance(value, list | tuple):
         value = "; ".join(str(v) for v in value)
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        value = value.replace(tzinfo=None)
     if isinstance(value, str):
-        value = neutralise(value)[:XLSX_MAX_CELL]
-    cell = WriteOnlyCell(ws, value=value)
+        # Control characters (pasted from other tools) are not allowed in
+        # the file format; they are invisible, so they are dropped.
+        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))[:XLSX_MAX_CELL]
     if isinstance(value, datetime):
+        cell = WriteOnlyCell(ws, value=value.replace(tzinfo=None))
         cell.number_format = "yyyy-mm-dd hh:mm"
     elif isinstance(value, date):
+        cell = WriteOnlyCell(ws, value=value)
         cell.number_format = "yyyy-mm-dd"
     elif isinstance(value, float):
+        cell = WriteOnlyCell(ws, value=value)
         cell.number_format = "#,##0.00"
+    else:
+        return value
     return cell
 
 
-def write_xlsx(sheets: list[Sheet], out) -> None:
-    """The sheets into one workbook on `out` (a path or a binary file). The
-    workbook is written row by row (openpyxl's write-only mode)."""
+def write_xlsx(book: Book, out) -> None:
+    """The book into one workbook on `out` (a path or a binary file), in one
+    pass over its rows: openpyxl's write-only sheets each spool their rows
+    to a temporary file, so rows of several sheets may come interleaved."""
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
-    for sheet in sheets:
-        ws = wb.create_sheet(sheet.name[:31])
-        for i, column in enumerate(sheet.columns, 1):
+    sheets = []
+    for name, columns in book.sheets:
+        ws = wb.create_sheet(name[:31])
+        for i, column in enumerate(columns, 1):
             ws.column_dimensions[get_column_letter(i)].width = column.width
         ws.freeze_panes = "A2"
         header = []
-        for column in sheet.columns:
+        for column in columns:
             cell = WriteOnlyCell(ws, value=column.title)
             cell.font = bold
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             header.append(cell)
         ws.append(header)
-        for row in sheet.rows:
-            ws.append([_xlsx_cell(ws, row.get(c.key)) for c in sheet.columns])
+        sheets.append((ws, [c.key for c in columns]))
+    for number, row in book.items():
+        ws, keys = sheets[number]
+        ws.append([_xlsx_value(ws, row.get(key)) for key in keys])
     wb.save(out)
 
 
-def xlsx_chunks(sheets: list[Sheet]) -> Iterator[bytes]:
+def xlsx_chunks(book: Book) -> Iterator[bytes]:
     """The workbook, written to a temporary file on disk, then read back in chunks."""
     with tempfile.TemporaryFile() as spool:
-        write_xlsx(sheets, spool)
+        write_xlsx(book, spool)
         spool.seek(0)
         while chunk := spool.read(CHUNK):
             yield chunk

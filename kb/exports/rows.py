@@ -5,7 +5,7 @@ shapes, and the theme and practice rows (debriefs: kb.exports.debrief_rows).
 Practices go only through presenters.present, so an anonymous practice shows
 its author to no one the page would not show it to."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -36,6 +36,21 @@ class Sheet:
     name: str
     columns: tuple[Column, ...]
     rows: Iterator[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Book:
+    """Sheets filled by one pass over the data: `items()` starts a pass that
+    yields (sheet number, row), the rows of different sheets interleaved (a
+    debrief, then its reasons and quotes), so a workbook reads each record
+    once and a sheet of it alone is that pass's rows for the sheet."""
+
+    sheets: tuple[tuple[str, tuple[Column, ...]], ...]  # (name, columns)
+    items: Callable[[], Iterator[tuple[int, dict[str, Any]]]]
+
+    def sheet(self, number: int) -> Sheet:
+        name, columns = self.sheets[number]
+        return Sheet(name, columns, (row for n, row in self.items() if n == number))
 
 
 THEME_COLUMNS = (
@@ -147,20 +162,16 @@ def theme_documents(period: Period, today: date) -> Iterator[dict[str, Any]]:
         }
 
 
-def theme_sheets(period: Period, today: date) -> list[Sheet]:
-    def themes() -> Iterator[dict[str, Any]]:
-        for doc in theme_documents(period, today):
-            yield {**doc, "top_quotes": "\n".join(q["text"] for q in doc["top_quotes"])}
+def theme_book(period: Period, today: date) -> Book:
+    """Themes, and the Evidence sheet of their top quotes."""
 
-    def quotes() -> Iterator[dict[str, Any]]:
+    def items() -> Iterator[tuple[int, dict[str, Any]]]:
         for doc in theme_documents(period, today):
+            yield 0, {**doc, "top_quotes": "\n".join(q["text"] for q in doc["top_quotes"])}
             for rank, q in enumerate(doc["top_quotes"], 1):
-                yield {"theme_id": doc["id"], "theme": doc["name"], "rank": rank, **q}
+                yield 1, {"theme_id": doc["id"], "theme": doc["name"], "rank": rank, **q}
 
-    return [
-        Sheet("Themes", THEME_COLUMNS, themes()),
-        Sheet("Evidence", EVIDENCE_COLUMNS, quotes()),
-    ]
+    return Book((("Themes", THEME_COLUMNS), ("Evidence", EVIDENCE_COLUMNS)), items)
 
 
 # --- practices ------------------------------------------------------------------
@@ -206,5 +217,9 @@ def practice_row(view) -> dict[str, Any]:
     }
 
 
-def practice_sheets(viewer: User | None, params: PlaybookParams) -> list[Sheet]:
-    return [Sheet("Practices", PRACTICE_COLUMNS, practice_documents(viewer, params))]
+def practice_book(viewer: User | None, params: PlaybookParams) -> Book:
+    def items() -> Iterator[tuple[int, dict[str, Any]]]:
+        for row in practice_documents(viewer, params):
+            yield 0, row
+
+    return Book((("Practices", PRACTICE_COLUMNS),), items)
