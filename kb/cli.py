@@ -246,12 +246,32 @@ def reindex() -> None:
 @click.option("--queries-per-type", default=20, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write JSON here.")
 @click.option("--keep", is_flag=True, help="Keep the temporary database and index folder.")
-def bench(count: int, seed: int, queries_per_type: int, json_path: str | None, keep: bool) -> None:
-    """Measure speed on generated data, in a temporary database and index
-    folder (never the configured ones)."""
+@click.option(
+    "--only",
+    multiple=True,
+    type=click.Choice(["search", "themes", "exports"]),
+    help="Run only this section (repeatable); all of them by default.",
+)
+def bench(
+    count: int,
+    seed: int,
+    queries_per_type: int,
+    json_path: str | None,
+    keep: bool,
+    only: tuple[str, ...],
+) -> None:
+    """Measure speed and memory on generated data, in a temporary database
+    and index folder (never the configured ones)."""
     from kb.bench import run
 
-    run(count=count, seed=seed, queries_per_type=queries_per_type, json_path=json_path, keep=keep)
+    run(
+        count=count,
+        seed=seed,
+        queries_per_type=queries_per_type,
+        json_path=json_path,
+        keep=keep,
+        only=only,
+    )
 
 
 @click.command("export")

@@ -45,10 +45,18 @@ def _themes_section(bench: Bench) -> dict:
     return section(bench)
 
 
+def _exports_section(bench: Bench) -> dict:
+    from kb.bench.exports import section
+
+    return section(bench)
+
+
 SECTIONS: list[tuple[str, Callable[[Bench], dict]]] = [
     ("search", _search_section),
     ("themes", _themes_section),
+    ("exports", _exports_section),
 ]
+SECTION_NAMES = tuple(name for name, _ in SECTIONS)
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -89,6 +97,7 @@ def run(
     queries_per_type: int,
     json_path: str | None = None,
     keep: bool = False,
+    only: tuple[str, ...] = (),
     echo: Callable[[str], None] = click.echo,
 ) -> dict:
     from kb.cli import init_database
@@ -112,7 +121,8 @@ def run(
                 generate_seconds=round(generated, 1),
             )
             for name, section in SECTIONS:
-                bench.results[name] = section(bench)
+                if not only or name in only:
+                    bench.results[name] = section(bench)
         if json_path:
             Path(json_path).write_text(json.dumps(bench.results, indent=2) + "\n")
             echo(f"Wrote {json_path}.")
