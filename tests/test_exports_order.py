@@ -79,7 +79,9 @@ def test_a_match_without_a_scoring_word_is_still_found_and_exported(
     """`bundled OR segment:SMB`: the SMB debrief matches through the filter
     side alone, so no word scores it; it still counts, shows and exports,
     after the scored match."""
-    worded = make_debrief(users.rep, quotes=[{"text": "They bundled it all.", "speaker_role": "CFO"}])
+    worded = make_debrief(
+        users.rep, quotes=[{"text": "They bundled it all.", "speaker_role": "CFO"}]
+    )
     smb = make_debrief(
         users.peer,
         quotes=[{"text": "Nothing to add.", "speaker_role": "CFO"}],
