@@ -64,6 +64,7 @@ def test_debriefs_csv_honours_filters_and_neutralises(client, auth, users, filed
     response = client.get("/exports/debriefs.csv")
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     rows = read_csv(response.data)
     assert {r["Debrief id"] for r in rows} == {str(lost.id), str(won.id)}  # never the draft
     assert "Secret draft deal" not in response.data.decode()

@@ -22,7 +22,7 @@ from openpyxl.utils import get_column_letter
 from kb.exports.rows import Book, Sheet
 
 FORMATS = ("csv", "xlsx", "json")
-MIMETYPES = {
+CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/json",

@@ -43,7 +43,7 @@ def download(what: str, fmt: str):
     name = build.filename(what, fmt, kind, today)
     return Response(
         stream_with_context(body),
-        mimetype=formats.MIMETYPES[fmt],
+        content_type=formats.CONTENT_TYPES[fmt],
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
             "Cache-Control": "no-store",
