@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from kb.admin import queries, service
 from kb.admin.forms import AliasForm, CategoryForm, ChoiceForm, CompetitorForm
-from kb.admin.routes import bp, get_or_404, show_errors
+from kb.admin.routes import bp, carry_out, get_or_404
 from kb.models import Choice, Competitor, CompetitorAlias, ReasonCategory
 from kb.models.lookups import CHOICE_KINDS
 from kb.validation import ValidationFailed
@@ -25,14 +25,12 @@ def _queued(count: int | None) -> str:
 @bp.route("/competitors", methods=["GET", "POST"])
 def competitors():
     form = CompetitorForm()
-    if form.validate_on_submit():
-        try:
-            competitor = service.create_competitor(current_user, form.name.data)
-        except ValidationFailed as exc:
-            show_errors(form, exc)
-        else:
-            flash(f"{competitor.name} added.", "success")
-            return redirect(url_for("admin.competitor", competitor_id=competitor.id))
+    done, competitor = carry_out(
+        form, lambda: service.create_competitor(current_user, form.name.data)
+    )
+    if done:
+        flash(f"{competitor.name} added.", "success")
+        return redirect(url_for("admin.competitor", competitor_id=competitor.id))
     status = 422 if form.is_submitted() else 200
     return render_template(
         "admin/competitors.html", competitors=queries.competitors_with_counts(), form=form
@@ -55,17 +53,15 @@ def competitor(competitor_id: int):
     if request.method == "GET":
         return _competitor_page(competitor)
     form = CompetitorForm()
-    if form.validate():
-        try:
-            queued = service.rename_competitor(current_user, competitor, form.name.data)
-        except ValidationFailed as exc:
-            show_errors(form, exc)
+    done, queued = carry_out(
+        form, lambda: service.rename_competitor(current_user, competitor, form.name.data)
+    )
+    if done:
+        if queued is None:
+            flash("Nothing to change.", "info")
         else:
-            if queued is None:
-                flash("Nothing to change.", "info")
-            else:
-                flash(f"Renamed to {competitor.name}.{_queued(queued)}", "success")
-            return redirect(url_for("admin.competitor", competitor_id=competitor.id))
+            flash(f"Renamed to {competitor.name}.{_queued(queued)}", "success")
+        return redirect(url_for("admin.competitor", competitor_id=competitor.id))
     return _competitor_page(competitor, form=form, status=422)
 
 
@@ -73,14 +69,12 @@ def competitor(competitor_id: int):
 def add_alias(competitor_id: int):
     competitor = get_or_404(Competitor, competitor_id)
     form = AliasForm()
-    if form.validate():
-        try:
-            alias = service.add_alias(current_user, competitor, form.alias.data)
-        except ValidationFailed as exc:
-            show_errors(form, exc)
-        else:
-            flash(f"'{alias.alias}' now finds {competitor.name}.", "success")
-            return redirect(url_for("admin.competitor", competitor_id=competitor.id))
+    done, alias = carry_out(
+        form, lambda: service.add_alias(current_user, competitor, form.alias.data)
+    )
+    if done:
+        flash(f"'{alias.alias}' now finds {competitor.name}.", "success")
+        return redirect(url_for("admin.competitor", competitor_id=competitor.id))
     return _competitor_page(competitor, alias_form=form, status=422)
 
 
@@ -102,14 +96,10 @@ def remove_alias(competitor_id: int, alias_id: int):
 def taxonomy():
     form = CategoryForm()
     form.name.label.text = "Group name"
-    if form.validate_on_submit():
-        try:
-            group = service.add_group(current_user, form.name.data)
-        except ValidationFailed as exc:
-            show_errors(form, exc)
-        else:
-            flash(f"Group {group.name} added; now add its categories.", "success")
-            return redirect(url_for("admin.category", category_id=group.id))
+    done, group = carry_out(form, lambda: service.add_group(current_user, form.name.data))
+    if done:
+        flash(f"Group {group.name} added; now add its categories.", "success")
+        return redirect(url_for("admin.category", category_id=group.id))
     groups, usage = queries.taxonomy()
     status = 422 if form.is_submitted() else 200
     return render_template("admin/taxonomy.html", groups=groups, usage=usage, form=form), status
@@ -133,17 +123,15 @@ def category(category_id: int):
     if request.method == "GET":
         return _category_page(category)
     form = CategoryForm()
-    if form.validate():
-        try:
-            queued = service.rename_category(current_user, category, form.name.data)
-        except ValidationFailed as exc:
-            show_errors(form, exc)
+    done, queued = carry_out(
+        form, lambda: service.rename_category(current_user, category, form.name.data)
+    )
+    if done:
+        if queued is None:
+            flash("Nothing to change.", "info")
         else:
-            if queued is None:
-                flash("Nothing to change.", "info")
-            else:
-                flash(f"Renamed; the slug {category.slug} stays.{_queued(queued)}", "success")
-            return redirect(url_for("admin.category", category_id=category.id))
+            flash(f"Renamed; the slug {category.slug} stays.{_queued(queued)}", "success")
+        return redirect(url_for("admin.category", category_id=category.id))
     return _category_page(category, form=form, status=422)
 
 
@@ -153,14 +141,12 @@ def add_category(category_id: int):
     if group.parent_id is not None:
         abort(404)
     form = CategoryForm(prefix="new")
-    if form.validate():
-        try:
-            created = service.add_category(current_user, group, form.name.data)
-        except ValidationFailed as exc:
-            show_errors(form, exc)
-        else:
-            flash(f"{created.label} added (slug {created.slug}).", "success")
-            return redirect(url_for("admin.category", category_id=group.id))
+    done, created = carry_out(
+        form, lambda: service.add_category(current_user, group, form.name.data)
+    )
+    if done:
+        flash(f"{created.label} added (slug {created.slug}).", "success")
+        return redirect(url_for("admin.category", category_id=group.id))
     return _category_page(group, new_form=form, status=422)
 
 
@@ -207,14 +193,10 @@ def add_choice(kind: str):
     if kind not in CHOICE_KINDS:
         abort(404)
     form = ChoiceForm(prefix=kind)
-    if form.validate():
-        try:
-            choice = service.add_choice(current_user, kind, form.value.data)
-        except ValidationFailed as exc:
-            show_errors(form, exc)
-        else:
-            flash(f"'{choice.value}' added to {queries.CHOICE_LABELS[kind].lower()}.", "success")
-            return redirect(url_for("admin.lists", _anchor=kind))
+    done, choice = carry_out(form, lambda: service.add_choice(current_user, kind, form.value.data))
+    if done:
+        flash(f"'{choice.value}' added to {queries.CHOICE_LABELS[kind].lower()}.", "success")
+        return redirect(url_for("admin.lists", _anchor=kind))
     return _lists_page({kind: form}, status=422)
 
 
@@ -234,21 +216,18 @@ def choice(choice_id: int):
     if request.method == "GET":
         return _choice_page(choice)
     form = ChoiceForm()
-    if form.validate():
-        try:
-            deals = service.rename_choice(current_user, choice, form.value.data)
-        except ValidationFailed as exc:
-            show_errors(form, exc)
+    done, deals = carry_out(
+        form, lambda: service.rename_choice(current_user, choice, form.value.data)
+    )
+    if done:
+        if deals is None:
+            flash("Nothing to change.", "info")
         else:
-            if deals is None:
-                flash("Nothing to change.", "info")
-            else:
-                flash(
-                    f"Renamed to '{choice.value}'; {deals} deal{'' if deals == 1 else 's'} "
-                    "updated.",
-                    "success",
-                )
-            return redirect(url_for("admin.choice", choice_id=choice.id))
+            flash(
+                f"Renamed to '{choice.value}'; {deals} deal{'' if deals == 1 else 's'} updated.",
+                "success",
+            )
+        return redirect(url_for("admin.choice", choice_id=choice.id))
     return _choice_page(choice, form=form, status=422)
 
 

@@ -1,6 +1,9 @@
 """Administration pages for admins only: users and teams, the audit log, and
 (in kb.admin.reference) competitors, the reason taxonomy and the lists."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -14,6 +17,7 @@ from kb.models import ApiToken, AuditEntry, Competitor, ReasonCategory, Role, Te
 from kb.validation import ValidationFailed
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+T = TypeVar("T")
 
 # Where the audit log links an entry to, by entity type.
 ENTITY_PAGES = {
@@ -41,6 +45,19 @@ def show_errors(form: FlaskForm, exc: ValidationFailed) -> None:
             flash(message, "error")
         else:
             field.errors = [*field.errors, message]
+
+
+def carry_out(form: FlaskForm, action: Callable[[], T]) -> tuple[bool, T | None]:
+    """Validate a submitted form, then run `action` (the service call):
+    (True, its result) when both pass; (False, None) with every error on
+    the form, to show it again with what was typed."""
+    if not form.validate_on_submit():
+        return False, None
+    try:
+        return True, action()
+    except ValidationFailed as exc:
+        show_errors(form, exc)
+        return False, None
 
 
 def page_arg() -> int:
@@ -90,22 +107,21 @@ def _team_id(form: UserProfileForm) -> int | None:
 def new_user():
     form = NewUserForm()
     form.fill_choices(queries.team_choices())
-    if form.validate_on_submit():
-        try:
-            user = service.create_user_account(
-                current_user,
-                email=form.email.data,
-                password=form.password.data,
-                role=form.role.data,
-                name=form.name.data,
-                team_id=_team_id(form),
-                new_team=form.new_team.data,
-            )
-        except ValidationFailed as exc:
-            show_errors(form, exc)
-        else:
-            flash(f"{user.email} can now sign in as {user.role.value}.", "success")
-            return redirect(url_for("admin.users"))
+    done, user = carry_out(
+        form,
+        lambda: service.create_user_account(
+            current_user,
+            email=form.email.data,
+            password=form.password.data,
+            role=form.role.data,
+            name=form.name.data,
+            team_id=_team_id(form),
+            new_team=form.new_team.data,
+        ),
+    )
+    if done:
+        flash(f"{user.email} can now sign in as {user.role.value}.", "success")
+        return redirect(url_for("admin.users"))
     status = 422 if form.is_submitted() else 200
     return render_template("admin/user_new.html", form=form), status
 
@@ -131,24 +147,23 @@ def edit_user(user_id: int):
         return _user_page(user)
     form = UserProfileForm()
     form.fill_choices(queries.team_choices())
-    if form.validate():
-        try:
-            changes = service.update_user(
-                current_user,
-                user,
-                name=form.name.data,
-                role=form.role.data,
-                team_id=_team_id(form),
-                new_team=form.new_team.data,
-            )
-        except ValidationFailed as exc:
-            show_errors(form, exc)
-        else:
-            flash(
-                f"Saved: {', '.join(changes)} changed." if changes else "Nothing to change.",
-                "success" if changes else "info",
-            )
-            return redirect(url_for("admin.edit_user", user_id=user.id))
+    done, changes = carry_out(
+        form,
+        lambda: service.update_user(
+            current_user,
+            user,
+            name=form.name.data,
+            role=form.role.data,
+            team_id=_team_id(form),
+            new_team=form.new_team.data,
+        ),
+    )
+    if done:
+        flash(
+            f"Saved: {', '.join(changes)} changed." if changes else "Nothing to change.",
+            "success" if changes else "info",
+        )
+        return redirect(url_for("admin.edit_user", user_id=user.id))
     return _user_page(user, form=form, status=422)
 
 
@@ -156,14 +171,10 @@ def edit_user(user_id: int):
 def user_password(user_id: int):
     user = get_or_404(User, user_id)
     form = PasswordForm()
-    if form.validate():
-        try:
-            service.set_password(current_user, user, form.password.data)
-        except ValidationFailed as exc:
-            show_errors(form, exc)
-        else:
-            flash(f"New password set for {user.email}.", "success")
-            return redirect(url_for("admin.edit_user", user_id=user.id))
+    done, _ = carry_out(form, lambda: service.set_password(current_user, user, form.password.data))
+    if done:
+        flash(f"New password set for {user.email}.", "success")
+        return redirect(url_for("admin.edit_user", user_id=user.id))
     return _user_page(user, password_form=form, status=422)
 
 
@@ -197,14 +208,10 @@ def revoke_user_token(user_id: int, token_id: int):
 @bp.route("/teams", methods=["GET", "POST"])
 def teams():
     form = TeamForm()
-    if form.validate_on_submit():
-        try:
-            team = service.create_team(current_user, form.name.data)
-        except ValidationFailed as exc:
-            show_errors(form, exc)
-        else:
-            flash(f"Team {team.name} created.", "success")
-            return redirect(url_for("admin.teams"))
+    done, team = carry_out(form, lambda: service.create_team(current_user, form.name.data))
+    if done:
+        flash(f"Team {team.name} created.", "success")
+        return redirect(url_for("admin.teams"))
     status = 422 if form.is_submitted() else 200
     return render_template("admin/teams.html", teams=queries.teams_with_counts(), form=form), status
 
@@ -213,14 +220,10 @@ def teams():
 def team(team_id: int):
     team = get_or_404(Team, team_id)
     form = TeamForm(data={"name": team.name})
-    if form.validate_on_submit():
-        try:
-            renamed = service.rename_team(current_user, team, form.name.data)
-        except ValidationFailed as exc:
-            show_errors(form, exc)
-        else:
-            flash("Team renamed." if renamed else "Nothing to change.", "success")
-            return redirect(url_for("admin.team", team_id=team.id))
+    done, renamed = carry_out(form, lambda: service.rename_team(current_user, team, form.name.data))
+    if done:
+        flash("Team renamed." if renamed else "Nothing to change.", "success")
+        return redirect(url_for("admin.team", team_id=team.id))
     status = 422 if form.is_submitted() else 200
     return render_template(
         "admin/team.html", team=team, form=form, members=queries.team_members(team)
