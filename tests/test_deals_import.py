@@ -514,6 +514,9 @@ def test_import_page_dry_run_then_import(app, client, auth, users):
     ]:
         assert f'<td class="num">{row}</td>' in page and message in page
     assert "Initech renewal" in page  # the preview
+    warnings = page[page.index("<h2>Warnings</h2>") : page.index("How the first rows")]
+    assert "Unknown competitor &#39;Hooli&#39;, left out." in warnings
+    assert "No user has the e-mail address nora@example.com" in warnings
 
     errors = client.get(f"/deals/import/{token}/errors.csv")
     assert errors.status_code == 200 and errors.mimetype == "text/csv"
