@@ -47,11 +47,11 @@ class Sampler:
         self.rows = 0
         self.samples: list[tuple[int, int]] = []
         self._stop = threading.Event()
-        self._traced = _resident_bytes() is None
+        self.traced = _resident_bytes() is None
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def memory(self) -> int:
-        if self._traced:
+        if self.traced:
             return tracemalloc.get_traced_memory()[0]
         return _resident_bytes() or 0
 
@@ -66,7 +66,7 @@ class Sampler:
             time.sleep(SAMPLE_SECONDS)
 
     def __enter__(self) -> "Sampler":
-        if self._traced:
+        if self.traced:
             tracemalloc.start()
         gc.collect()
         self.baseline = self.memory()
@@ -77,7 +77,7 @@ class Sampler:
         self._stop.set()
         self._thread.join()
         self.samples.append((self.rows, self.memory()))
-        if self._traced:
+        if self.traced:
             tracemalloc.stop()
 
     def peak_growth(self, up_to_rows: int | None = None) -> float:
@@ -116,7 +116,7 @@ def export_once(fmt: str, path: Path) -> dict:
         "baseline_mb": round(sampler.baseline / MB, 1),
         "peak_growth_first_tenth_mb": sampler.peak_growth(first_tenth),
         "peak_growth_mb": sampler.peak_growth(),
-        "memory": "traced" if sampler._traced else "resident",
+        "memory": "traced" if sampler.traced else "resident",
     }
     result["flat"] = (
         result["peak_growth_mb"] <= result["peak_growth_first_tenth_mb"] + FLAT_MARGIN_MB
