@@ -27,6 +27,7 @@ from kb.models import (
     WinnerKind,
     deal_competitors,
 )
+from kb.search.service import FILTER_LABELS
 
 CHOICE_KEYS = ("segment", "region", "industry", "product_line")
 # Who won, besides a competitor: as the search page's `winner` filter takes them.
@@ -43,16 +44,7 @@ FILTER_KEYS = (
     "date_to",
 )
 LABELS = {
-    "outcome": "Outcome",
-    "competitor": "Competitor",
-    "winner": "Who won",
-    "segment": "Segment",
-    "region": "Region",
-    "industry": "Industry",
-    "product_line": "Product line",
-    "source": "Source",
-    "category": "Reason category",
-    "quarter": "Quarter",
+    **{key: FILTER_LABELS[key] for key in FILTER_KEYS if key in FILTER_LABELS},
     "date_from": "Closed from",
     "date_to": "Closed to",
 }

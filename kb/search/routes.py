@@ -5,23 +5,10 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from kb import search
-from kb.search.service import FACETS
+from kb.search.service import FACETS, FILTER_LABELS
 
 bp = Blueprint("search", __name__)
 
-FACET_LABELS = {
-    "outcome": "Outcome",
-    "competitor": "Competitor",
-    "winner": "Who won",
-    "segment": "Segment",
-    "region": "Region",
-    "industry": "Industry",
-    "product_line": "Product line",
-    "source": "Source",
-    "category": "Reason category",
-    "quarter": "Quarter",
-    "status": "Status",
-}
 SORT_LABELS = {"relevance": "Relevance", "newest": "Newest", "amount": "Amount"}
 
 
@@ -46,7 +33,7 @@ def with_args(**changes) -> str:
 def page():
     asked = bool(request.args)
     result = search.search(current_user, search.SearchParams.from_args(request.args))
-    facets = [(name, FACET_LABELS[name], result.facets.get(name, [])) for name in FACETS]
+    facets = [(name, FILTER_LABELS[name], result.facets.get(name, [])) for name in FACETS]
     return render_template(
         "search/index.html",
         result=result,

@@ -54,19 +54,22 @@ FILTERS = {
     "quarter": "quarter",
     "status": "status",
 }
-# Facets, named like the filter that selects them, and the field counted.
-FACETS = {
-    "outcome": "outcome",
-    "competitor": "competitor",
-    "winner": "winner",
-    "segment": "segment",
-    "region": "region",
-    "industry": "industry",
-    "product_line": "product_line",
-    "source": "source",
-    "category": "category_group",
-    "quarter": "quarter",
-    "status": "status",
+# Facets, named like the filter that selects them, and the field counted:
+# the filter's own field, except reasons, counted by their category group.
+FACETS = {**FILTERS, "category": "category_group"}
+# What pages call each filter (and its facet).
+FILTER_LABELS = {
+    "outcome": "Outcome",
+    "competitor": "Competitor",
+    "winner": "Who won",
+    "segment": "Segment",
+    "region": "Region",
+    "industry": "Industry",
+    "product_line": "Product line",
+    "source": "Source",
+    "category": "Reason category",
+    "quarter": "Quarter",
+    "status": "Status",
 }
 
 
