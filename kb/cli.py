@@ -306,6 +306,7 @@ def export(
     an admin); practices show no anonymous author."""
     from datetime import date
 
+    from kb import search
     from kb.analytics.periods import choose_period
     from kb.exports import build, rows
     from kb.practices.queries import PlaybookParams
@@ -331,6 +332,10 @@ def export(
         period=chosen,
         today=today,
     )
+    if what == "debriefs":
+        # What the search page would say about the query and filters.
+        for warning in search.all_matches(rows.export_viewer(), args["search"]).warnings:
+            click.echo(f"Note: {warning}", err=True)
     chunks = build.chunks(what, fmt, kind or what, rows.export_viewer(), None, args)
     with open(output, "wb") as f:
         for chunk in chunks:

@@ -203,6 +203,13 @@ def test_cli_export(runner, users, filed, anonymous_practice, tmp_path):
     ids = {i["id"] for i in json.loads(out.read_text())}
     assert lost.id in ids and draft.id in ids and won.id not in ids  # an admin's view
 
+    # A query the search cannot use as written is reported, as on the search page.
+    result = runner.invoke(
+        args=["export", "debriefs", "--q", "colour:blue", "--outcome", "maybe", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Note:" in result.output and "colour" in result.output and "maybe" in result.output
+
     out = tmp_path / "d.xlsx"
     result = runner.invoke(args=["export", "debriefs", "--format", "xlsx", "-o", str(out)])
     assert result.exit_code == 0, result.output
