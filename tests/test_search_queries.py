@@ -29,7 +29,7 @@ ABUSIVE = {
     "10,000 characters": ("pricing " * 1250, "longer than"),
     "control characters": ("pri\x00cing\x07 \x1b[31mred", "control characters"),
     "unknown field": ("colour:blue pricing", "no field 'colour'"),
-    "unknown outcome": ("outcome:maybe", "not a outcome"),
+    "unknown outcome": ("outcome:maybe", "not an outcome"),
     "unknown competitor": ("competitor:nobody", "no competitor"),
     "bad date": ("close:2025-13-45", "not a real date"),
     "bad date range": ("close:[yesterday TO today]", "not a date"),
@@ -107,7 +107,7 @@ CLAMPS = [
     ({"per_page": "1e9"}, "whole number", {"per_page": 25}),
     ({"sort": "cheapest"}, "Sort by", {"sort": "relevance"}),
     ({"date_from": "last tuesday"}, "date_from", {}),
-    ({"outcome": "maybe"}, "not a outcome", {}),
+    ({"outcome": "maybe"}, "not an outcome", {}),
     ({"segment": "Galactic"}, "There is no segment", {}),
     ({"category": "vibes"}, "no reason category", {}),
 ]

@@ -400,7 +400,8 @@ class Resolver:
     def _known(self, found: str | None, fieldname: str, raw: str, choices: str):
         if found is None:
             label = next((k for k, v in FIELDS.items() if v == fieldname), fieldname)
-            self.warnings.append(f"'{raw}' is not a {label}; use {choices}.")
+            article = "an" if label[:1] in "aeiou" else "a"
+            self.warnings.append(f"'{raw}' is not {article} {label}; use {choices}.")
             return [(fieldname, "-")]
         return [(fieldname, found)]
 
