@@ -242,10 +242,15 @@ def save_debrief(actor: User, data: DebriefIn, debrief: Debrief | None = None) -
     before = as_input(debrief) if debrief is not None else None
     creating = debrief is None
     if creating:
-        debrief = Debrief(author=actor, status=DebriefStatus.DRAFT)
+        # Required columns are set before the debrief joins the session, so that
+        # no flush can write it half-built.
+        debrief = Debrief(author=actor, status=DebriefStatus.DRAFT, source=data.source)
         db.session.add(debrief)
     try:
-        _apply(actor, data, debrief, found)
+        # Applying the deal's facts loads its collections (competitors, debriefs);
+        # an autoflush in the middle would write rows whose fields are not all set yet.
+        with db.session.no_autoflush:
+            _apply(actor, data, debrief, found)
         db.session.flush()
         after = as_input(debrief)
         if creating:
