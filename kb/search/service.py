@@ -40,6 +40,10 @@ MAX_PER_PAGE = 100
 MAX_RESULTS = 10_000  # deepest result a page may reach
 SORTS = ("relevance", "newest", "amount")
 SUGGEST_BELOW = 3
+SEARCH_FAILED = (
+    "The search failed: something went wrong inside the search, not in what you typed. "
+    "Nothing is shown rather than a wrong answer; try again in a moment."
+)
 # Filter parameters, and the index field each narrows.
 FILTERS = {
     "outcome": "outcome",
@@ -146,6 +150,9 @@ class SearchResult:
     suggestion: str | None
     warnings: list[str]
     took_ms: float
+    # Set when the search itself failed (the index or the database): the
+    # result is then no answer at all, and pages and the API say so.
+    error: str | None = None
 
     @property
     def pages(self) -> int:
@@ -323,14 +330,18 @@ def search(index: SearchIndex, user: User, params: SearchParams | Mapping) -> Se
     started = time.perf_counter()
     if not isinstance(params, SearchParams):
         params = SearchParams.from_args(params)
-    for _ in range(2):
+    for attempt in range(2):
         try:
             return _search(index, user, params, started)
         except Exception:
-            # Nothing a user types gets here; the index or the database failed
-            # (say, a rebuild removed files under this thread's searcher).
-            # Reopen and try once more, then answer with a message.
-            log.exception("search failed")
+            # What a user types is answered with warnings, never an exception:
+            # the index or the database failed (say, a rebuild removed files
+            # under this thread's searcher). Reopen and try once more, then
+            # answer with the failure, never with a guess.
+            if attempt:
+                log.exception("search failed: %r", params)
+            else:
+                log.warning("search failed; retrying with a fresh view", exc_info=True)
             db.session.rollback()
             index.forget_view()
     return SearchResult(
@@ -343,8 +354,9 @@ def search(index: SearchIndex, user: User, params: SearchParams | Mapping) -> Se
         facets={},
         filters={},
         suggestion=None,
-        warnings=["Search is unavailable just now; try again in a moment."],
+        warnings=[],
         took_ms=round((time.perf_counter() - started) * 1000, 2),
+        error=SEARCH_FAILED,
     )
 
 
@@ -356,11 +368,10 @@ def match_query(view: View, vocabulary, q: str, warnings: list[str]) -> tuple:
     warnings += parsed.warnings
     bits, terms = view.live, []
     if parsed.query is not None:
-        try:
-            bits, terms = evaluate(view, parsed.query)
-        except Exception:
-            log.exception("search: cannot run %r", parsed.query)
-            warnings.append("The query could not be run as written; showing everything.")
+        # A failure here is the index's or a bug, never the query's (parsing
+        # has made it safe): it propagates, so nobody gets every document
+        # instead of the ones asked for.
+        bits, terms = evaluate(view, parsed.query)
     return bits, terms, parsed
 
 
