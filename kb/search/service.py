@@ -40,6 +40,8 @@ MAX_PER_PAGE = 100
 MAX_RESULTS = 10_000  # deepest result a page may reach
 SORTS = ("relevance", "newest", "amount")
 SUGGEST_BELOW = 3
+MAX_CORRECTED_WORDS = 3
+MAX_CORRECTED_LENGTH = 20
 SEARCH_FAILED = (
     "The search failed: something went wrong inside the search, not in what you typed. "
     "Nothing is shown rather than a wrong answer; try again in a moment."
@@ -318,6 +320,11 @@ def _suggest(view: View, parsed: user_query.Parsed, index: SearchIndex) -> str |
         if stem(word) not in unknown or not word.isalpha():
             continue
         if word not in fixes:
+            # Each correction looks up every word one edit away (hundreds):
+            # a few plausible words per query, in the alphabet the edits use.
+            plausible = word.isascii() and len(word) <= MAX_CORRECTED_LENGTH
+            if not plausible or len(fixes) >= MAX_CORRECTED_WORDS:
+                continue
             fixes[word] = _correct(view, word)
         if fixes[word]:
             out.append(text[at : match.start()] + fixes[word])
