@@ -1,6 +1,7 @@
 """An anonymous practice or lesson never reveals its author to anyone but an
 admin: not the page (its text or its HTML source), not the API, not the
-author filter, not the playbook's text search, not the home page, not the
+author filter, not the playbook's text search, not the debrief search (no
+sentence of the practice finds her debriefs), not the home page, not the
 audit views, not a link to the deal or the author's debrief. The author
 sees it as theirs; an admin sees who wrote it."""
 
@@ -13,7 +14,7 @@ import pytest
 from kb.auth.service import create_user
 from kb.extensions import db
 from kb.models import EndorsementKind, Role
-from kb.practices import service
+from kb.practices import service, traces
 from kb.practices.presenters import present
 from tests.conftest import PASSWORD
 from tests.test_practices import make_practice, practice_payload, sign_in  # noqa: F401
@@ -138,6 +139,27 @@ def test_the_text_search_does_not_match_the_author_or_the_deal(client, auth, use
     page = client.get(f"/practices/?q={query}").text
     assert "Anchor on total cost" not in page
     assert client.get(f"/api/v1/practices?q={query}").json["total"] == 0
+
+
+@pytest.mark.parametrize("role", ("peer", "manager"))
+def test_no_sentence_of_the_practice_finds_the_author_in_the_debrief_search(
+    client, auth, users, anon, role
+):
+    """The debrief search shows each debrief's author: searching any sentence
+    a reader sees in the practice, as typed or quoted, finds none of hers."""
+    view = present(anon.lesson, getattr(users, role))
+    texts = [view.title, view.situation, view.actions, view.result]
+    sentences = [s for text in texts for s in traces.sentences(text or "")]
+    assert len(sentences) >= 4
+    sign_in(auth, getattr(users, role))
+    for sentence in sentences:
+        for q in (sentence, f'"{sentence}"'):
+            page = client.get("/search", query_string={"q": q})
+            assert page.status_code == 200
+            assert_no_trace(anon, page.text, f"the search page for {q!r} as {role}")
+            hits = client.get("/api/v1/search", query_string={"q": q}).json["hits"]
+            assert anon.author.id not in {hit["author"]["id"] for hit in hits}
+            assert_json_no_trace(anon, hits, f"the search API for {q!r} as {role}")
 
 
 def test_the_home_page_hides_the_author(client, auth, users, anon):

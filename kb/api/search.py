@@ -5,7 +5,7 @@ from typing import Any
 from flask import request, url_for
 
 from kb import search as search_service
-from kb.api import api_user, bp
+from kb.api import ApiError, api_user, bp
 from kb.search import FacetCount, Hit
 
 
@@ -48,6 +48,9 @@ def search():
     date_from, date_to, sort (relevance|newest|amount), page, per_page (≤ 100),
     facets and highlight (0 to leave out)."""
     result = search_service.search(api_user(), request.args)
+    if result.error:
+        # A failed search is no answer: a client must not read it as "no hits".
+        raise ApiError(503, "search_failed", result.error)
     return {
         "query": result.query,
         "total": result.total,

@@ -22,7 +22,9 @@ GUIDE = {
     "tags": "Comma-separated, e.g. pricing, security review (at most 10).",
     "anonymous": "Nobody but an admin will see that you wrote it: not your name, not the "
     "deal's name, not a link to your debrief. The deal's competitors, segment and outcome "
-    "are still shown. Leave names of people and accounts out of the text.",
+    "are still shown. Leave names of people and accounts out of the text, and write it in new "
+    "words: a sentence copied from your own debriefs would find them in search, so it cannot "
+    "be published anonymously.",
 }
 
 

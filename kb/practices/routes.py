@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from kb.extensions import db
 from kb.lookups import choice_values, competitor_names
 from kb.models import Deal, Debrief, EndorsementKind, Practice, PracticeKind, PracticeStatus
-from kb.practices import queries, service
+from kb.practices import queries, service, traces
 from kb.practices.forms import CommentForm, PracticeForm
 from kb.practices.permissions import (
     can_create_practice,
@@ -111,7 +111,7 @@ def _linked(form: PracticeForm, practice: Practice | None) -> tuple[Deal | None,
     return deal, debrief
 
 
-def _form_page(form: PracticeForm, practice: Practice | None, unplaced=(), status=200):
+def _form_page(form: PracticeForm, practice: Practice | None, unplaced=(), status=200, traced=()):
     deal, debrief = _linked(form, practice)
     return render_template(
         "practices/form.html",
@@ -120,16 +120,38 @@ def _form_page(form: PracticeForm, practice: Practice | None, unplaced=(), statu
         deal=deal,
         debrief=debrief,
         unplaced=unplaced,
+        traced=traced,
     ), status
+
+
+def _take_out_traced(form: PracticeForm, practice: Practice | None):
+    """The author chose to leave out the sentences that lead to their own
+    debriefs rather than reword them: the form comes back without them,
+    nothing saved, the debrief's link still shown to admins only."""
+    author_id = practice.author_id if practice is not None else current_user.id
+    texts = [form.title, form.situation, form.actions, form.result]
+    found = traces.traced_sentences(author_id, [f.data or "" for f in texts])
+    for field in texts:
+        field.data = traces.without(field.data or "", found)
+    form.anonymous.data = True
+    flash(
+        "The sentences found in your own debriefs were taken out; nothing is saved yet. "
+        "Write what a peer needs in your own words, then publish.",
+        "info",
+    )
+    return _form_page(form, practice)
 
 
 def _handle(form: PracticeForm, practice: Practice | None):
     """The shared POST path of new and edit."""
     if not form.is_submitted():
-        return _form_page(form, practice)
+        traced = service.traced_sentences(practice.author_id, practice) if practice else []
+        return _form_page(form, practice, traced=traced)
     if not form.validate():  # only CSRF can fail here; the fields validate below
         abort(400)
     action = request.form.get("action", "save_draft")
+    if action == "take_out_traced":
+        return _take_out_traced(form, practice)
     payload = form.to_payload()
     if action == "publish":
         payload["status"] = PracticeStatus.PUBLISHED.value
@@ -142,11 +164,17 @@ def _handle(form: PracticeForm, practice: Practice | None):
     except service.NotAllowed:
         abort(403)
     except ValidationFailed as exc:
+        if isinstance(exc, service.TracedToAuthor):
+            flash("Not published: the practice would not be anonymous. See below.", "error")
+            return _form_page(form, practice, status=422, traced=exc.sentences)
         unplaced = form.show_errors(exc.errors)
         flash("Nothing was saved yet: please correct the fields marked below.", "error")
         return _form_page(form, practice, unplaced, 422)
     published = saved.status == PracticeStatus.PUBLISHED
     flash("Published to the playbook." if published else "Draft saved.", "success")
+    if not published and (found := service.traced_sentences(saved.author_id, saved)):
+        # Warned now, at sharing, not first when publishing is refused.
+        flash(traces.message(found) + " It cannot be published anonymously as it is.", "error")
     return _back(saved.id)
 
 
@@ -193,7 +221,11 @@ def delete(practice_id: int):
 def change_status(practice_id: int, action: str):
     practice = _load(practice_id, for_edit=True)
     if action == "publish":
-        service.publish(current_user, practice)
+        try:
+            service.publish(current_user, practice)
+        except service.TracedToAuthor as exc:
+            flash("Not published: " + exc.errors["anonymous"], "error")
+            return redirect(url_for("practices.edit", practice_id=practice_id))
         flash("Published to the playbook.", "success")
     else:
         service.unpublish(current_user, practice)

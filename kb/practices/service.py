@@ -28,6 +28,7 @@ from kb.models import (
     Tag,
     User,
 )
+from kb.practices import traces
 from kb.practices.permissions import (
     can_create_practice,
     can_edit_practice,
@@ -52,6 +53,15 @@ class AlreadyEndorsed(ValidationFailed):
 
     def __init__(self) -> None:
         super().__init__({"kind": "You already endorsed this."})
+
+
+class TracedToAuthor(ValidationFailed):
+    """An anonymous practice whose sentences would lead a search to its
+    author's debriefs cannot be published (a validation error in the API)."""
+
+    def __init__(self, sentences: list[str]) -> None:
+        super().__init__({"anonymous": traces.message(sentences)})
+        self.sentences = sentences
 
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -93,6 +103,24 @@ def as_input(practice: Practice) -> dict[str, Any]:
         "anonymous": practice.anonymous,
         "status": practice.status.value,
     }
+
+
+def _texts(content: PracticeIn | Practice) -> list[str]:
+    return [content.title, content.situation or "", content.actions, content.result or ""]
+
+
+def traced_sentences(author_id: int, content: PracticeIn | Practice) -> list[str]:
+    """Sentences of an anonymous practice that a search would find in its
+    author's debriefs (none for a named one): a draft is warned, publishing
+    is refused."""
+    if not content.anonymous:
+        return []
+    return traces.traced_sentences(author_id, _texts(content))
+
+
+def _check_anonymity(author_id: int, content: PracticeIn | Practice) -> None:
+    if found := traced_sentences(author_id, content):
+        raise TracedToAuthor(found)
 
 
 def _now() -> datetime:
@@ -166,6 +194,8 @@ def save_practice(actor: User, data: PracticeIn, practice: Practice | None = Non
     errors, deal, debrief = _resolve_links(actor, data, practice)
     if errors:
         raise ValidationFailed(errors)
+    if data.status == PracticeStatus.PUBLISHED:
+        _check_anonymity(actor.id if creating else practice.author_id, data)
     before = as_input(practice) if practice is not None else None
     if creating:
         practice = Practice(author=actor, status=PracticeStatus.DRAFT, featured=False)
@@ -196,6 +226,8 @@ def _change_status(actor: User, practice: Practice, status: PracticeStatus) -> P
         raise NotAllowed("Only the author or an admin can publish or unpublish this.")
     if practice.status == status:
         return practice
+    if status == PracticeStatus.PUBLISHED:
+        _check_anonymity(practice.author_id, practice)
     before = practice.status.value
     _set_status(practice, status)
     action = "publish" if status == PracticeStatus.PUBLISHED else "unpublish"

@@ -33,6 +33,11 @@ K1, B = 1.2, 0.75
 # Decoded postings kept per segment, counted in postings (8 bytes each, plus
 # a bitmap per term): at most about 50 MB for a segment of 50,000 debriefs.
 POSTINGS_BUDGET = 6_000_000
+# A document without a value in a numeric column (a practice has no amount
+# and no close date) reads as the column's default, the largest unsigned
+# number, which no signed array holds. In memory it becomes this, below
+# every real value: never inside a range, last when sorting descending.
+NO_VALUE = -(2**63)
 
 _TO_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
 _TO_FLAGS = bytes.maketrans(b"01", b"\x00\x01")
@@ -122,6 +127,11 @@ def _raw_column(reader, name: str, column) -> array | None:
         return None
 
 
+def _signed(value: int, missing: int | None) -> int:
+    """An unsigned column value as the signed one kept in memory."""
+    return NO_VALUE if value == missing else min(value, 2**63 - 1)
+
+
 class SegmentData:
     """What is decoded from one segment. Methods take the segment's current
     reader, because the reader that first opened the segment may be closed."""
@@ -189,6 +199,9 @@ class SegmentData:
             raw = _raw_column(reader, field, fieldobj.column_type)
             if raw is None:
                 raw = reader.column_reader(field, translate=False)
+            if not fieldobj.signed:
+                missing = getattr(fieldobj.column_type, "_default", None)
+                raw = (_signed(value, missing) for value in raw)
             values = self._columns[field] = array("q", raw)
         return values
 
@@ -359,7 +372,7 @@ class View:
         bits = 0
         for data, reader, offset in self.leaves:
             ids, values = data.order(reader, field)
-            start = 0 if low is None else bisect_left(values, low)
+            start = bisect_right(values, NO_VALUE) if low is None else bisect_left(values, low)
             end = len(values) if high is None else bisect_right(values, high)
             if end > start:
                 bits |= bitmap(ids[start:end], data.size) << offset

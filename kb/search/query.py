@@ -227,6 +227,10 @@ def _operators(text: str, warnings: list[str]) -> str:
     tokens = re.findall(r'"[^"]*"|\(|\)|[^\s()]+', text)
     kept: list[str] = []
     for i, token in enumerate(tokens):
+        if token == "NOT" and kept and kept[-1] == "NOT":  # noqa: S105
+            kept.pop()
+            warnings.append("'NOT NOT' cancels out; it was ignored.")
+            continue
         if token in OPERATORS:
             prev = kept[-1] if kept else None
             nxt = tokens[i + 1] if i + 1 < len(tokens) else None
@@ -450,6 +454,15 @@ def positive_terms(node: query.Query | None, negated: bool = False) -> set[tuple
     return out
 
 
+def _words_only(text: str) -> query.Query:
+    """Every word of the text, required, without operators or fields."""
+    words = [w for w in WORD.findall(text) if w not in OPERATORS and w != "TO"]
+    terms = [query.Term("text", term) for term in dict.fromkeys(analyse(" ".join(words)))]
+    if not terms:
+        return query.NullQuery
+    return terms[0] if len(terms) == 1 else query.And(terms)
+
+
 @lru_cache(maxsize=1024)
 def _parse_syntax(text: str) -> query.Query:
     # Whoosh's parser takes milliseconds; its output depends only on the text
@@ -464,11 +477,15 @@ def parse(raw: str | None, vocabulary: Vocabulary, view=None, find_authors=None)
     try:
         parsed = _parse_syntax(text)
     except Exception:
-        # The sanitizer should leave nothing the parser chokes on; if it
-        # does, search the words alone.
-        words = " ".join(WORD.findall(text))
-        parsed = PARSER.parse(words) if words else query.NullQuery
-        warnings.append("The query's syntax was not understood; its words were searched.")
+        # Whoosh's parser still fails on some mixes the sanitizer lets by
+        # (operators around symbols, ranges and bidirectional marks): search
+        # the words alone, built here, since the parser may fail on them too.
+        parsed = _words_only(text)
+        warnings.append(
+            "The query's operators or brackets could not be read together, so its words "
+            "were searched as plain words (all of them). Check NOT, AND, OR and ranges "
+            "such as amount:[10k TO 50k]."
+        )
     resolver = Resolver(vocabulary, view, find_authors or (lambda _: []))
     resolved = resolver.walk(parsed)
     warnings += resolver.warnings

@@ -34,6 +34,8 @@ def page():
     asked = bool(request.args)
     result = search.search(current_user, search.SearchParams.from_args(request.args))
     facets = [(name, FILTER_LABELS[name], result.facets.get(name, [])) for name in FACETS]
+    # A failed search answers 503, so that nothing reads its empty page as "no debriefs".
+    status = 503 if result.error else 200
     return render_template(
         "search/index.html",
         result=result,
@@ -42,4 +44,4 @@ def page():
         sorts=SORT_LABELS,
         toggled=toggled,
         with_args=with_args,
-    )
+    ), status

@@ -3,6 +3,7 @@ all narrow one document set inside the index, so totals, facet counts and
 pages only ever count what this user may read. Hits are then read from the
 database, which is what pages show."""
 
+import heapq
 import logging
 import math
 import time
@@ -18,7 +19,7 @@ from kb.models import Deal, Debrief, Reason, ReasonCategory, Role, User
 from kb.permissions import can_view_debrief
 from kb.search import query as user_query
 from kb.search import record_ids
-from kb.search.analysis import spans, stem
+from kb.search.analysis import analyse, spans, stem
 from kb.search.docsets import View, bitmap, members
 from kb.search.documents import (
     DEBRIEF,
@@ -40,6 +41,12 @@ MAX_PER_PAGE = 100
 MAX_RESULTS = 10_000  # deepest result a page may reach
 SORTS = ("relevance", "newest", "amount")
 SUGGEST_BELOW = 3
+MAX_CORRECTED_WORDS = 3
+MAX_CORRECTED_LENGTH = 20
+SEARCH_FAILED = (
+    "The search failed: something went wrong inside the search, not in what you typed. "
+    "Nothing is shown rather than a wrong answer; try again in a moment."
+)
 # Filter parameters, and the index field each narrows.
 FILTERS = {
     "outcome": "outcome",
@@ -123,6 +130,9 @@ class Hit:
     score: float | None
     debrief: Debrief
     highlights: list[Snippet] = field(default_factory=list)
+    # More like this: what the two debriefs have in common, for people
+    # ("Time to value", "vs Globex", "“onboarding”").
+    shared: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -146,6 +156,9 @@ class SearchResult:
     suggestion: str | None
     warnings: list[str]
     took_ms: float
+    # Set when the search itself failed (the index or the database): the
+    # result is then no answer at all, and pages and the API say so.
+    error: str | None = None
 
     @property
     def pages(self) -> int:
@@ -311,6 +324,11 @@ def _suggest(view: View, parsed: user_query.Parsed, index: SearchIndex) -> str |
         if stem(word) not in unknown or not word.isalpha():
             continue
         if word not in fixes:
+            # Each correction looks up every word one edit away (hundreds):
+            # a few plausible words per query, in the alphabet the edits use.
+            plausible = word.isascii() and len(word) <= MAX_CORRECTED_LENGTH
+            if not plausible or len(fixes) >= MAX_CORRECTED_WORDS:
+                continue
             fixes[word] = _correct(view, word)
         if fixes[word]:
             out.append(text[at : match.start()] + fixes[word])
@@ -323,14 +341,18 @@ def search(index: SearchIndex, user: User, params: SearchParams | Mapping) -> Se
     started = time.perf_counter()
     if not isinstance(params, SearchParams):
         params = SearchParams.from_args(params)
-    for _ in range(2):
+    for attempt in range(2):
         try:
             return _search(index, user, params, started)
         except Exception:
-            # Nothing a user types gets here; the index or the database failed
-            # (say, a rebuild removed files under this thread's searcher).
-            # Reopen and try once more, then answer with a message.
-            log.exception("search failed")
+            # What a user types is answered with warnings, never an exception:
+            # the index or the database failed (say, a rebuild removed files
+            # under this thread's searcher). Reopen and try once more, then
+            # answer with the failure, never with a guess.
+            if attempt:
+                log.exception("search failed: %r", params)
+            else:
+                log.warning("search failed; retrying with a fresh view", exc_info=True)
             db.session.rollback()
             index.forget_view()
     return SearchResult(
@@ -343,8 +365,9 @@ def search(index: SearchIndex, user: User, params: SearchParams | Mapping) -> Se
         facets={},
         filters={},
         suggestion=None,
-        warnings=["Search is unavailable just now; try again in a moment."],
+        warnings=[],
         took_ms=round((time.perf_counter() - started) * 1000, 2),
+        error=SEARCH_FAILED,
     )
 
 
@@ -356,11 +379,10 @@ def match_query(view: View, vocabulary, q: str, warnings: list[str]) -> tuple:
     warnings += parsed.warnings
     bits, terms = view.live, []
     if parsed.query is not None:
-        try:
-            bits, terms = evaluate(view, parsed.query)
-        except Exception:
-            log.exception("search: cannot run %r", parsed.query)
-            warnings.append("The query could not be run as written; showing everything.")
+        # A failure here is the index's or a bug, never the query's (parsing
+        # has made it safe): it propagates, so nobody gets every document
+        # instead of the ones asked for.
+        bits, terms = evaluate(view, parsed.query)
     return bits, terms, parsed
 
 
@@ -526,15 +548,43 @@ def all_matches(index: SearchIndex, user: User, params: SearchParams | Mapping) 
     return AllMatches(total, (ids[d] for d in order), list(dict.fromkeys(warnings)))
 
 
-def more_like_this(index: SearchIndex, user: User, debrief_id: int, limit: int = 5) -> list[Hit]:
-    """Debriefs `user` may read whose text is most like this one's."""
-    debrief = db.session.get(Debrief, debrief_id)
-    view = index.view()
-    if debrief is None or view is None or not can_view_debrief(user, debrief):
-        return []
+# What "more like this" compares, and how much a shared one weighs against
+# a shared word (each is also weighted by how rare it is).
+LIKE_CATEGORY = 2.0
+LIKE_COMPETITOR = 2.0
+LIKE_TERMS = 12
+LIKE_WORDS_SHOWN = 3
+
+
+def _like_facets(debrief: Debrief) -> list[tuple[str, str, str]]:
+    """(field, term, label) of the reason categories and competitors."""
+    facets = {}
+    for reason in debrief.reasons:
+        category = reason.category
+        facets[("category", category.slug)] = category.name
+    names = {c.name for c in debrief.deal.competitors}
+    names |= {r.competitor.name for r in debrief.reasons if r.competitor}
+    for name in sorted(names):
+        facets[("competitor", name.lower())] = f"vs {name}"
+    return [(f, term, label) for (f, term), label in facets.items()]
+
+
+def _like_terms(view: View, debrief: Debrief) -> tuple[list[tuple[str, str, float]], dict]:
+    """The weighted words of what the debrief says and why (reasons, quotes,
+    notes, lessons): not the deal's name or account, whose words would match
+    other accounts (Sterling Labs and Sterling Plastics), nor competitor names,
+    compared as competitors. Also each word as written, to show it."""
+    deal = debrief.deal
+    names = [deal.name, deal.account, *(c.name for c in deal.competitors)]
+    names += [r.competitor.name for r in debrief.reasons if r.competitor]
+    left_out = set(analyse(" ".join(names)))
     counts: dict[str, int] = {}
-    for _, _, term in spans(debrief_text(debrief)):
-        counts[term] = counts.get(term, 0) + 1
+    written: dict[str, str] = {}
+    for section in debrief_sections(debrief):
+        for start, end, term in spans(section.text):
+            if term not in left_out:
+                counts[term] = counts.get(term, 0) + 1
+                written.setdefault(term, section.text[start:end].lower())
     weighted = []
     for term, count in counts.items():
         df = view.doc_frequency("text", term)
@@ -542,18 +592,50 @@ def more_like_this(index: SearchIndex, user: User, debrief_id: int, limit: int =
         # documents say nothing about this one (unless there are few).
         if df > 1 and (df <= view.doc_count / 2 or view.doc_count < 20):
             weighted.append((count * view.idf("text", term), term))
-    terms = [("text", term, 1.0) for _, term in sorted(weighted, reverse=True)[:12]]
-    if not terms:
+    terms = [("text", term, 1.0) for _, term in sorted(weighted, reverse=True)[:LIKE_TERMS]]
+    return terms, written
+
+
+def more_like_this(index: SearchIndex, user: User, debrief_id: int, limit: int = 5) -> list[Hit]:
+    """Debriefs `user` may read that say the most alike and why: shared
+    reason categories and competitors, and the words of their reasons,
+    quotes, notes and lessons. Each hit says what the two share."""
+    debrief = db.session.get(Debrief, debrief_id)
+    view = index.view()
+    if debrief is None or view is None or not can_view_debrief(user, debrief):
         return []
-    bits = 0
-    for _, term, _ in terms:
-        bits |= view.docs("text", term)
-    bits &= view.docs("doc_type", DEBRIEF) & visible_docs(view, user)
+    pool = view.docs("doc_type", DEBRIEF) & visible_docs(view, user)
     own = _docnum_of(view, debrief_id)
     if own is not None:
-        bits &= ~(1 << own)
-    ranked = view.top_scored(bits, terms, limit)
-    return _load_hits(user, ranked, view)
+        pool &= ~(1 << own)
+    scores: dict[int, float] = {}
+    shared: dict[int, list[str]] = {}
+    for fieldname, term, label in _like_facets(debrief):
+        docs = view.docs(fieldname, term)
+        matched = docs & pool
+        if not matched:
+            continue
+        df = docs.bit_count()
+        weight = LIKE_CATEGORY if fieldname == "category" else LIKE_COMPETITOR
+        weight *= math.log(1 + (view.doc_count - df + 0.5) / (df + 0.5))
+        for docnum in members(matched):
+            scores[docnum] = scores.get(docnum, 0.0) + weight
+            shared.setdefault(docnum, []).append(label)
+    terms, written = _like_terms(view, debrief)
+    if terms:
+        worded = 0
+        for _, term, _ in terms:
+            worded |= view.docs("text", term)
+        for score, docnum in view.top_scored(worded & pool, terms, max(50, 10 * limit)):
+            scores[docnum] = scores.get(docnum, 0.0) + score
+    best = heapq.nlargest(limit, scores.items(), key=lambda item: (item[1], item[0]))
+    hits = _load_hits(user, [(score, docnum) for docnum, score in best], view)
+    docnums = {parse_key(view.key(docnum))[1]: docnum for docnum, _ in best}
+    for hit in hits:
+        docnum = docnums[hit.id]
+        words = [written[t] for _, t, _ in terms if view.docs("text", t) >> docnum & 1]
+        hit.shared = shared.get(docnum, []) + [f"“{w}”" for w in words[:LIKE_WORDS_SHOWN]]
+    return hits
 
 
 def _docnum_of(view: View, debrief_id: int) -> int | None:
