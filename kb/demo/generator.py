@@ -1086,6 +1086,8 @@ class _Builder:
             "anchor": self.world.anchor,
         }
         if theme.matches(**facts):
+            if theme.addressed_before(facts["close_date"], facts["anchor"]):
+                return "addressed", theme.after_share
             return "subset", theme.share
         if theme.prior_share is not None and theme.matches(**facts, ignore_window=True):
             return "prior", theme.prior_share

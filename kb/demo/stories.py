@@ -9,9 +9,13 @@ debrief by searching for it.
 
 from dataclasses import dataclass, field
 
+from kb.demo.themes import PLANTED_THEMES
 from kb.models import EndorsementKind, Polarity, PracticeKind, ThemeStatus
 
 TRIED, HELPFUL = EndorsementKind.TRIED, EndorsementKind.HELPFUL
+# The planted phrase whose problem was addressed: the theme is addressed on
+# the day the phrase becomes rarer.
+ADDRESSED = next(t for t in PLANTED_THEMES if t.addressed_days is not None)
 
 
 @dataclass(frozen=True)
@@ -101,14 +105,14 @@ THEMES = (
     ),
     StoryTheme(
         name="Change management effort",
-        query='"change management"',
+        query=f'"{ADDRESSED.phrase}"',
         filters={},
         polarity=Polarity.WEAKNESS,
         status=ThemeStatus.ADDRESSED,
         owner="mae.marketing",
         created_days_ago=330,
         description="Deals stall when the buyer fears the change management a rollout takes.",
-        addressed_days_ago=120,
+        addressed_days_ago=ADDRESSED.addressed_days,
         addressed_action=(
             "Every proposal above $50k now includes a change management plan and two adoption "
             "workshops, and a customer who went through the same rollout joins the final call."
