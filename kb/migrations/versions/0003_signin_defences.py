@@ -1,5 +1,7 @@
-"""Sign-in defences: session versions that end copied sessions, and login
-attempts counted in the database (shared by every worker and machine)
+"""Sign-in defences: session versions and login attempts
+
+A session version that ends copied sessions at sign-out, and sign-in
+attempts counted in the database, shared by every worker and machine.
 
 Revision ID: 0003
 Revises: 0002
