@@ -30,7 +30,9 @@ def load_user(session_id: str) -> User | None:
     """The user of a session (see User.get_id), unless it has ended since:
     signed out, or the password changed."""
     user_id, _, version = session_id.partition(".")
-    if not (user_id.isdecimal() and version.isdecimal()) or int(user_id) > MAX_ID:
+    if not (user_id.isdecimal() and version.isdecimal() and len(user_id + version) < 20):
+        return None
+    if int(user_id) > MAX_ID:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or user.session_version != int(version):
