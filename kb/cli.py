@@ -3,6 +3,7 @@
 import getpass
 import os
 import sys
+from datetime import datetime
 
 import click
 from flask import Flask, current_app
@@ -52,9 +53,17 @@ def init_database() -> str:
 @click.option("--host", "-h", default="127.0.0.1", show_default=True)
 @click.option("--port", "-p", default=5000, show_default=True, type=int)
 @click.option("--demo", is_flag=True, help="Fill an empty database with demo data first.")
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="With --demo: date the demo data as of this day (YYYY-MM-DD; default today).",
+)
 @click.option("--debug/--no-debug", default=False)
 @pass_script_info
-def run(info: ScriptInfo, host: str, port: int, demo: bool, debug: bool) -> None:
+def run(
+    info: ScriptInfo, host: str, port: int, demo: bool, as_of: datetime | None, debug: bool
+) -> None:
     """Create or upgrade the database, then serve the app."""
     if host in ("127.0.0.1", "localhost", "::1"):
         # Browsers send Secure cookies to localhost over plain HTTP, but not to
@@ -67,7 +76,7 @@ def run(info: ScriptInfo, host: str, port: int, demo: bool, debug: bool) -> None
         if demo:
             from kb.demo.generator import ensure_demo_data
 
-            ensure_demo_data(echo=click.echo)
+            ensure_demo_data(echo=click.echo, anchor=as_of.date() if as_of else None)
         # The app started before the tables existed, so its start-up catch-up
         # had nothing to read: bring the index up to date before serving.
         bring_index_up_to_date()
@@ -139,12 +148,19 @@ def token_create(email: str, name: str) -> None:
 @with_appcontext
 @click.option("--debriefs", "count", default=600, show_default=True, type=click.IntRange(1))
 @click.option("--seed", default=7, show_default=True, type=int)
-def demo(count: int, seed: int) -> None:
-    """Fill the database with realistic demo data (deterministic for a seed)."""
-    from kb.demo.generator import generate
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The day the demo is dated as of: deals close before it (YYYY-MM-DD; default today).",
+)
+def demo(count: int, seed: int, as_of: datetime | None) -> None:
+    """Fill the database with realistic demo data, themes, practices and
+    to-dos (deterministic for a seed and date)."""
+    from kb.demo.generator import generate_with_showcase
 
     init_database()
-    generate(count=count, seed=seed, echo=click.echo)
+    generate_with_showcase(count, seed, click.echo, anchor=as_of.date() if as_of else None)
     bring_index_up_to_date()
 
 

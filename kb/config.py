@@ -47,8 +47,13 @@ def from_environment(instance_path: str) -> dict:
         # Secure cookies need HTTPS; KB_INSECURE_COOKIES=1 allows plain HTTP on localhost.
         "SESSION_COOKIE_SECURE": env.get("KB_INSECURE_COOKIES") != "1",
         "REMEMBER_COOKIE_SECURE": env.get("KB_INSECURE_COOKIES") != "1",
-        "RATELIMIT_STORAGE_URI": env.get("KB_RATELIMIT_STORAGE_URI", "memory://"),
+        # Where sign-in attempts are counted: the database unless a URL is given
+        # (redis://host:6379; memory:// suits a single process only).
+        "KB_RATELIMIT_STORAGE_URL": (
+            env.get("KB_RATELIMIT_STORAGE_URL") or env.get("KB_RATELIMIT_STORAGE_URI", "")
+        ),
         "KB_LOGIN_RATE_LIMIT": env.get("KB_LOGIN_RATE_LIMIT", "10 per minute"),
+        "RATELIMIT_STORAGE_URI": "memory://",  # Flask-Limiter's, unused by any route
         "KB_PAGE_SIZE": 25,
         # Refuse oversized request bodies before anything parses them (CRM files included).
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,

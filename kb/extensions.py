@@ -27,8 +27,8 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
-# In-memory counters are per process; that is enough to slow password guessing
-# on one machine. KB_RATELIMIT_STORAGE_URI points several workers at Redis.
+# No route uses Flask-Limiter any more: the sign-in limit is kb.auth.throttle,
+# counted where every worker sees it. Kept until the app factory stops binding it.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 

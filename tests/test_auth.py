@@ -3,14 +3,20 @@ CSRF. This module runs with CSRF protection on, as in production: every form
 is posted with the token taken from the page, unless a test leaves it out."""
 
 import re
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from urllib.parse import quote, urlsplit
 
 import pytest
+from sqlalchemy import select
 
+import kb.models.users
+from kb import create_app
 from kb.config import from_environment
 from kb.extensions import db
 from kb.models import Role, User
+from kb.models.users import LoginAttempt
 from tests.conftest import PASSWORD, row_counts
 
 
@@ -283,6 +289,173 @@ def test_rate_limit_counts_per_client_address(app, users):
     assert login(first, "rep@example.com").status_code == 429
     second.environ_base["REMOTE_ADDR"] = "10.0.0.2"
     assert login(second, "rep@example.com").status_code == 302
+
+
+RATE_LIMITED = {"RATELIMIT_ENABLED": True, "KB_LOGIN_RATE_LIMIT": "3 per minute"}
+REDIS_URL = "redis://127.0.0.1:6379"
+
+
+@pytest.fixture
+def second_worker(app_config):
+    """Another app on the same database and settings: a second gunicorn worker,
+    or a second machine."""
+    other = create_app(app_config)
+    yield other
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def attempts_from_two_workers(app, other, address: str, count: int) -> list[int]:
+    """Wrong passwords from one address, alternating between the two workers."""
+    clients = [app.test_client(), other.test_client()]
+    for c in clients:
+        c.environ_base["REMOTE_ADDR"] = address
+    return [login(clients[i % 2], "rep@example.com", "guess").status_code for i in range(count)]
+
+
+@pytest.mark.parametrize("extra_config", [RATE_LIMITED], ids=["database"])
+def test_workers_share_the_sign_in_limit_in_the_database(app, second_worker, users):
+    statuses = attempts_from_two_workers(app, second_worker, "10.0.0.7", 8)
+    assert statuses == [200] * 3 + [429] * 5
+    # The attempts that counted are in the database, where every worker sees them.
+    rows = db.session.scalars(select(LoginAttempt)).all()
+    assert [r.client for r in rows] == ["10.0.0.7"] * 3
+    # Another address has its own count.
+    other = second_worker.test_client()
+    other.environ_base["REMOTE_ADDR"] = "10.0.0.8"
+    assert login(other, "rep@example.com").status_code == 302
+
+
+@pytest.mark.parametrize("extra_config", [RATE_LIMITED], ids=["database"])
+def test_simultaneous_attempts_on_two_workers_never_pass_the_limit(app, second_worker, users):
+    def attempt(i: int) -> int:
+        worker = (app, second_worker)[i % 2]
+        c = worker.test_client()
+        c.environ_base["REMOTE_ADDR"] = "10.0.0.9"
+        return login(c, "rep@example.com", "guess").status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(attempt, range(12)))
+    assert set(statuses) <= {200, 429}
+    assert 1 <= statuses.count(200) <= 3
+
+
+def _redis_or_skip() -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"no Redis at {REDIS_URL}")
+
+
+@pytest.mark.parametrize(
+    "extra_config", [{**RATE_LIMITED, "KB_RATELIMIT_STORAGE_URL": REDIS_URL}], ids=["redis"]
+)
+def test_workers_share_the_sign_in_limit_in_redis(app, second_worker, users):
+    _redis_or_skip()
+    # Redis outlives the test: an address of this run's own starts from zero.
+    address = f"fd00::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
+    statuses = attempts_from_two_workers(app, second_worker, address, 8)
+    assert statuses == [200] * 3 + [429] * 5
+    # Counted in Redis, not in the database.
+    assert db.session.scalars(select(LoginAttempt)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("KB_LOGIN_RATE_LIMIT", "lots", "write it as, for example, '10 per minute'"),
+        ("KB_RATELIMIT_STORAGE_URL", "carrier-pigeon://coop", "KB_RATELIMIT_STORAGE_URL="),
+    ],
+)
+def test_a_wrong_rate_limit_setting_stops_the_app_at_start(app_config, setting, value, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        create_app({**app_config, setting: value})
+
+
+# ---------------------------------------------------------------- same time, signed out everywhere
+
+
+@pytest.fixture
+def password_checks(monkeypatch):
+    """Every password hash check made, (hash, password), by the real checker."""
+    checks = []
+    real = kb.models.users.check_password_hash
+
+    def check(pwhash: str, password: str) -> bool:
+        checks.append((pwhash, password))
+        return real(pwhash, password)
+
+    monkeypatch.setattr(kb.models.users, "check_password_hash", check)
+    return checks
+
+
+def test_a_password_is_checked_whether_or_not_the_account_exists(app, users, password_checks):
+    users.peer.active = False
+    db.session.commit()
+    method = users.rep.password_hash.split("$")[0]
+    for email, password, status in [
+        ("rep@example.com", PASSWORD, 302),  # signs in
+        ("rep@example.com", "a wrong guess", 200),
+        ("nobody@example.com", "a wrong guess", 200),
+        ("peer@example.com", PASSWORD, 200),  # deactivated
+    ]:
+        password_checks.clear()
+        assert login(app.test_client(), email, password).status_code == status, email
+        # One check each time, of the password given, against a hash of the same kind.
+        assert [p for _, p in password_checks] == [password], email
+        assert password_checks[0][0].split("$")[0] == method, email
+
+
+def copy_session(source, target) -> str:
+    cookie = source.get_cookie("session")
+    target.set_cookie("session", cookie.value, domain=cookie.domain)
+    return cookie.value
+
+
+def test_signing_out_ends_every_copy_of_the_session(app, client, users):
+    login(client, "rep@example.com")
+    copied = app.test_client()
+    copy_session(client, copied)
+    assert signed_in_as(copied) == "Rita Rep"
+
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/").text)})
+    assert signed_in_as(client) is None
+    # The copy was signed out on the server too.
+    assert signed_in_as(copied) is None
+    assert copied.get("/debriefs/").status_code == 302
+    # Signing in again starts a new session, which works.
+    login(copied, "rep@example.com")
+    assert signed_in_as(copied) == "Rita Rep"
+
+
+def test_a_new_password_ends_the_other_sessions(app, client, users):
+    from kb.admin import service as admin
+
+    login(client, "rep@example.com")
+    elsewhere = app.test_client()
+    copy_session(client, elsewhere)
+    peer = app.test_client()
+    login(peer, "peer@example.com")
+
+    admin.set_password(users.admin, users.rep, "a brand new password")
+    assert signed_in_as(client) is None and signed_in_as(elsewhere) is None
+    assert signed_in_as(peer) == "Pete Peer"  # other users stay signed in
+    assert login(client, "rep@example.com").status_code == 200
+    login(client, "rep@example.com", "a brand new password")
+    assert signed_in_as(client) == "Rita Rep"
+
+
+@pytest.mark.parametrize(
+    "session_id", ["1", "1.x", "99999999999.0", "1.0.0", "", "1." + "9" * 5000, "².0"]
+)
+def test_a_session_id_of_the_wrong_shape_signs_nobody_in(app, users, session_id):
+    from kb.auth.routes import load_user
+
+    assert load_user(session_id) is None
+    assert load_user(users.rep.get_id()) == users.rep
 
 
 # ---------------------------------------------------------------- cookies and headers

@@ -8,19 +8,26 @@ from datetime import date, timedelta
 from decimal import Decimal
 from statistics import median
 
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from kb import create_app
+from kb import create_app, search
+from kb.analytics.periods import rolling
+from kb.cli import main
+from kb.deals.coverage import todos_for
 from kb.demo.generator import (
     DEMO_PASSWORD,
     PLANTED_THEMES,
     TEXT_FIELDS,
     ensure_demo_data,
     generate,
+    generate_with_showcase,
 )
+from kb.demo.showcase import add_showcase
 from kb.extensions import db
 from kb.lookups import find_competitor
 from kb.models import (
+    Comment,
     Competitor,
     CompetitorAlias,
     Deal,
@@ -28,38 +35,62 @@ from kb.models import (
     DebriefSource,
     DebriefStatus,
     Direction,
+    Endorsement,
     IndexChange,
     Outcome,
+    Polarity,
+    Practice,
+    PracticeKind,
+    PracticeStatus,
     Quote,
     Reason,
     ReasonCategory,
     Role,
+    Tag,
     Team,
+    Theme,
+    ThemeStatus,
     User,
     WinnerKind,
     deal_competitors,
+    practice_tags,
 )
+from kb.practices.queries import featured_for
+from kb.themes import engine, figures
+from kb.themes.facts import deal_facts
 
 ANCHOR = date(2026, 6, 30)
 FREE_TEXT = ("decision_process", "competitive_notes", "what_worked", "lessons_learned")
 # Columns that differ between runs by design: salted hashes and insert times.
-VOLATILE = {"password_hash", "users.created_at"}
+VOLATILE = {"password_hash", "users.created_at", "index_changes.created_at"}
 
 
-def _digest() -> str:
+GENERATED = (
+    Team.__table__,
+    User.__table__,
+    Competitor.__table__,
+    CompetitorAlias.__table__,
+    Deal.__table__,
+    deal_competitors,
+    Debrief.__table__,
+    Reason.__table__,
+    Quote.__table__,
+)
+SHOWCASE = (
+    Theme.__table__,
+    Practice.__table__,
+    Tag.__table__,
+    practice_tags,
+    Endorsement.__table__,
+    Comment.__table__,
+    IndexChange.__table__,
+)
+
+
+def _digest(tables=GENERATED) -> str:
     """A fingerprint of everything the generator writes (ids included)."""
     h = hashlib.sha256()
-    for table in (
-        Team.__table__,
-        User.__table__,
-        Competitor.__table__,
-        CompetitorAlias.__table__,
-        Deal.__table__,
-        deal_competitors,
-        Debrief.__table__,
-        Reason.__table__,
-        Quote.__table__,
-    ):
+    for table in tables:
         columns = [c for c in table.columns if c.name not in VOLATILE and str(c) not in VOLATILE]
         for row in db.session.execute(select(*columns).order_by(*table.primary_key.columns)).all():
             h.update(json.dumps([_plain(v) for v in row], default=str).encode())
@@ -331,9 +362,19 @@ def test_planted_themes_stand_out_in_their_subsets(app):
     mentions = [d for d in debriefs if emerging.phrase in " ".join(d["texts"].values())]
     assert sum(d["close_date"] >= ANCHOR - window for d in mentions) > 0.6 * len(mentions)
 
+    # The addressed theme's phrase is rarer in its subset since it was addressed.
+    fixed = next(t for t in PLANTED_THEMES if t.addressed_days is not None)
+    inside = [d for d in debriefs if fixed.matches(**_facts(d), anchor=ANCHOR)]
+    after = [d for d in inside if fixed.addressed_before(d["close_date"], ANCHOR)]
+    before = [d for d in inside if d not in after]
+    assert len(after) >= 10 and len(before) > len(after)
+    assert _share(after, fixed.phrase) < 0.5 * _share(before, fixed.phrase)
+
 
 def test_demo_command_and_ensure_demo_data(app, runner):
-    result = runner.invoke(args=["demo", "--debriefs", "50", "--seed", "3"])
+    result = runner.invoke(
+        args=["demo", "--debriefs", "50", "--seed", "3", "--as-of", "2026-06-30"]
+    )
     assert result.exit_code == 0, result.output
     assert "admin@demo.example" in result.output and DEMO_PASSWORD in result.output
     assert db.session.scalar(select(func.count()).select_from(Debrief)) == 50
@@ -343,7 +384,9 @@ def test_demo_command_and_ensure_demo_data(app, runner):
     assert ensure_demo_data(echo=said.append) == 0
     assert "already has 50 debriefs" in said[0]
 
-    result = runner.invoke(args=["demo", "--debriefs", "20", "--seed", "3"])
+    result = runner.invoke(
+        args=["demo", "--debriefs", "20", "--seed", "3", "--as-of", "2026-06-30"]
+    )
     assert result.exit_code == 0, result.output
     assert "Reused the existing demo users" in result.output
     assert db.session.scalar(select(func.count()).select_from(Debrief)) == 70
@@ -355,3 +398,142 @@ def test_ensure_demo_data_fills_an_empty_database(app):
     assert created == 600 == db.session.scalar(select(func.count()).select_from(Debrief))
     assert "no debriefs yet" in said[0]
     assert any("rita.rep@demo.example" in line for line in said)
+
+
+def _demo_reps() -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.role == Role.REP, User.email.like("%@demo.example"))
+            .order_by(User.id)
+        )
+    )
+
+
+def test_the_demo_shows_a_knowledge_base_in_use(app):
+    """What `make run` shows on an empty database: the default demo data with
+    tracked themes, shared practices and every rep's to-do list."""
+    said = []
+    ensure_demo_data(echo=said.append, anchor=ANCHOR)
+    assert any("5 themes, 7 practices and lessons" in line for line in said), said
+
+    # Themes: strengths and weaknesses, one addressed on a day with what was done.
+    themes = list(db.session.scalars(select(Theme).order_by(Theme.id)))
+    assert len(themes) == 5
+    assert {t.polarity for t in themes} == {Polarity.STRENGTH, Polarity.WEAKNESS}
+    addressed = [t for t in themes if t.status == ThemeStatus.ADDRESSED]
+    assert len(addressed) == 1
+    fixed = addressed[0]
+    assert fixed.addressed_on == ANCHOR - timedelta(days=120)
+    assert "change management plan" in fixed.addressed_action
+    assert sum(t.status == ThemeStatus.TRACKED for t in themes) >= 3
+    assert all(t.addressed_on is None for t in themes if t is not fixed)
+
+    # Practices and lessons, published, some anonymous, one featured.
+    practices = list(db.session.scalars(select(Practice).order_by(Practice.id)))
+    assert len(practices) == 7
+    assert {p.kind for p in practices} == {PracticeKind.PRACTICE, PracticeKind.LESSON}
+    assert all(p.status == PracticeStatus.PUBLISHED and p.published_at for p in practices)
+    anonymous = [p for p in practices if p.anonymous]
+    assert 2 <= len(anonymous) < len(practices)
+    # An anonymous entry links to no deal or debrief that would name its author.
+    assert all(p.deal_id is None and p.debrief_id is None for p in anonymous)
+    featured = [p for p in practices if p.featured]
+    assert len(featured) == 1 and featured[0].featured_at and featured[0].deal is not None
+    assert all(p.endorsements for p in practices)
+    assert all(e.user_id != p.author_id for p in practices for e in p.endorsements)
+    assert sum(len(p.comments) for p in practices) == 7
+    assert sum(bool(p.comments) for p in practices) >= 4
+    assert all(p.published_at.date() < ANCHOR for p in practices)
+    # Queued for search, like every practice.
+    queued = set(
+        db.session.scalars(select(IndexChange.doc_id).where(IndexChange.doc_type == "practice"))
+    )
+    assert queued == {p.id for p in practices}
+
+    # Every rep has closed won and lost deals waiting for a debrief.
+    reps = _demo_reps()
+    assert len(reps) == 20
+    waiting = []
+    for rep in reps:
+        count, todos = todos_for(rep, ANCHOR, 14)
+        recent = [w.deal for w in todos if w.days_since_close < 30]
+        outcomes = Counter(d.outcome for d in recent)
+        assert outcomes[Outcome.WON] >= 1 and outcomes[Outcome.LOST] >= 2, rep.email
+        # No rep debrief submitted yet (a draft may be under way).
+        for d in recent:
+            assert d.close_date < ANCHOR, rep.email
+            submitted = [x for x in d.debriefs if x.status == DebriefStatus.SUBMITTED]
+            assert all(x.source == DebriefSource.BUYER for x in submitted), rep.email
+        waiting.extend(recent)
+    from_crm = [d for d in waiting if d.crm_id]
+    assert len(from_crm) > len(waiting) // 2 and len(from_crm) < len(waiting)
+    assert all(d.segment and d.region for d in waiting)
+
+    # The featured practice is offered on a rep's home page.
+    rita = db.session.scalar(select(User).where(User.email == "rita.rep@demo.example"))
+    _, todos = todos_for(rita, ANCHOR, 14)
+    offered = featured_for(rita, ANCHOR, [w.deal.id for w in todos])
+    assert [p.id for p in offered] == [featured[0].id]
+
+    # Each theme finds debriefs, and the addressed one has figures on both
+    # sides of the day it was addressed.
+    search.catch_up()
+    snap, facts = engine.snapshot(), deal_facts()
+    for theme in themes:
+        found = figures.figures(snap, facts, theme, rolling("365d", ANCHOR), ANCHOR, "quarter")
+        assert found.total > 0 and not found.warnings, theme.name
+    found = figures.figures(snap, facts, fixed, rolling("365d", ANCHOR), ANCHOR, "quarter")
+    ba = found.before_after
+    assert ba is not None and ba.days == 121 and not ba.too_early
+    assert ba.before.mentions > 0 and ba.after.mentions > 0
+    # Addressing it worked: the phrase is much rarer since.
+    assert ba.after.share < 0.6 * ba.before.share
+    assert ba.before.debriefs > ba.before.mentions and ba.after.debriefs > ba.after.mentions
+
+
+def test_the_showcase_is_deterministic_and_added_once(app, tmp_path):
+    competitors = [
+        (c.name, [a.alias for a in c.aliases])
+        for c in db.session.scalars(select(Competitor).order_by(Competitor.id))
+    ]
+    assert generate_with_showcase(120, seed=4, echo=None, anchor=ANCHOR) == 120
+    first = _digest(GENERATED + SHOWCASE)
+    deals = db.session.scalar(select(func.count()).select_from(Deal))
+
+    other = _second_database(tmp_path, competitors)
+    with other.app_context():
+        assert generate_with_showcase(120, seed=4, echo=None, anchor=ANCHOR) == 120
+        assert _digest(GENERATED + SHOWCASE) == first
+        db.session.remove()
+        db.engine.dispose()
+
+    # Again on the same data: nothing is added twice.
+    again = add_showcase(4, ANCHOR)
+    assert (again.waiting_deals, again.themes, again.practices) == (0, 0, 0)
+    assert _digest(GENERATED + SHOWCASE) == first
+    assert db.session.scalar(select(func.count()).select_from(Deal)) == deals
+
+
+def test_demo_as_of_a_day(app, runner):
+    result = runner.invoke(
+        args=["demo", "--debriefs", "40", "--seed", "3", "--as-of", "2025-02-28"]
+    )
+    assert result.exit_code == 0, result.output
+    last = db.session.scalar(select(func.max(Deal.close_date)))
+    assert date(2025, 2, 1) < last < date(2025, 2, 28)
+    addressed = db.session.scalar(select(Theme.addressed_on).where(Theme.addressed_on.is_not(None)))
+    assert addressed == date(2025, 2, 28) - timedelta(days=120)
+
+
+def test_demo_refuses_a_date_that_does_not_exist(app, runner):
+    result = runner.invoke(args=["demo", "--debriefs", "40", "--as-of", "2025-02-30"])
+    assert result.exit_code == 2
+    assert "'2025-02-30' does not match the format '%Y-%m-%d'" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Deal)) == 0
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+    # `kb run --demo` takes the same option, checked before anything starts.
+    result = CliRunner().invoke(main, ["run", "--demo", "--as-of", "30/06/2026"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--as-of': '30/06/2026' does not match" in result.output

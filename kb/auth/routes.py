@@ -2,14 +2,15 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from kb.auth.forms import FirstAdminForm, LoginForm
-from kb.auth.service import create_user, find_user, user_count
-from kb.extensions import db, limiter, login_manager
+from kb.auth.service import authenticate, create_user, user_count
+from kb.auth.throttle import allow_login_attempt, make_throttle
+from kb.extensions import db, login_manager
 from kb.models import Role, User
-from kb.validation import ValidationFailed
+from kb.validation import MAX_ID, ValidationFailed
 
 bp = Blueprint("auth", __name__)
 
@@ -18,9 +19,25 @@ login_manager.login_message = "Sign in to continue."
 login_manager.session_protection = "strong"
 
 
+@bp.record_once
+def _check_rate_limit_config(state) -> None:
+    # A mistyped limit or storage URL stops the app at start, not at the first sign-in.
+    make_throttle(state.app.config)
+
+
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdecimal() else None
+def load_user(session_id: str) -> User | None:
+    """The user of a session (see User.get_id), unless it has ended since:
+    signed out, or the password changed."""
+    user_id, _, version = session_id.partition(".")
+    if not (user_id.isdecimal() and version.isdecimal() and len(user_id + version) < 20):
+        return None
+    if int(user_id) > MAX_ID:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version):
+        return None
+    return user
 
 
 def _safe_next(target: str | None) -> str:
@@ -30,21 +47,18 @@ def _safe_next(target: str | None) -> str:
     return url_for("main.home")
 
 
-def _login_limit() -> str:
-    return current_app.config["KB_LOGIN_RATE_LIMIT"]
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
 def login():
+    if request.method == "POST" and not allow_login_attempt():
+        abort(429)
     if user_count() == 0:
         return redirect(url_for("auth.setup"))
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = find_user(form.email.data)
-        if user is not None and user.active and user.check_password(form.password.data):
+        user = authenticate(form.email.data, form.password.data)
+        if user is not None:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
         # One message for both cases, so the form does not reveal who has an account.
@@ -55,6 +69,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    # Ends the session everywhere: a copy of this cookie no longer signs anyone in.
+    current_user.end_sessions()
+    db.session.commit()
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))

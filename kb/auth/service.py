@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from kb import audit
 from kb.extensions import db
 from kb.models import ApiToken, Role, Team, User
+from kb.models.users import check_unknown_password
 from kb.validation import ValidationFailed
 
 MIN_PASSWORD_LENGTH = 10
@@ -21,6 +22,17 @@ def user_count() -> int:
 
 def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this e-mail address and password, or None. A
+    password is checked either way, so the answer takes as long whether the
+    account exists or not."""
+    user = find_user(email)
+    if user is None or not user.active:
+        check_unknown_password(password)
+        return None
+    return user if user.check_password(password) else None
 
 
 def get_or_create_team(name: str) -> Team:

@@ -58,6 +58,7 @@ __all__ = [
     "PlantedTheme",
     "ensure_demo_data",
     "generate",
+    "generate_with_showcase",
 ]
 
 DEFAULT_COUNT = 600
@@ -468,6 +469,10 @@ class _Plan:
     segment: str | None
     rep: bool
     buyer: bool
+    # Set for a deal made for a particular rep with a given outcome (the
+    # showcase's to-dos); otherwise both are drawn.
+    owner: int | None = None  # index into _World.reps
+    outcome: Outcome | None = None
 
 
 @dataclass
@@ -658,7 +663,7 @@ class _Builder:
 
     def deal(self, plan: _Plan) -> _Deal:
         rng, world = self.rng, self.world
-        rep = world.reps[world.rep_pick.pick(rng)]
+        rep = world.reps[world.rep_pick.pick(rng) if plan.owner is None else plan.owner]
         segment = plan.segment
         age = (world.anchor - plan.close_date).days
         team_regions = [r for r in rep.regions if r in self.regions]
@@ -688,7 +693,7 @@ class _Builder:
         if segment == "Mid-market" and age <= 183:
             won *= 0.8  # the per-seat pricing objection costs deals lately
         roll = rng.random()
-        outcome = (
+        outcome = plan.outcome or (
             Outcome.WON if roll < won else Outcome.NO_DECISION if roll < won + nd else Outcome.LOST
         )
 
@@ -1081,6 +1086,8 @@ class _Builder:
             "anchor": self.world.anchor,
         }
         if theme.matches(**facts):
+            if theme.addressed_before(facts["close_date"], facts["anchor"]):
+                return "addressed", theme.after_share
             return "subset", theme.share
         if theme.prior_share is not None and theme.matches(**facts, ignore_window=True):
             return "prior", theme.prior_share
@@ -1215,6 +1222,16 @@ def _count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model)) or 0
 
 
+def prepare_world(anchor: date) -> _World:
+    """The demo users, competitors and reference data, created where missing."""
+    world = _World(anchor)
+    _ensure_users(world)
+    _ensure_competitors(world)
+    _load_reference_data(world)
+    db.session.commit()
+    return world
+
+
 def generate(count: int, seed: int, echo: Echo, *, anchor: date | None = None) -> int:
     """Add `count` debriefs (rep debriefs and buyer interviews) on new deals
     closed over the two-plus years before `anchor` (default today), with the
@@ -1222,12 +1239,7 @@ def generate(count: int, seed: int, echo: Echo, *, anchor: date | None = None) -
     created. Deterministic for (seed, count, anchor) in an empty database;
     a second run adds different deals rather than repeating the first."""
     started = clock.monotonic()
-    anchor = anchor or date.today()
-    world = _World(anchor)
-    _ensure_users(world)
-    _ensure_competitors(world)
-    _load_reference_data(world)
-    db.session.commit()
+    world = prepare_world(anchor or date.today())
 
     existing_deals = _count(Deal)
     rng = random.Random(f"kb-demo/{seed}/{existing_deals}")
@@ -1278,8 +1290,9 @@ def generate(count: int, seed: int, echo: Echo, *, anchor: date | None = None) -
 
 
 def ensure_demo_data(echo: Echo, *, anchor: date | None = None) -> int:
-    """Generate the default demo data, but only into a database without
-    debriefs. Returns the number of debriefs created."""
+    """Generate the default demo data and its showcase (kb.demo.showcase),
+    but only into a database without debriefs. Returns the number of
+    debriefs created."""
     existing = _count(Debrief)
     if existing:
         if echo is not None:
@@ -1287,4 +1300,16 @@ def ensure_demo_data(echo: Echo, *, anchor: date | None = None) -> int:
         return 0
     if echo is not None:
         echo(f"The database has no debriefs yet; adding {DEFAULT_COUNT} demo debriefs.")
-    return generate(DEFAULT_COUNT, DEFAULT_SEED, echo, anchor=anchor)
+    return generate_with_showcase(DEFAULT_COUNT, DEFAULT_SEED, echo, anchor=anchor)
+
+
+def generate_with_showcase(count: int, seed: int, echo: Echo, *, anchor: date | None = None) -> int:
+    """generate(), then the themes, practices and to-dos of a knowledge base in use."""
+    from kb.demo.showcase import add_showcase  # it builds on this module
+
+    anchor = anchor or date.today()
+    created = generate(count, seed, echo, anchor=anchor)
+    shown = add_showcase(seed, anchor)
+    if echo is not None:
+        echo(shown.summary())
+    return created

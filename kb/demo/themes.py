@@ -27,6 +27,9 @@ class PlantedTheme:
     (the deal closed at most that many days before the anchor date).
     `prior_share`, when set, is the phrase's share among debriefs that match
     every filter except closed_within_days: the phrase is emerging.
+    `addressed_days`, when set, is how long before the anchor date the
+    problem was addressed: matching deals closed since then carry the phrase
+    at `after_share` only (the demo's addressed theme shows the drop).
     """
 
     key: str
@@ -41,6 +44,14 @@ class PlantedTheme:
     # The reason a phrase-bearing explanation is filed under.
     reason_category: str = ""
     reason_direction: str = "hurt"
+    addressed_days: int | None = None
+    after_share: float = 0.0
+
+    def addressed_before(self, close_date: date, anchor: date) -> bool:
+        """Whether a deal closed on this day came after the problem was addressed."""
+        if self.addressed_days is None:
+            return False
+        return close_date >= anchor - timedelta(days=self.addressed_days)
 
     def matches(
         self,
@@ -113,12 +124,17 @@ PLANTED_THEMES: list[PlantedTheme] = [
     PlantedTheme(
         key="change-management",
         phrase="change management",
-        description="No-decision deals: buyers balk at the change management effort.",
+        description=(
+            "No-decision deals: buyers balk at the change management effort, much less "
+            "since it was addressed 120 days ago."
+        ),
         filters={"outcome": "no_decision"},
         fields=("reasons.explanation", "quotes.text", "decision_process", "lessons_learned"),
         polarity="weakness",
         reason_category="timing-budget.priorities-changed",
         reason_direction="hurt",
+        addressed_days=120,
+        after_share=0.12,
     ),
 ]
 

@@ -1,12 +1,26 @@
+import functools
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, func
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from kb.extensions import db
 from kb.models.enums import Role, enum_column
+
+
+@functools.cache
+def _unknown_password_hash() -> str:
+    # Hashed once per process, with the same method as real passwords.
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def check_unknown_password(password: str) -> None:
+    """Check a password against a hash no one has, so that signing in as
+    nobody (or as a deactivated user) takes as long as a wrong password."""
+    check_password_hash(_unknown_password_hash(), password)
 
 
 class Team(db.Model):
@@ -31,6 +45,9 @@ class User(UserMixin, db.Model):
     role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"), default=Role.REP)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # Part of every session's signed user id: raising it (at sign-out or a
+    # password change) makes every copy of the user's session cookies stale.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     team: Mapped[Team | None] = relationship(back_populates="members")
@@ -39,10 +56,24 @@ class User(UserMixin, db.Model):
     )
 
     def set_password(self, password: str) -> None:
+        """A new password also ends the user's other sessions."""
+        if self.password_hash is not None:
+            self.end_sessions()
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        if not self.password_hash:
+            check_unknown_password(password)
+            return False
+        return check_password_hash(self.password_hash, password)
+
+    def end_sessions(self) -> None:
+        """Every session signed in so far stops working (the caller commits)."""
+        self.session_version = (self.session_version or 0) + 1
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session: the id and the session version."""
+        return f"{self.id}.{self.session_version or 0}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sign-in for deactivated users
@@ -71,3 +102,15 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class LoginAttempt(db.Model):
+    """A sign-in attempt from a client address, kept while it counts towards
+    the rate limit: every worker and machine sees the same attempts."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_client_at", "client", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    client: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(index=True)
