@@ -4,7 +4,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from kb.config import PROJECT_ROOT, from_environment
-from kb.extensions import csrf, db, enforce_sqlite_foreign_keys, limiter, login_manager, migrate
+from kb.extensions import csrf, db, enforce_sqlite_foreign_keys, login_manager, migrate
 from kb.validation import MAX_ID
 
 MIGRATIONS_DIR = str(PROJECT_ROOT / "kb" / "migrations")
@@ -35,7 +35,6 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
-    limiter.init_app(app)
 
     app.url_map.converters["int"] = IdConverter
     from kb import models  # noqa: F401  (registers the tables)

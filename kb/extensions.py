@@ -1,7 +1,5 @@
 """Flask extensions, created once and bound to an app by the factory."""
 
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -27,9 +25,6 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
-# No route uses Flask-Limiter any more: the sign-in limit is kb.auth.throttle,
-# counted where every worker sees it. Kept until the app factory stops binding it.
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 def enforce_sqlite_foreign_keys(engine: Engine) -> None:
