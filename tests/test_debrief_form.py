@@ -463,8 +463,16 @@ BAD_FORM = [
     ("amount with a comma", {"deal-amount": "48,000"}, "deal-amount", "Enter a number", True),
     ("amount with cents of cents", {"deal-amount": "10.555"}, "deal-amount", "two decimal", True),
     ("impossible date", {"deal-close_date": "2026-02-30"}, "deal-close_date", "real date", True),
-    ("empty close date", {"deal-close_date": ""}, "deal-close_date", "YYYY-MM-DD", True),
-    ("date in words", {"deal-close_date": "yesterday"}, "deal-close_date", "YYYY-MM-DD", True),
+    # As the browser's date picker shows dates (en-US when the browser does not say).
+    ("empty close date", {"deal-close_date": ""}, "deal-close_date", "mm/dd/yyyy", True),
+    ("date in words", {"deal-close_date": "yesterday"}, "deal-close_date", "mm/dd/yyyy", True),
+    (
+        "close date long ago",
+        {"deal-close_date": "1999-12-31"},
+        "deal-close_date",
+        "01/01/2000",
+        True,
+    ),
     (
         "close date far ahead",
         {"deal-close_date": FAR_FUTURE},
@@ -473,6 +481,7 @@ BAD_FORM = [
         True,
     ),
     ("bad currency", {"deal-currency": "dollars"}, "deal-currency", "format", True),
+    ("unknown currency", {"deal-currency": "ABC"}, "deal-currency", "not an ISO 4217", True),
     (
         "sales cycle in words",
         {"deal-sales_cycle_days": "two weeks"},
@@ -511,6 +520,7 @@ BAD_FORM = [
         True,
     ),
     ("winner of a won deal", {"deal-outcome": "won"}, "deal-winner", "won deal", True),
+    ("us as winner of a loss", {"deal-winner": "us"}, "deal-winner", "Only a won deal", True),
     (
         "two primary reasons",
         {"reasons-0-primary": "y", "reasons-1-primary": "y"},
@@ -667,6 +677,9 @@ def test_edit_keeps_a_submitted_debrief_submitted_and_shows_the_history(client, 
     form["what_worked"] = "Bringing their CISO in early."
     response = form.press(client, url, "submit")
     assert response.status_code == 302
+    # An edit is saved, not submitted again.
+    confirmation = client.get(response.headers["Location"]).text
+    assert "Changes saved." in confirmation and "Debrief submitted." not in confirmation
 
     db.session.expire_all()
     debrief = db.session.get(Debrief, debrief.id)
@@ -974,3 +987,297 @@ def test_html_typed_into_a_failing_form_is_shown_as_text(client, rep):
     assert response.status_code == 422
     assert SCRIPT not in response.text
     assert PageForm(response)["quotes-0-text"] == SCRIPT
+
+
+# ---------------------------------------------------------------- as reps use it
+
+
+def _options(html: str, select_id: str) -> list[str]:
+    """The option values of a select, in the order the page offers them."""
+    select = re.search(rf'<select[^>]* id="{select_id}"[^>]*>(.*?)</select>', html, re.S)
+    return re.findall(r'<option[^>]*value="([^"]*)"', select.group(1))
+
+
+def test_a_quick_debrief_is_outcome_primary_reason_and_one_sentence(client, rep):
+    """On a deal from the CRM the facts are there already: the rep picks the
+    reason and writes one sentence, and leaves its effect to the outcome."""
+    deal = _crm_deal(rep, outcome="lost")
+    url = f"/debriefs/new?deal={deal.id}"
+    form = open_form(client, url)
+    assert form["deal-outcome"] == "lost" and form["deal-name"] == "Umbrella renewal"
+    assert form["reasons-0-direction"] == ""  # no effect is chosen for the rep
+    form.fill({"reasons-0-category": "price.total-cost"})
+    form["reasons-0-explanation"] = "Their budget was cut by half in Q3."
+    response = form.press(client, url, "submit")
+    assert response.status_code == 302, PageForm(response).errors
+    debrief = the_debrief()
+    assert debrief.status == DebriefStatus.SUBMITTED and debrief.deal_id == deal.id
+    (reason,) = debrief.reasons
+    assert (reason.direction.value, reason.is_primary) == ("hurt", True)
+    assert reason.explanation == "Their budget was cut by half in Q3."
+
+
+def _crm_deal(owner, outcome: str):
+    from kb.models import Deal, Outcome
+
+    deal = Deal(
+        crm_id="SF-0042",
+        name="Umbrella renewal",
+        account="Umbrella",
+        outcome=Outcome(outcome),
+        close_date=date.today() - timedelta(days=3),
+        currency="USD",
+        owner=owner,
+    )
+    db.session.add(deal)
+    db.session.commit()
+    return deal
+
+
+def test_a_blank_effect_follows_the_outcome(client, rep):
+    won = {**valid_form(reasons=2, quotes=0), "deal-outcome": "won", "deal-winner": "us"}
+    won["reasons-0-direction"] = won["reasons-1-direction"] = ""
+    response = client.post("/debriefs/new", data={**won, "action": "submit"})
+    assert response.status_code == 302, PageForm(response).errors
+    debrief = the_debrief()
+    assert [r.direction.value for r in debrief.reasons] == ["helped", "helped"]
+    # "Us" on a win means no other winner.
+    assert debrief.deal.winner_kind is None and debrief.deal.winner_competitor is None
+
+
+def test_who_won_is_us_on_a_win_and_nobody_is_chosen_on_a_loss(client, rep, make_debrief):
+    assert open_form(client, "/debriefs/new")["deal-winner"] == ""
+    debrief = make_debrief(rep, deal={"outcome": "won", "winner": None})
+    url = f"/debriefs/{debrief.id}/edit"
+    form = open_form(client, url)
+    assert form["deal-winner"] == "us"
+    before = stored(debrief.id)
+    # Saving it unchanged records no change.
+    assert form.press(client, url, "submit").status_code == 302
+    assert stored(debrief.id) == before
+    # Without JavaScript, a row button brings "us" as soon as the outcome is a win.
+    form = open_form(client, "/debriefs/new").fill({"deal-outcome": "won"})
+    assert PageForm(form.press(client, "/debriefs/new", "add_reason"))["deal-winner"] == "us"
+
+
+def test_a_reasons_competitor_list_starts_with_the_deals_competitors(client, rep):
+    form = open_form(client, "/debriefs/new")
+    page = client.get("/debriefs/new").text
+    assert _options(page, "reasons-0-competitor") == ["", "Acme", "Globex", "Salesforce"]
+    form.fill({**valid_form(), "deal-competitors": ["Salesforce"], "deal-winner": "Salesforce"})
+    page = form.press(client, "/debriefs/new", "add_reason").text
+    for i in (0, 1):
+        assert _options(page, f"reasons-{i}-competitor") == ["", "Salesforce", "Acme", "Globex"]
+    assert '<optgroup label="In this deal">' in page
+
+
+def test_currency_is_a_choice_of_iso_codes_with_the_common_ones_first(client, rep):
+    page = client.get("/debriefs/new").text
+    codes = _options(page, "deal-currency")
+    assert codes[:4] == ["USD", "EUR", "GBP", "CAD"]
+    assert {"XOF", "KRW", "CHF"} <= set(codes) and len(codes) == len(set(codes)) > 150
+    assert re.search(r'<option selected value="USD">|<option value="USD" selected>', page)
+    response = client.post(
+        "/debriefs/new", data={**valid_form(), "deal-currency": "CHF", "action": "submit"}
+    )
+    assert response.status_code == 302
+    assert the_debrief().deal.currency == "CHF"
+
+
+def test_a_stored_code_outside_the_list_is_shown_whole_and_not_saved_again(
+    client, rep, make_debrief
+):
+    debrief = make_debrief(rep)
+    debrief.deal.currency = "XYZ"  # as an import kept it
+    db.session.commit()
+    url = f"/debriefs/{debrief.id}/edit"
+    form = open_form(client, url)
+    assert form["deal-currency"] == "XYZ"
+    before, counts = stored(debrief.id), row_counts()
+    response = form.press(client, url, "submit")
+    assert response.status_code == 422
+    assert "not an ISO 4217" in PageForm(response).errors["deal-currency"]
+    assert stored(debrief.id) == before and row_counts() == counts
+
+
+def test_the_api_refuses_an_unknown_currency_with_a_field_error(api, users):
+    from tests.conftest import debrief_payload
+
+    counts = row_counts()
+    for code, words in (("ABC", "'ABC' is not an ISO 4217"), ("EURO", "three letters")):
+        response = api.post(
+            users.rep, "/api/v1/debriefs", json=debrief_payload(deal={"currency": code})
+        )
+        assert response.status_code == 400
+        assert words in response.json["fields"]["deal.currency"]
+    assert row_counts()["debriefs"] == counts["debriefs"]
+    response = api.post(
+        users.rep, "/api/v1/debriefs", json=debrief_payload(deal={"currency": "jpy"})
+    )
+    assert response.status_code == 201 and response.json["deal"]["currency"] == "JPY"
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en-US,en;q=0.9", "mm/dd/yyyy"),
+        ("en-GB,en;q=0.9", "dd/mm/yyyy"),
+        ("de-DE,de;q=0.9", "dd.mm.yyyy"),
+        ("sv-SE", "yyyy-mm-dd"),
+    ],
+)
+def test_date_errors_use_the_format_the_date_picker_shows(client, rep, language, words):
+    response = client.post(
+        "/debriefs/new",
+        data={**valid_form(), "deal-close_date": "30 Feb", "action": "submit"},
+        headers={"Accept-Language": language},
+    )
+    assert response.status_code == 422
+    assert words in PageForm(response).errors["deal-close_date"]
+
+
+def test_a_date_in_an_error_is_written_as_the_picker_writes_it(client, rep):
+    response = client.post(
+        "/debriefs/new",
+        data={**valid_form(), "deal-close_date": "1999-12-31", "action": "submit"},
+        headers={"Accept-Language": "de-DE"},
+    )
+    assert "after 01.01.2000" in PageForm(response).errors["deal-close_date"]
+
+
+def _autofocused(html: str) -> list[str]:
+    """The ids of the controls the page puts the focus in."""
+    controls = re.findall(r"<(?:select|textarea|input)\b[^>]*>", html)
+    return [re.search(r'\bid="([^"]+)"', c).group(1) for c in controls if " autofocus" in c]
+
+
+def _formaction(html: str, value: str) -> str:
+    button = re.search(rf'<button[^>]*value="{re.escape(value)}"[^>]*>', html).group(0)
+    return re.search(r'formaction="([^"]*)"', button).group(1)
+
+
+def test_without_javascript_a_row_button_returns_to_its_row_with_the_focus_in_it(client, rep):
+    form = open_form(client, "/debriefs/new?source=rep").fill(valid_form(reasons=1, quotes=1))
+    page = client.get("/debriefs/new?source=rep").text
+    # Each button posts to the same address, with the anchor of the row it leads to.
+    assert _formaction(page, "add_reason") == "/debriefs/new?source=rep#reasons-1-category"
+    assert _formaction(page, "add_quote") == "/debriefs/new?source=rep#quotes-1-text"
+
+    response = form.press(client, "/debriefs/new?source=rep", "add_reason")
+    page = response.text
+    assert _autofocused(page) == ["reasons-1-category"]
+    assert 'id="reasons-1"' in page
+    assert _formaction(page, "add_reason").endswith("#reasons-2-category")
+    assert _formaction(page, "up_reason:1").endswith("#reasons-0-category")
+    assert _formaction(page, "remove_reason:1").endswith("#reasons-0-category")
+    form = PageForm(response).fill(row("reasons", 1, REASONS[1]))
+    page = form.press(client, "/debriefs/new", "up_reason:1").text
+    assert _autofocused(page) == ["reasons-0-category"]
+    form = PageForm(form.press(client, "/debriefs/new", "add_quote"))
+    page = form.press(client, "/debriefs/new", "remove_quote:1").text
+    assert _autofocused(page) == ["quotes-0-text"]
+
+
+def test_the_confirmation_says_draft_saved_submitted_or_saved(client, rep):
+    response = client.post("/debriefs/new", data={**valid_form(), "action": "save_draft"})
+    assert "Draft saved." in client.get(response.headers["Location"]).text
+    debrief = the_debrief()
+    url = f"/debriefs/{debrief.id}/edit"
+    response = open_form(client, url).press(client, url, "submit")
+    assert "Debrief submitted." in client.get(response.headers["Location"]).text
+    response = open_form(client, url).fill({"what_worked": "More."}).press(client, url, "submit")
+    page = client.get(response.headers["Location"]).text
+    assert "Changes saved." in page and "Debrief submitted." not in page
+
+
+# ---------------------------------------------------------------- failed saves and the unsent copy
+
+_REFUSE = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_saves BEFORE INSERT ON audit_log "
+        "WHEN NEW.entity_type IN ('debrief', 'practice') "
+        "BEGIN SELECT RAISE(ABORT, 'saves are refused in this test'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_saves() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'saves are refused in this test'; END $$",
+        "CREATE TRIGGER refuse_saves BEFORE INSERT ON audit_log FOR EACH ROW "
+        "WHEN (NEW.entity_type IN ('debrief', 'practice')) EXECUTE FUNCTION refuse_saves()",
+    ],
+}
+_ALLOW = {
+    "sqlite": ["DROP TRIGGER IF EXISTS refuse_saves"],
+    "postgresql": [
+        "DROP TRIGGER IF EXISTS refuse_saves ON audit_log",
+        "DROP FUNCTION IF EXISTS refuse_saves()",
+    ],
+}
+
+
+@pytest.fixture
+def refused_saves(app):
+    """Saves fail in the database, as a real fault would: a trigger refuses the
+    audit entry every debrief and practice save writes, the transaction rolls
+    back and the server answers 500. Call `.allow()` to let saves through again."""
+    from sqlalchemy import text
+
+    def run(statements):
+        for statement in statements[db.engine.dialect.name]:
+            db.session.execute(text(statement))
+        db.session.commit()
+
+    class Refusal:
+        def allow(self):
+            run(_ALLOW)
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the error page, as a person sees it
+    run(_REFUSE)
+    yield Refusal()
+    run(_ALLOW)
+
+
+def test_a_failed_save_says_it_was_not_saved_and_that_the_copy_is_kept(client, rep, refused_saves):
+    counts = row_counts()
+    data = {**valid_form(), "unsent_key": "kb-unsent:1:rep:new", "action": "submit"}
+    response = client.post("/debriefs/new", data=data)
+    assert response.status_code == 500
+    page = " ".join(response.text.split())
+    assert "What you sent was not saved." in page
+    assert "A copy of what you typed is kept in this browser" in page
+    assert "Nothing you saved was lost" not in page and "Nothing was changed" not in page
+    assert 'href="/debriefs/new">Back to the form</a>' in page
+    assert "kb_saved" not in response.headers.get("Set-Cookie", "")
+    assert row_counts() == counts
+
+    refused_saves.allow()
+    response = client.post("/debriefs/new", data=data)
+    assert response.status_code == 302
+    # The server's word that the copy can go, read by kb.js on the next page.
+    assert "kb_saved=kb-unsent:1:rep:new" in response.headers["Set-Cookie"]
+
+
+def test_only_a_confirmed_save_clears_the_copy(client, auth, users):
+    data = {**valid_form(), "unsent_key": "kb-unsent:1:rep:new", "action": "submit"}
+    # Signed out (an expired session): the redirect to the sign-in page saved nothing.
+    response = client.post("/debriefs/new", data=data)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert "kb_saved" not in response.headers.get("Set-Cookie", "")
+    auth.login(users.rep)
+    # Refused (422) and a row button (200) save nothing either.
+    for changes in ({"deal-amount": "abc"}, {"action": "add_reason"}):
+        response = client.post("/debriefs/new", data={**data, **changes})
+        assert response.status_code in (200, 422)
+        assert "kb_saved" not in response.headers.get("Set-Cookie", "")
+    assert row_counts()["debriefs"] == 0
+
+
+def test_the_forms_name_their_copy_by_user_and_deal(client, rep, make_debrief):
+    def key(url):
+        return re.search(r'data-unsent-key="([^"]+)"', client.get(url).text).group(1)
+
+    debrief = make_debrief(rep)
+    assert key("/debriefs/new") == f"kb-unsent:{rep.id}:rep:new"
+    assert key(f"/debriefs/{debrief.id}/edit") == f"kb-unsent:{rep.id}:rep:debrief-{debrief.id}"
+    deal = _crm_deal(rep, outcome="won")
+    assert key(f"/debriefs/new?deal={deal.id}") == f"kb-unsent:{rep.id}:rep:deal-{deal.id}"
+    assert key("/practices/new") == f"kb-unsent:{rep.id}:practice:new"

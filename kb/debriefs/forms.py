@@ -2,6 +2,8 @@
 the values are validated by the same schema and service as the API's, and
 their errors are put back on the fields they belong to."""
 
+import re
+from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -18,6 +20,7 @@ from wtforms import (
 )
 from wtforms.widgets import CheckboxInput, DateInput, ListWidget
 
+from kb.debriefs.schemas import COMMON_CURRENCIES, OTHER_CURRENCIES
 from kb.lookups import category_groups, choice_values, competitor_names
 from kb.models import SCORE_CRITERIA
 
@@ -47,7 +50,7 @@ class DealForm(Form):
     name = StringField("Deal name")
     account = StringField("Account")
     amount = StringField("Amount", render_kw={"inputmode": "decimal"})
-    currency = StringField("Currency", default="USD", render_kw={"maxlength": 3, "size": 4})
+    currency = SelectField("Currency", default="USD", validate_choice=False)
     close_date = StringField("Close date", widget=DateInput())
     outcome = SelectField(
         "Outcome",
@@ -75,9 +78,14 @@ class DealForm(Form):
 
 class ReasonForm(Form):
     category = SelectField("Category", validate_choice=False)
+    # Nothing is chosen for the rep: left empty, the effect follows the outcome.
     direction = SelectField(
         "Effect",
-        choices=_options(("hurt", "Hurt us"), ("helped", "Helped us")),
+        choices=_options(
+            ("", "From the outcome (loss: hurt, win: helped)"),
+            ("hurt", "Hurt us"),
+            ("helped", "Helped us"),
+        ),
         validate_choice=False,
     )
     primary = BooleanField("Primary reason")
@@ -123,17 +131,38 @@ class DebriefForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.section_errors: dict[str, list[str]] = {}
 
-    def fill_choices(self, keep_categories: set[str] = frozenset()) -> None:
+    def fill_choices(
+        self, keep_categories: set[str] = frozenset(), deal_competitors: list[str] | None = None
+    ) -> None:
         """Offer the current lists; `keep_categories` are slugs a stored debrief
-        uses, offered even when an admin has since retired them."""
+        uses, offered even when an admin has since retired them. A reason's
+        competitor list starts with the deal's competitors (`deal_competitors`,
+        else those ticked in the form)."""
         blank = _options(("", "—"))
+        deal = self.deal.form
         for kind in ("segment", "region", "industry", "product_line"):
             values = choice_values(kind)
-            getattr(self.deal.form, kind).choices = blank + _options(*((v, v) for v in values))
-        competitors = [(name, name) for name in competitor_names()]
-        self.deal.form.competitors.choices = _options(*competitors)
-        self.deal.form.winner.choices = blank + _options(
-            *competitors, ("no_decision", "No decision"), ("in_house", "Built in-house")
+            getattr(deal, kind).choices = blank + _options(*((v, v) for v in values))
+        currencies = _options(*((c, f"{c} — {name}") for c, name in COMMON_CURRENCIES))
+        currencies += _options(*((c, c) for c in OTHER_CURRENCIES), optgroup="All ISO codes")
+        if deal.currency.data and deal.currency.data not in {c.value for c in currencies}:
+            # Shown as it is stored (an import may have kept any three letters), never cut.
+            currencies.insert(0, SelectChoice(deal.currency.data, deal.currency.data))
+        deal.currency.choices = currencies
+        names = competitor_names()
+        competitors = [(name, name) for name in names]
+        deal.competitors.choices = _options(*competitors)
+        deal.winner.choices = blank + _options(
+            ("us", "Us"),
+            *competitors,
+            ("no_decision", "No decision"),
+            ("in_house", "Built in-house"),
+        )
+        in_deal = [n for n in names if n in (deal_competitors or deal.competitors.data or [])]
+        reason_competitors = blank + _options(*((n, n) for n in in_deal), optgroup="In this deal")
+        reason_competitors += _options(
+            *((n, n) for n in names if n not in in_deal),
+            optgroup="Other competitors" if in_deal else None,
         )
         categories = _options(("", "Choose a category…"))
         for group in category_groups():
@@ -147,7 +176,13 @@ class DebriefForm(FlaskForm):
             )
         for entry in self.reasons:
             entry.form.category.choices = categories
-            entry.form.competitor.choices = blank + _options(*competitors)
+            entry.form.competitor.choices = reason_competitors
+
+    def follow_outcome(self) -> None:
+        """On a win, "who won" is us unless the rep says otherwise."""
+        deal = self.deal.form
+        if deal.outcome.data == "won" and not deal.winner.data:
+            deal.winner.data = "us"
 
     # Rows are rebuilt from their data so the names stay 0..n-1 in display order.
     def _rebuild(self, field_list: FieldList, rows: list[dict[str, Any]]) -> None:
@@ -156,39 +191,60 @@ class DebriefForm(FlaskForm):
         for row in rows:
             field_list.append_entry(row)
 
-    def change_rows(self, action: str) -> bool:
-        """Apply an add/remove/move button. True when `action` was one."""
-        verb, _, index = action.partition(":")
-        kinds = {"reason": self.reasons, "quote": self.quotes}
-        if verb.startswith("add_") and verb[4:] in kinds:
-            kinds[verb[4:]].append_entry()
-            return True
-        for prefix in ("remove_", "up_", "down_"):
-            if verb.startswith(prefix) and verb[len(prefix) :] in kinds and index.isdecimal():
-                field_list = kinds[verb[len(prefix) :]]
-                rows = [entry.data for entry in field_list]
-                i = int(index)
-                if i >= len(rows):
-                    return True
-                if prefix == "remove_":
-                    rows.pop(i)
-                else:
-                    j = i - 1 if prefix == "up_" else i + 1
-                    if 0 <= j < len(rows):
-                        rows[i], rows[j] = rows[j], rows[i]
-                self._rebuild(field_list, rows or [{}])
-                return True
-        return False
+    @staticmethod
+    def row_after(verb: str, index: int, count: int) -> int:
+        """Where the row a button acts on is once it has: the row to return to.
+        The template puts it in the button's anchor and the page after the
+        round-trip puts the focus in it."""
+        if verb == "add":
+            return count
+        if verb == "remove":
+            return max(0, min(index, count - 2))
+        return max(0, min(index + (-1 if verb == "up" else 1), count - 1))
 
-    def to_payload(self) -> tuple[dict[str, Any], dict[str, str]]:
+    def change_rows(self, action: str) -> str | None:
+        """Apply an add/remove/move button. Returns the id of the field to put
+        the focus in, or None when `action` was no row button."""
+        verb, _, index = action.partition(":")
+        verb, _, kind = verb.partition("_")
+        kinds = {"reason": (self.reasons, "category"), "quote": (self.quotes, "text")}
+        if kind not in kinds or verb not in ("add", "remove", "up", "down"):
+            return None
+        field_list, first_field = kinds[kind]
+        count = len(field_list.entries)
+        if verb == "add":
+            field_list.append_entry()
+            target = count
+        elif not index.isdecimal():
+            return None
+        elif int(index) >= count:
+            target = count - 1  # a button from a page out of date: nothing to do
+        else:
+            i = int(index)
+            rows = [entry.data for entry in field_list]
+            target = self.row_after(verb, i, count)
+            if verb == "remove":
+                rows.pop(i)
+            elif target != i:
+                rows[i], rows[target] = rows[target], rows[i]
+            self._rebuild(field_list, rows or [{}])
+        field = field_list.entries[target].form[first_field]
+        field.render_kw = {**(field.render_kw or {}), "autofocus": True}
+        return field.id
+
+    def to_payload(self, outcome: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
         """The form's values in the schema's shape, and a map from the payload's
-        row paths ("reasons.0") to the form's ("reasons-2"), as blank rows are left out."""
+        row paths ("reasons.0") to the form's ("reasons-2"), as blank rows are left out.
+        `outcome` is the deal's when the form does not show it."""
+        outcome = self.deal.outcome.data or outcome
         paths: dict[str, str] = {}
         reasons, quotes = [], []
         for entry in self.reasons:
             row = {**entry.data, "explanation": entry.data["explanation"] or ""}
             if not (row["category"] or row["explanation"].strip() or row["competitor"]):
                 continue
+            if not row["direction"] and outcome:
+                row["direction"] = "helped" if outcome == "won" else "hurt"
             paths[f"reasons.{len(reasons)}"] = entry.name
             reasons.append(row)
         for entry in self.quotes:
@@ -213,10 +269,15 @@ class DebriefForm(FlaskForm):
         }
         return payload, paths
 
-    def show_errors(self, errors: dict[str, str], paths: dict[str, str]) -> list[str]:
-        """Put each error on its field; return those that belong to no field."""
+    def show_errors(
+        self, errors: dict[str, str], paths: dict[str, str], date_format: str = "yyyy-mm-dd"
+    ) -> list[str]:
+        """Put each error on its field; return those that belong to no field.
+        Dates in messages are written as the date picker shows them (`date_format`)."""
         unplaced = []
         for path, message in errors.items():
+            if path in DATE_FIELDS:
+                message = _in_picker_format(message, date_format)
             parts = path.split(".")
             if len(parts) >= 2 and f"{parts[0]}.{parts[1]}" in paths:
                 parts = paths[f"{parts[0]}.{parts[1]}"].split("-") + parts[2:]
@@ -248,3 +309,57 @@ class DebriefForm(FlaskForm):
             if node is None:
                 return None
         return node
+
+
+# --- dates as the browser's date picker shows them -------------------------
+
+DATE_FIELDS = {"deal.close_date", "interview_date"}
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+# Chromium's and Firefox's date inputs write dates in the browser's locale; the
+# browser sends the same locale first in Accept-Language. Keyed by language
+# and region, then by language (English outside the Americas reads day first);
+# anything else reads day first.
+_PICKER_FORMATS = {
+    "en-us": "mm/dd/yyyy",
+    "en-ph": "mm/dd/yyyy",
+    "en-ca": "yyyy-mm-dd",
+    "en": "mm/dd/yyyy",
+    "de": "dd.mm.yyyy",
+    "ru": "dd.mm.yyyy",
+    "pl": "dd.mm.yyyy",
+    "fi": "dd.mm.yyyy",
+    "nb": "dd.mm.yyyy",
+    "cs": "dd.mm.yyyy",
+    "tr": "dd.mm.yyyy",
+    "nl": "dd-mm-yyyy",
+    "sv": "yyyy-mm-dd",
+    "lt": "yyyy-mm-dd",
+    "ja": "yyyy/mm/dd",
+    "zh": "yyyy/mm/dd",
+    "ko": "yyyy. mm. dd.",
+}
+
+
+def picker_format(language: str | None) -> str:
+    """The date picker's format for a language tag such as "en-GB"."""
+    tag = (language or "en-US").lower().replace("_", "-")
+    if tag in _PICKER_FORMATS:
+        return _PICKER_FORMATS[tag]
+    lang = tag.split("-")[0]
+    return "dd/mm/yyyy" if lang == "en" else _PICKER_FORMATS.get(lang, "dd/mm/yyyy")
+
+
+def _in_picker_format(message: str, date_format: str) -> str:
+    if "YYYY-MM-DD" in message:
+        return f"Enter a real date as {date_format} (or pick it from the calendar)."
+
+    def written(match: re.Match) -> str:
+        day = date(*(int(part) for part in match.groups()))
+        return (
+            date_format.replace("yyyy", f"{day.year:04d}")
+            .replace("mm", f"{day.month:02d}")
+            .replace("dd", f"{day.day:02d}")
+        )
+
+    return _ISO_DATE.sub(written, message)

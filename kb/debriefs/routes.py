@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from kb import search
 from kb.debriefs import queries, service
-from kb.debriefs.forms import GUIDE, DebriefForm
+from kb.debriefs.forms import GUIDE, DebriefForm, picker_format
 from kb.extensions import db
 from kb.lookups import choice_values, competitor_names
 from kb.models import Deal, Debrief, DebriefSource, DebriefStatus, Role
@@ -84,7 +84,11 @@ def show(debrief_id: int):
 
 
 def _edit_page(form, debrief, source, deal, deal_locked, unplaced=()):
-    form.fill_choices({r.category.slug for r in debrief.reasons} if debrief else set())
+    form.fill_choices(
+        {r.category.slug for r in debrief.reasons} if debrief else set(),
+        [c.name for c in deal.competitors] if deal_locked else None,
+    )
+    form.follow_outcome()
     return render_template(
         "debriefs/form.html",
         form=form,
@@ -110,7 +114,7 @@ def _handle(form: DebriefForm, debrief: Debrief | None, source: DebriefSource, d
         return _edit_page(form, debrief, source, deal, deal_locked)
     if action not in ("save_draft", "submit"):
         abort(400, "Unknown form action.")
-    payload, paths = form.to_payload()
+    payload, paths = form.to_payload(deal.outcome.value if deal_locked else None)
     payload["source"] = source.value
     payload["status"] = "submitted" if action == "submit" else "draft"
     if debrief is not None and debrief.status == DebriefStatus.SUBMITTED and action != "submit":
@@ -119,18 +123,24 @@ def _handle(form: DebriefForm, debrief: Debrief | None, source: DebriefSource, d
         payload["deal"] = None
     if deal is not None and debrief is None:
         payload["deal_id"] = deal.id
+    was_submitted = debrief is not None and debrief.status == DebriefStatus.SUBMITTED
     try:
         data = service.parse(payload)
         debrief = service.save_debrief(current_user, data, debrief)
     except ValidationFailed as exc:
-        unplaced = form.show_errors(exc.errors, paths)
+        date_format = picker_format(request.accept_languages.best)
+        unplaced = form.show_errors(exc.errors, paths, date_format)
         flash("Nothing was saved yet: please correct the fields marked below.", "error")
         return _edit_page(form, debrief, source, deal, deal_locked, unplaced), 422
-    flash(
-        "Debrief submitted." if debrief.status == DebriefStatus.SUBMITTED else "Draft saved.",
-        "success",
-    )
+    flash(_saved_message(debrief, was_submitted), "success")
     return redirect(url_for("debriefs.show", debrief_id=debrief.id))
+
+
+def _saved_message(debrief: Debrief, was_submitted: bool) -> str:
+    """ "Submitted" only when this save submitted it; an edit is "saved"."""
+    if debrief.status != DebriefStatus.SUBMITTED:
+        return "Draft saved."
+    return "Changes saved." if was_submitted else "Debrief submitted."
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -4,13 +4,49 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from kb.models import SCORE_CRITERIA, DebriefSource, DebriefStatus, Direction, Outcome
 from kb.validation import BlankIsNone, Id
 
 EARLIEST_DATE = date(2000, 1, 1)
 LONG_TEXT = 10_000
+
+# ISO 4217 currency codes, the ones deals are most often in first. Funds,
+# metals and test codes are left out; a few recently withdrawn codes (HRK,
+# BGN, ANG, SLL, ZWL, CUC) stay, as older deals were priced in them.
+COMMON_CURRENCIES = (
+    ("USD", "US dollar"),
+    ("EUR", "Euro"),
+    ("GBP", "Pound sterling"),
+    ("CAD", "Canadian dollar"),
+    ("AUD", "Australian dollar"),
+    ("JPY", "Japanese yen"),
+    ("CHF", "Swiss franc"),
+    ("CNY", "Chinese yuan"),
+    ("INR", "Indian rupee"),
+    ("SEK", "Swedish krona"),
+    ("NOK", "Norwegian krone"),
+    ("DKK", "Danish krone"),
+    ("SGD", "Singapore dollar"),
+    ("HKD", "Hong Kong dollar"),
+    ("NZD", "New Zealand dollar"),
+    ("BRL", "Brazilian real"),
+    ("MXN", "Mexican peso"),
+    ("ZAR", "South African rand"),
+)
+_OTHER_CODES = """
+    AED AFN ALL AMD ANG AOA ARS AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BSD
+    BTN BWP BYN BZD CDF CLP COP CRC CUC CUP CVE CZK DJF DOP DZD EGP ERN ETB FJD
+    FKP GEL GHS GIP GMD GNF GTQ GYD HNL HRK HTG HUF IDR ILS IQD IRR ISK JMD JOD
+    KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD
+    MMK MNT MOP MRU MUR MVR MWK MYR MZN NAD NGN NIO NPR OMR PAB PEN PGK PHP PKR
+    PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SHP SLE SLL SOS SRD SSP STN SVC
+    SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX UYU UZS VED VES VND VUV
+    WST XAF XCD XCG XOF XPF YER ZMW ZWG ZWL
+"""
+OTHER_CURRENCIES = tuple(_OTHER_CODES.split())
+CURRENCIES = frozenset(code for code, _ in COMMON_CURRENCIES) | frozenset(OTHER_CURRENCIES)
 
 
 def _short(max_length: int):
@@ -29,7 +65,7 @@ class DealIn(_Strict):
     amount: Annotated[
         Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)] | None, BlankIsNone
     ] = None
-    currency: str = Field(default="USD", pattern=r"^[A-Za-z]{3}$")
+    currency: str = "USD"
     close_date: date
     outcome: Outcome
     segment: _short(80) = None
@@ -46,8 +82,23 @@ class DealIn(_Strict):
 
     @field_validator("currency")
     @classmethod
-    def _upper(cls, value: str) -> str:
-        return value.upper()
+    def _iso_code(cls, value: str) -> str:
+        code = value.upper()
+        if len(code) != 3 or not code.isascii() or not code.isalpha():
+            raise ValueError("Enter the currency in ISO 4217 format: three letters, e.g. USD.")
+        if code not in CURRENCIES:
+            raise ValueError(f"'{code}' is not an ISO 4217 currency code (e.g. USD, EUR, GBP).")
+        return code
+
+    @field_validator("winner")
+    @classmethod
+    def _us_only_on_a_win(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """ "us" (the form's choice on a win) means no other winner."""
+        if value is None or value.lower() != "us":
+            return value
+        if info.data.get("outcome") == Outcome.WON:
+            return None
+        raise ValueError("Only a won deal was won by us: choose who won, or change the outcome.")
 
     @field_validator("close_date")
     @classmethod
