@@ -89,7 +89,7 @@ def test_first_admin_sets_up_people_and_competitors(journey):  # noqa: F811
         "Hooli promised a live system within a fortnight."
     )
     page.get_by_label("Primary reason").first.check()
-    page.get_by_role("button", name="Submit", exact=True).click()
+    page.get_by_role("button", name="Submit debrief").click()
     expect(page.get_by_text("Debrief submitted.")).to_be_visible()
     journey.sign_out()
 

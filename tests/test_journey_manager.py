@@ -77,7 +77,7 @@ def test_manager_covers_imports_and_searches(journey, users, team_history):  # n
         "Globex cut its price by a third in the last week."
     )
     page.get_by_label("Primary reason").first.check()
-    page.get_by_role("button", name="Submit", exact=True).click()
+    page.get_by_role("button", name="Submit debrief").click()
     expect(page.get_by_text("Debrief submitted.")).to_be_visible()
     journey.menu("Coverage")
     expect(page.get_by_text("Nothing overdue.")).to_be_visible()

@@ -67,7 +67,7 @@ def test_rep_files_from_the_todo_list_shares_and_endorses(journey, users, peer_p
     expect(page.get_by_label("Outcome")).to_have_value("lost")
     for i, (category, effect, explanation) in enumerate(REASONS):
         if i:
-            page.get_by_role("button", name="+ Add another reason").click()
+            page.get_by_role("button", name="Add another reason").click()
         page.get_by_label("Category", exact=True).nth(i).select_option(label=category)
         page.get_by_label("Effect", exact=True).nth(i).select_option(label=effect)
         page.get_by_label("Explanation", exact=True).nth(i).fill(explanation)
@@ -75,7 +75,7 @@ def test_rep_files_from_the_todo_list_shares_and_endorses(journey, users, peer_p
     page.get_by_label("Competitor (optional)").first.select_option("Acme")
     page.get_by_label("Quote", exact=True).first.fill(QUOTE[0])
     page.get_by_label("Who said it").first.fill(QUOTE[1])
-    page.get_by_role("button", name="Submit", exact=True).click()
+    page.get_by_role("button", name="Submit debrief").click()
 
     expect(page.get_by_text("Debrief submitted.")).to_be_visible()
     expect(page.get_by_role("heading", name="Initech renewal")).to_be_visible()
