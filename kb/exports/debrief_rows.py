@@ -82,10 +82,7 @@ class Record:
     quotes: list[dict[str, Any]] = field(default_factory=list)
 
 
-def matching_ids(user: User, params: SearchParams) -> Iterator[list[int]]:
-    """Every debrief id the search page finds for `params` as `user`, in its
-    order, a batch at a time."""
-    ids = search.all_matches(user, params).ids
+def _batches(ids: Iterator[int]) -> Iterator[list[int]]:
     while batch := list(islice(ids, BATCH)):
         yield batch
 
@@ -163,7 +160,14 @@ def _quotes(records: dict[int, Record]) -> None:
 
 
 def records(user: User, params: SearchParams) -> Iterator[Record]:
-    for ids in matching_ids(user, params):
+    """Every debrief the search page finds for `params` as `user`, in its order.
+    The search runs now, not when the first record is read: a search that fails
+    fails before a download has started, not halfway through it."""
+    return _records(user, search.all_matches(user, params).ids)
+
+
+def _records(user: User, matches: Iterator[int]) -> Iterator[Record]:
+    for ids in _batches(matches):
         found = _debriefs(ids)
         batch: dict[int, Record] = {}
         for debrief_id in ids:
@@ -225,8 +229,10 @@ def debrief_row(record: Record) -> dict[str, Any]:
 def debrief_book(user: User, params: SearchParams) -> Book:
     """Debriefs, Reasons and Quotes, filled by one pass over the search."""
 
+    found = records(user, params)
+
     def items() -> Iterator[tuple[int, dict[str, Any]]]:
-        for record in records(user, params):
+        for record in found:
             yield 0, debrief_row(record)
             for reason in record.reasons:
                 yield 1, reason
@@ -241,5 +247,7 @@ def debrief_book(user: User, params: SearchParams) -> Book:
 
 def debrief_documents(user: User, params: SearchParams) -> Iterator[dict[str, Any]]:
     """A debrief per item with its reasons and quotes, for JSON."""
-    for record in records(user, params):
-        yield {**debrief_row(record), "reasons": record.reasons, "quotes": record.quotes}
+    return (
+        {**debrief_row(record), "reasons": record.reasons, "quotes": record.quotes}
+        for record in records(user, params)
+    )
