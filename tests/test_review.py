@@ -233,7 +233,8 @@ def test_the_page_shows_the_figures_and_links(client, auth, dataset, users):
     page = response.text
     assert f"Review pack: {month().label}" in page
     assert '<dd id="coverage-percent">80%</dd>' in page
-    assert '<td class="num">50%</td>' in page and '<td class="num">33%</td>' in page
+    assert '<td data-label="Win rate" class="num">50%</td>' in page
+    assert '<td data-label="Win rate" class="num">33%</td>' in page
     assert '<strong id="win-rate-change">+16.7 pts</strong>' in page
     assert "Renewal cliff" in page and "+2" in page and "-2" in page
     alpha = db.session.scalar(select(Deal).where(Deal.name == "Alpha"))
