@@ -27,23 +27,36 @@ RUN_AXE = """async () => {
 }"""
 
 
-@pytest.fixture
-def axe_page(chromium):
+def _axe_context(chromium, viewport: dict):
     if not AXE.exists():
         message = f"{AXE} is missing: run `npm ci`"
         if os.environ.get("CI"):
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    context = chromium.new_context(viewport={"width": 1280, "height": 1000}, bypass_csp=True)
+    context = chromium.new_context(viewport=viewport, bypass_csp=True)
     context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    yield page
+    return context
+
+
+@pytest.fixture
+def axe_page(chromium):
+    context = _axe_context(chromium, {"width": 1280, "height": 1000})
+    yield context.new_page()
     context.close()
 
 
-def violations(page, url: str) -> list[dict]:
-    response = page.goto(url)
-    assert response.status == 200, f"{url}: HTTP {response.status}"
+@pytest.fixture
+def axe_phone(chromium):
+    context = _axe_context(chromium, {"width": 390, "height": 844})
+    yield context.new_page()
+    context.close()
+
+
+def violations(page, url: str | None) -> list[dict]:
+    """axe's findings on `url`, or on the page as it is when None."""
+    if url is not None:
+        response = page.goto(url)
+        assert response.status == 200, f"{url}: HTTP {response.status}"
     page.add_script_tag(path=str(AXE))
     return page.evaluate(RUN_AXE)
 
@@ -76,3 +89,15 @@ def test_every_main_page_has_no_serious_violation(
         if found:
             problems[path] = found
     assert problems == {}
+
+
+def test_the_phone_layout_open_menu_and_filters_have_no_serious_violation(
+    app, users, make_debrief, live_server, axe_phone
+):
+    main_pages.seed(users, make_debrief)
+    main_pages.sign_in(axe_phone, live_server, users.manager.email)
+    axe_phone.get_by_role("button", name="Menu").click()
+    assert blocking(violations(axe_phone, None)) == []  # home, menu open
+    axe_phone.goto(live_server + main_pages.SEARCH)
+    axe_phone.locator("details.filters-panel > summary").click()
+    assert blocking(violations(axe_phone, None)) == []  # results, filters open

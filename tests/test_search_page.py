@@ -235,3 +235,33 @@ def test_marks_in_an_opened_result_escape_the_debriefs_own_html(client, auth, us
         "&lt;script&gt;alert(&#39;<mark>pricing</mark>&#39;)&lt;/script&gt; <mark>pricing</mark>"
         in opened
     )
+
+
+@pytest.mark.browser
+def test_in_a_browser_back_to_results_returns_to_the_same_page_and_filters(
+    users, corpus, live_server, browser_page
+):
+    from tests.browser import expect
+    from tests.conftest import PASSWORD
+
+    page = browser_page
+    page.goto(f"{live_server}/login")
+    page.get_by_label("E-mail").fill(users.rep.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Search", exact=True).click()
+    page.get_by_label("Search the debriefs").fill("prices")
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.locator(".facet").filter(has_text="Outcome").get_by_role("link", name="Lost").click()
+    page.get_by_label("Sort").select_option("newest")
+    page.get_by_role("button", name="Apply").click()
+    results = page.url
+    assert "outcome=lost" in results and "sort=newest" in results
+
+    page.get_by_role("link", name="Initech renewal").click()
+    expect(page.get_by_role("heading", name="Initech renewal", level=1)).to_be_visible()
+    expect(page.locator("mark").first).to_have_text("pricing")
+    page.get_by_role("link", name="Back to results").click()
+    assert page.url == results
+    expect(page.get_by_label("Sort")).to_have_value("newest")
+    expect(page.get_by_label("Search the debriefs")).to_have_value("prices")
