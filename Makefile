@@ -6,10 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench
 
-$(STAMP): pyproject.toml
+# npm brings axe-core, which the accessibility tests inject into each page.
+$(STAMP): pyproject.toml package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[test]'
+	npm ci --no-audit --no-fund
 	touch $(STAMP)
 
 # Serve on http://127.0.0.1:5000 with demo data on first run (SQLite, local index).

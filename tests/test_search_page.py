@@ -160,3 +160,108 @@ def test_changing_deal_facts_reindexes_the_deals_other_debriefs(client, auth, us
     auth.login(users.manager)
     page = client.get("/search?segment=smb").get_data(as_text=True)
     assert "1–2 of 2 debriefs" in page
+
+
+# ------------------------------------------------- an opened result, and back
+
+
+def result_link(page: str, name: str) -> str:
+    """The href of the result titled `name`, unescaped."""
+    import html
+    import re
+
+    found = re.search(rf'<h2><a href="([^"]+)">{re.escape(name)}</a></h2>', page)
+    assert found, f"no result titled {name}"
+    return html.unescape(found.group(1))
+
+
+def test_an_opened_result_marks_the_words_and_links_back_to_the_same_results(
+    client, auth, users, corpus
+):
+    from urllib.parse import parse_qs, urlsplit
+
+    auth.login(users.rep)
+    results = "/search?q=prices&outcome=lost&sort=newest&page=1"
+    page = client.get(results).get_data(as_text=True)
+    link = result_link(page, "Initech renewal")
+    back = parse_qs(urlsplit(link).query)["back"][0]
+    assert back == results  # query, filter, sort and page, exactly
+
+    opened = client.get(link).get_data(as_text=True)
+    assert "Acme undercut our <mark>pricing</mark> badly." in opened  # "prices" marks "pricing"
+    assert "Your <mark>pricing</mark> was simply too high." in opened  # the quote too
+    back_link = f'<a href="{results.replace("&", "&amp;")}"><span aria-hidden="true">← </span>'
+    assert back_link + "Back to results</a>" in opened
+
+
+def test_a_debrief_opened_without_a_search_has_no_marks_and_no_back_link(
+    client, auth, users, corpus
+):
+    auth.login(users.rep)
+    page = client.get("/search?q=undercut").get_data(as_text=True)
+    plain = result_link(page, "Initech renewal").split("?")[0]
+    opened = client.get(plain).get_data(as_text=True)
+    assert "<mark>" not in opened and "Back to results" not in opened
+
+
+@pytest.mark.parametrize(
+    "back",
+    [
+        "https://evil.example/search?q=x",
+        "//evil.example/search",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "search?q=x",
+        "/search?q=x\r\nSet-Cookie: a=b",
+    ],
+)
+def test_only_a_path_on_this_site_is_accepted_as_the_way_back(client, auth, users, corpus, back):
+    auth.login(users.rep)
+    page = client.get("/search?q=undercut").get_data(as_text=True)
+    plain = result_link(page, "Initech renewal").split("?")[0]
+    response = client.get(plain, query_string={"back": back})
+    assert response.status_code == 200
+    opened = response.get_data(as_text=True)
+    assert "Back to results" not in opened and "evil" not in opened and "<mark>" not in opened
+
+
+def test_marks_in_an_opened_result_escape_the_debriefs_own_html(client, auth, users, make_debrief):
+    make_debrief(users.rep, competitive_notes="<script>alert('pricing')</script> pricing")
+    auth.login(users.rep)
+    page = client.get("/search?q=pricing").get_data(as_text=True)
+    opened = client.get(result_link(page, "Initech renewal")).get_data(as_text=True)
+    assert "<script>alert" not in opened
+    assert (
+        "&lt;script&gt;alert(&#39;<mark>pricing</mark>&#39;)&lt;/script&gt; <mark>pricing</mark>"
+        in opened
+    )
+
+
+@pytest.mark.browser
+def test_in_a_browser_back_to_results_returns_to_the_same_page_and_filters(
+    users, corpus, live_server, browser_page
+):
+    from tests.browser import expect
+    from tests.conftest import PASSWORD
+
+    page = browser_page
+    page.goto(f"{live_server}/login")
+    page.get_by_label("E-mail").fill(users.rep.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Search", exact=True).click()
+    page.get_by_label("Search the debriefs").fill("prices")
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.locator(".facet").filter(has_text="Outcome").get_by_role("link", name="Lost").click()
+    page.get_by_label("Sort").select_option("newest")
+    page.get_by_role("button", name="Apply").click()
+    results = page.url
+    assert "outcome=lost" in results and "sort=newest" in results
+
+    page.get_by_role("link", name="Initech renewal").click()
+    expect(page.get_by_role("heading", name="Initech renewal", level=1)).to_be_visible()
+    expect(page.locator("mark").first).to_have_text("pricing")
+    page.get_by_role("link", name="Back to results").click()
+    assert page.url == results
+    expect(page.get_by_label("Sort")).to_have_value("newest")
+    expect(page.get_by_label("Search the debriefs")).to_have_value("prices")

@@ -22,6 +22,17 @@ from kb.validation import id_from_text
 
 LIST_FILTERS = ("outcome", "source", "status", "competitor", "segment", "author")
 
+# The list's orders, as offered on the page; each ends on the id so that pages
+# never repeat or skip a row. Amounts are compared as numbers whatever their
+# currency: the column shows each one with its own.
+SORTS = {
+    "newest": ("Newest debriefs first", (Debrief.created_at.desc(), Debrief.id.desc())),
+    "close_date": ("Close date, latest first", (Deal.close_date.desc(), Debrief.id.desc())),
+    "amount": ("Amount, largest first", (Deal.amount.desc().nulls_last(), Debrief.id.desc())),
+    "account": ("Account, A to Z", (func.lower(Deal.account), Debrief.id)),
+}
+DEFAULT_SORT = "close_date"
+
 
 @dataclass
 class Page:
@@ -35,9 +46,12 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
-def debrief_list(user: User, filters: dict[str, str], scope: str = "all") -> Select:
-    """Debriefs `user` may read, newest close date first, narrowed by
-    `filters` (unknown values narrow to nothing rather than erroring)."""
+def debrief_list(
+    user: User, filters: dict[str, str], scope: str = "all", sort: str = DEFAULT_SORT
+) -> Select:
+    """Debriefs `user` may read in the `sort` order (an unknown sort is the
+    default one), narrowed by `filters` (unknown values narrow to nothing
+    rather than erroring)."""
     stmt = (
         select(Debrief)
         .join(Debrief.deal)
@@ -47,7 +61,7 @@ def debrief_list(user: User, filters: dict[str, str], scope: str = "all") -> Sel
             selectinload(Debrief.author),
             selectinload(Debrief.reasons).selectinload(Reason.category),
         )
-        .order_by(Deal.close_date.desc(), Debrief.id.desc())
+        .order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT])[1])
     )
     if scope == "mine":
         stmt = stmt.where(Debrief.author_id == user.id)

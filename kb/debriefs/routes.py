@@ -16,6 +16,7 @@ from kb.permissions import (
     can_file,
     can_view_debrief,
 )
+from kb.search import marks
 from kb.validation import ValidationFailed
 
 bp = Blueprint("debriefs", __name__, url_prefix="/debriefs")
@@ -43,7 +44,9 @@ def index(scope: str):
         flash("You are not on a team yet; showing all debriefs.", "info")
         return redirect(url_for("debriefs.index"))
     filters = {key: request.args.get(key, "") for key in queries.LIST_FILTERS}
-    stmt = queries.debrief_list(current_user, filters, scope)
+    sort = request.args.get("sort", "")
+    sort = sort if sort in queries.SORTS else queries.DEFAULT_SORT
+    stmt = queries.debrief_list(current_user, filters, scope, sort)
     page = queries.paginate(stmt, _int_arg("page", 1), 25)
     return render_template(
         "debriefs/index.html",
@@ -51,6 +54,8 @@ def index(scope: str):
         scope=scope,
         title=SCOPES[scope],
         filters=filters,
+        sort=sort,
+        sorts={key: label for key, (label, _) in queries.SORTS.items()},
         competitors=competitor_names(),
         segments=choice_values("segment"),
     )
@@ -69,9 +74,14 @@ def _load(debrief_id: int, for_edit: bool = False) -> Debrief:
 @bp.get("/<int:debrief_id>")
 def show(debrief_id: int):
     debrief = _load(debrief_id)
+    # Opened from a results page: its words are marked, and a link goes back.
+    back = marks.back_to_results(request.args.get("back"))
     return render_template(
         "debriefs/show.html",
         debrief=debrief,
+        back=back,
+        terms=marks.query_terms(back),
+        mark=marks.mark,
         can_edit=can_edit_debrief(current_user, debrief),
         history=queries.history(debrief.id) if can_edit_debrief(current_user, debrief) else [],
         other_debriefs=[

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from kb.analytics.periods import Period
@@ -100,9 +100,11 @@ class Pack:
     coverage_scope: str
     win_rate: WinRate
     prev_win_rate: WinRate
+    coverage_team_wide: bool  # a manager's team; everything else is company-wide
     themes: list[ThemeMove] | None  # None while the search index is being built
-    won: list[Notable] = field(default_factory=list)
-    lost: list[Notable] = field(default_factory=list)
+    # Per currency: amounts in different currencies are never ranked together.
+    won: dict[str, list[Notable]] = field(default_factory=dict)
+    lost: dict[str, list[Notable]] = field(default_factory=dict)
     practices: list[PracticeView] = field(default_factory=list)
 
     @property
@@ -113,13 +115,13 @@ class Pack:
         return 100 * (self.win_rate.rate - self.prev_win_rate.rate)
 
 
-def coverage_scope(user: User) -> tuple[coverage.Scope, str]:
+def coverage_scope(user: User) -> tuple[coverage.Scope, str, bool]:
     """A manager's team, or everyone for admins and marketing (a total only:
-    nothing here names a rep)."""
+    nothing here names a rep); and whether it is a team's."""
     scope = coverage.scope_for(user)
     if scope is not None and scope.team_id is not None:
-        return scope, "Your team's closed deals"
-    return coverage.Scope(), "All closed deals"
+        return scope, "Your team's closed deals", True
+    return coverage.Scope(), "All closed deals", False
 
 
 def theme_moves(month: Month, today: date) -> list[ThemeMove] | None:
@@ -147,33 +149,54 @@ def _debrief_for(deal: Deal, viewer: User) -> int | None:
     return readable[0].id if readable else None
 
 
-def notable(month: Month, outcome: Outcome, viewer: User, limit: int = NOTABLE) -> list[Notable]:
+def notable(
+    month: Month, outcome: Outcome, viewer: User, limit: int = NOTABLE
+) -> dict[str, list[Notable]]:
     """The largest deals of `outcome` closed in the month that have a
-    submitted debrief."""
+    submitted debrief, ranked within each currency (the currency with the
+    most such deals first)."""
+    in_month = (
+        debriefed_deal({}),
+        Deal.outcome == outcome,
+        Deal.close_date.between(month.start, month.end),
+    )
+    ranked = (
+        select(
+            Deal.id,
+            func.row_number()
+            .over(partition_by=Deal.currency, order_by=(Deal.amount.desc().nulls_last(), Deal.id))
+            .label("rank"),
+        )
+        .where(*in_month)
+        .subquery()
+    )
+    counts = dict(
+        db.session.execute(
+            select(Deal.currency, func.count()).where(*in_month).group_by(Deal.currency)
+        ).all()
+    )
     deals = db.session.scalars(
         select(Deal)
-        .where(
-            debriefed_deal({}),
-            Deal.outcome == outcome,
-            Deal.close_date.between(month.start, month.end),
-        )
+        .join(ranked, ranked.c.id == Deal.id)
+        .where(ranked.c.rank <= limit)
         .options(selectinload(Deal.debriefs).selectinload(Debrief.author))
-        .order_by(Deal.amount.desc().nulls_last(), Deal.id)
-        .limit(limit)
+        .order_by(Deal.currency, ranked.c.rank)
     )
-    return [
-        Notable(
-            d.id,
-            d.name,
-            d.account,
-            d.outcome,
-            d.amount,
-            d.currency,
-            d.close_date,
-            _debrief_for(d, viewer),
+    groups: dict[str, list[Notable]] = {}
+    for d in deals:
+        groups.setdefault(d.currency, []).append(
+            Notable(
+                d.id,
+                d.name,
+                d.account,
+                d.outcome,
+                d.amount,
+                d.currency,
+                d.close_date,
+                _debrief_for(d, viewer),
+            )
         )
-        for d in deals
-    ]
+    return dict(sorted(groups.items(), key=lambda item: (-counts[item[0]], item[0])))
 
 
 def featured_practices(viewer: User) -> list[PracticeView]:
@@ -184,12 +207,13 @@ def featured_practices(viewer: User) -> list[PracticeView]:
 
 def build(viewer: User, month: Month, today: date) -> Pack:
     prev = month.previous()
-    scope, scope_label = coverage_scope(viewer)
+    scope, scope_label, team_wide = coverage_scope(viewer)
     return Pack(
         month=month,
         previous=prev,
         coverage=coverage.total(scope, today, month.start, month.end + timedelta(days=1)),
         coverage_scope=scope_label,
+        coverage_team_wide=team_wide,
         win_rate=overall({}, month.period),
         prev_win_rate=overall({}, prev.period),
         themes=theme_moves(month, today),

@@ -44,4 +44,8 @@ def page():
         sorts=SORT_LABELS,
         toggled=toggled,
         with_args=with_args,
+        # Each result links back to exactly this page (query, filters, sort, page).
+        results_url=request.full_path.rstrip("?"),
+        active_filters=sum(len(v) for v in result.filters.values())
+        + sum(1 for name in ("date_from", "date_to") if request.args.get(name)),
     ), status
