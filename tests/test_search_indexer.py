@@ -301,3 +301,51 @@ def test_healthz_fails_when_changes_wait_longer_than_the_limit(app_config, users
         assert response.json["search_index"]["lag_seconds"] == 0.0
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_indexer_not_a_request_rebuilds_a_damaged_index(app, app_config, users):
+    filed = file_debriefs(users.rep, 2, "tapir")
+    search.catch_up()
+    folder = folder_of(app)
+    damaged = folder.current()
+    for toc in damaged.glob("*.toc"):
+        toc.write_bytes(b"not an index")
+    result = search.search(users.rep, {"q": "tapir"})
+    assert result.total == 0 and "being built" in result.warnings[0]
+    assert folder.current() == damaged  # the request left it to the indexer
+
+    process = start_indexer(app_config)
+    try:
+        deadline = time.monotonic() + 60
+        while folder.current() == damaged and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop(process)
+    assert folder.current() != damaged and not damaged.exists()
+    assert finds(users.rep, "tapir") == set(filed)
+
+
+def test_small_segments_are_merged_when_idle_and_nothing_is_lost(app, users):
+    index = app.extensions["kb_search"]
+    filed = []
+    for _ in range(indexer.MERGE_WIDTH + 1):
+        filed += file_debriefs(users.rep, 1, "marmot")
+        search.catch_up()  # one small segment each: applying never merges
+    from kb.debriefs import service
+
+    service.delete_debrief(users.rep, db.session.get(Debrief, filed.pop(0)))
+    search.catch_up()
+
+    def segments() -> int:
+        ix = indexer.open_generation(index.folder.current())
+        try:
+            return len(ix._segments())
+        finally:
+            ix.close()
+
+    before = segments()
+    assert before > indexer.MERGE_WIDTH
+    assert index.merge_segments() is True
+    assert segments() < before
+    assert index.merge_segments() is False  # nothing more due
+    assert finds(users.rep, "marmot") == set(filed)

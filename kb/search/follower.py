@@ -77,15 +77,21 @@ class Follower:
     def _follow(self) -> None:
         from kb.search.index import outbox_ready
 
-        index, failing, ready = self.index, False, False
+        index, failing, ready, unmerged = self.index, False, False, True
+        checked = False  # the first pass opens the index: a damaged one is rebuilt now
         while not self.stopping.is_set():
             pause = index.settings.follow_seconds
             try:
                 ready = ready or outbox_ready()
                 if not ready:
                     pause = RETRY_SECONDS  # before `kb init`
-                elif not index.catch_up(wait=ELECT_SECONDS):
-                    index.merge_segments()
+                elif not checked or index.has_pending():
+                    unmerged = index.catch_up(wait=ELECT_SECONDS) > 0 or unmerged
+                    checked = True
+                elif unmerged:
+                    # Idle: merge one tier at a time, looking again in between.
+                    unmerged = index.merge_segments()
+                    pause = 0 if unmerged else pause
                 failing = False
             except Exception:
                 if not failing:  # once per outage, not every few seconds
