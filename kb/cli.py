@@ -87,7 +87,17 @@ def run(
 
 def register_commands(app: Flask) -> None:
     """Commands that need the app; `flask --app kb <command>` finds them too."""
-    for command in (init, create_user, token, demo, import_deals, reindex, bench, export):
+    for command in (
+        init,
+        create_user,
+        token,
+        demo,
+        import_deals,
+        reindex,
+        indexer,
+        bench,
+        export,
+    ):
         app.cli.add_command(command)
 
 
@@ -254,6 +264,35 @@ def reindex() -> None:
         raise click.ClickException("Another process is rebuilding the index; try again later.")
     status = search.index_status()
     click.echo(f"Indexed {count} documents; outbox lag {status.get('outbox_lag')}.")
+
+
+@click.command("indexer")
+@with_appcontext
+def indexer() -> None:
+    """Keep this machine's search index current until stopped: follow the
+    outbox, apply changes in batches, merge segments when idle, rebuild a
+    missing or damaged index. A second one on the same index folder waits
+    and takes over when the first ends. Run it with KB_SEARCH_INDEXER=external
+    in the web workers' environment (otherwise they index too, in turn)."""
+    import signal
+
+    from kb import search
+
+    folder = current_app.config["KB_INDEX_DIR"]
+
+    def stop(signum, frame):
+        follower = current_app.extensions.get(search.FOLLOWER)
+        if follower is not None:
+            follower.stopping.set()
+            follower.index.wake()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo(f"Indexing into {folder}; stop with Ctrl-C or SIGTERM.")
+    search.run_indexer(
+        waiting=lambda: click.echo("Another indexer holds this index folder; waiting for it.")
+    )
+    click.echo("Indexer stopped.")
 
 
 @click.command("bench")

@@ -58,4 +58,9 @@ def from_environment(instance_path: str) -> dict:
         # Refuse oversized request bodies before anything parses them (CRM files included).
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "KB_DEBRIEF_OVERDUE_DAYS": int(env.get("KB_DEBRIEF_OVERDUE_DAYS", "14")),
+        # Who writes the search index: "thread" (a web worker's background
+        # thread), "external" (`kb indexer`) or "inline" (tests); see kb.search.
+        "KB_SEARCH_INDEXER": env.get("KB_SEARCH_INDEXER", ""),
+        # /healthz fails when a committed change waits longer than this for the index.
+        "KB_INDEX_MAX_LAG_SECONDS": float(env.get("KB_INDEX_MAX_LAG_SECONDS", "30")),
     }

@@ -4,16 +4,25 @@
     all_matches(user, params) -> AllMatches   every debrief id a search finds (exports)
     more_like_this(user, debrief_id) -> [Hit]  debriefs like this one
     search_practices(q) -> [(id, score)]       published practices matching q, best first
-    catch_up() -> int                          apply outstanding outbox changes now
+    catch_up() -> int                          apply outstanding outbox changes now, here
+    wait_until_current(timeout) -> bool        wait for the indexer to apply what is committed
+    run_indexer(waiting)                       be this machine's indexer until stopped
     reindex(progress) -> int                   rebuild the index from the database
     documents_in_database() -> int             what a rebuild will index (for a progress bar)
     index_status() -> dict                     documents, outbox lag (for /healthz)
 
 Changes reach the index through the outbox (kb.search.outbox.enqueue, called
-in the same transaction as the change); init_app applies it after every
-commit that wrote to it, at start-up, and when a search finds it behind.
+in the same transaction as the change). One indexer per machine applies it
+(kb.search.follower): a background thread that the first request of each web
+worker starts (KB_SEARCH_INDEXER=thread, the default; one of them wins the
+folder's lock), or `kb indexer` (KB_SEARCH_INDEXER=external). A request
+never writes the index. KB_SEARCH_INDEXER=inline applies each commit's
+changes right after it, in the committing process: for tests and scripts
+(the default under TESTING).
 """
 
+import atexit
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from itertools import chain
@@ -25,7 +34,8 @@ from sqlalchemy.orm import Session
 from kb.extensions import db
 from kb.models import Choice, Competitor, CompetitorAlias, IndexChange, ReasonCategory, User
 from kb.search.documents import DOCUMENT_TYPES
-from kb.search.index import SearchIndex, Settings, outbox_ready
+from kb.search.follower import Follower
+from kb.search.index import MODES, SearchIndex, Settings, outbox_ready
 from kb.search.service import AllMatches, FacetCount, Hit, SearchParams, SearchResult, Snippet
 from kb.search.service import all_matches as _all_matches
 from kb.search.service import more_like_this as _more_like_this
@@ -46,13 +56,16 @@ __all__ = [
     "init_app",
     "more_like_this",
     "reindex",
+    "run_indexer",
     "search",
     "search_practices",
+    "wait_until_current",
 ]
 
 log = logging.getLogger(__name__)
 
 EXTENSION = "kb_search"
+FOLLOWER = "kb_search_indexer"
 _REFERENCE = (Competitor, CompetitorAlias, Choice, ReasonCategory)
 
 
@@ -84,9 +97,26 @@ def search_practices(q: str) -> list[tuple[int, float | None]] | None:
 
 
 def catch_up(wait: float = 5.0) -> int:
-    """Apply outstanding outbox changes (rebuilding a missing index).
+    """Apply outstanding outbox changes in this process and thread, now
+    (rebuilding a missing index): for tests and commands, never requests.
     Returns the number of changes applied by this call."""
     return _index().catch_up(wait=wait)
+
+
+def wait_until_current(timeout: float = 10.0) -> bool:
+    """Wait until the changes committed so far are searchable here; False
+    when `timeout` seconds pass first (no indexer running, or far behind)."""
+    return _index().wait_until_current(timeout)
+
+
+def run_indexer(waiting: Callable[[], None] | None = None) -> Follower:
+    """Be this machine's indexer in the calling thread until the returned
+    follower's stop() (`kb indexer`); `waiting` is called when another
+    process holds the folder and this one waits to take over."""
+    follower = Follower(current_app._get_current_object(), _index())
+    current_app.extensions[FOLLOWER] = follower
+    follower.run(waiting)
+    return follower
 
 
 def reindex(progress: Callable[[int], None] | None = None) -> int | None:
@@ -106,23 +136,35 @@ def index_status() -> dict:
 
 
 def init_app(app: Flask) -> None:
+    config = app.config
+    mode = config.get("KB_SEARCH_INDEXER") or ("inline" if app.testing else "thread")
+    if mode not in MODES:
+        raise ValueError(f"KB_SEARCH_INDEXER must be one of {', '.join(MODES)}, not {mode!r}")
     settings = Settings(
-        apply_wait=float(app.config.get("KB_SEARCH_APPLY_WAIT", Settings.apply_wait)),
-        poll_seconds=float(app.config.get("KB_SEARCH_POLL_SECONDS", Settings.poll_seconds)),
-        procs=int(app.config.get("KB_SEARCH_INDEX_PROCS", Settings.procs)),
+        mode=mode,
+        apply_wait=float(config.get("KB_SEARCH_APPLY_WAIT", Settings.apply_wait)),
+        poll_seconds=float(config.get("KB_SEARCH_POLL_SECONDS", Settings.poll_seconds)),
+        max_lag_seconds=float(config.get("KB_INDEX_MAX_LAG_SECONDS", Settings.max_lag_seconds)),
+        procs=int(config.get("KB_SEARCH_INDEX_PROCS", Settings.procs)),
     )
-    app.extensions[EXTENSION] = SearchIndex(app.config["KB_INDEX_DIR"], settings)
+    index = app.extensions[EXTENSION] = SearchIndex(config["KB_INDEX_DIR"], settings)
     app.extensions.setdefault("kb_health_probes", []).append(_health)
     _listen()
-    if app.config.get("KB_SEARCH_CATCH_UP_ON_START", True):
+    if mode == "thread":
+        follower = app.extensions[FOLLOWER] = Follower(app, index)
+        # Started by a request, so that commands (`kb demo`, `kb reindex`)
+        # do not start one, and after gunicorn has forked its workers.
+        app.before_request(follower.ensure_running)
+        atexit.register(follower.stop)
+    if mode == "inline" and config.get("KB_SEARCH_CATCH_UP_ON_START", True):
         with app.app_context():
             _start()
 
 
 def _start() -> None:
-    """Bring the index up to date at start-up: changes committed while no
-    process applied them (a crash between commit and index) land now, and
-    a missing or damaged index is rebuilt."""
+    """Inline mode: bring the index up to date at start-up: changes
+    committed while no process applied them land now, and a missing or
+    damaged index is rebuilt."""
     try:
         if outbox_ready():
             _index().catch_up(wait=_index().settings.apply_wait)
@@ -169,10 +211,15 @@ def _after_commit(session) -> None:
         return
     if vocabulary:
         index.forget_vocabulary()
-    if outbox:
+    if outbox and index.settings.mode != "inline":
+        index.wake()  # the indexer, when it runs in this process
+    elif outbox:
         try:
             index.catch_up(wait=index.settings.apply_wait)
         except Exception:
             # The change is committed and its outbox row stays beyond the
             # cursor: the next catch-up (a commit, a search, a restart) applies it.
             log.exception("search: applying the outbox after a commit failed")
+            return
+        with contextlib.suppress(Exception):  # merging can wait for the next commit
+            index.merge_segments()

@@ -3,8 +3,12 @@
     CURRENT            the name of the generation searches use
     gen-<stamp>-<id>/  a complete Whoosh index, plus applied.json: how far into
                        the outbox this generation has applied
-    writer.lock        held (flock) by the one process applying changes
-    rebuild.lock       held by the one process rebuilding
+    indexer.lock       held (flock) for its lifetime by this machine's one indexer
+    writer.lock        held (flock) while a batch of changes is applied
+    rebuild.lock       held (flock) by the one process rebuilding
+
+Every lock is an flock on an open file: the operating system lets go when
+the holder dies, so a killed process never leaves a lock behind.
 
 A rebuild writes a new generation beside the current one and switches
 CURRENT to it with an atomic rename, so searches never see a half-built
@@ -99,16 +103,12 @@ class IndexFolder:
         (generation / BUILDING).unlink(missing_ok=True)
         _write_atomically(self.root / POINTER, generation.name + "\n")
 
-    def remove_old_generations(self, keep: Path, building_grace: float = 86_400) -> None:
-        """Delete generations other than `keep`; one still being built by
-        another process survives unless it was abandoned long ago."""
+    def remove_old_generations(self, keep: Path | None) -> None:
+        """Delete every generation but `keep`, half-built ones included. The
+        caller holds rebuild.lock, so no other process is building one."""
         for path in self.root.glob(PREFIX + "*"):
-            if path == keep or not path.is_dir():
-                continue
-            marker = path / BUILDING
-            if marker.exists() and time.time() - marker.stat().st_mtime < building_grace:
-                continue
-            shutil.rmtree(path, ignore_errors=True)
+            if path != keep and path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
 
     # Cursor
 
@@ -155,3 +155,16 @@ class IndexFolder:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
         finally:
             thread_lock.release()
+
+    def hold(self, name: str):
+        """An open file holding `name` exclusively, or None when another
+        process or thread holds it. The lock lasts until the file is closed
+        or its process ends."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle = open(self.root / name, "a+")  # noqa: SIM115  (returned to the holder)
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return None
+        return handle

@@ -2,11 +2,18 @@
 read it (one per thread: Whoosh searchers are not thread-safe), and the
 single-writer protocol that keeps it in step with the outbox.
 
-Single writer: whoever holds writer.lock applies the outbox until it is
-empty. A process that cannot get the lock leaves its change to the holder,
-and the holder looks at the outbox again after letting go, so a change
-committed while it was busy is never stranded: either the holder sees it on
-that last look, or the committer got the lock itself.
+Who writes depends on Settings.mode:
+- "thread" and "external": the machine's indexer (kb.search.follower, a
+  background thread of one web worker or `kb indexer`) applies the outbox;
+  requests only commit to the database and read the index.
+- "inline": the committing process applies its own changes right after the
+  commit, and a search catches up with others' changes first; for tests
+  and one-process scripts, where a change must be searchable at once.
+
+Whoever holds writer.lock applies the outbox until it is empty. A process
+that cannot get the lock leaves its change to the holder, and the holder
+looks at the outbox again after letting go, so a change committed while it
+was busy is never stranded.
 """
 
 import contextlib
@@ -19,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from kb.extensions import db
@@ -27,7 +34,7 @@ from kb.models import IndexChange
 from kb.search import indexer
 from kb.search.docsets import View
 from kb.search.documents import DOCUMENT_TYPES
-from kb.search.folder import IndexFolder
+from kb.search.folder import Cursor, IndexFolder
 from kb.search.vocabulary import Vocabulary
 from kb.search.vocabulary import load as load_vocabulary
 
@@ -35,14 +42,19 @@ log = logging.getLogger(__name__)
 
 VOCABULARY_SECONDS = 30
 POLL_ROWS = 200
+INDEXER_LOCK = "indexer.lock"
 WRITER_LOCK = "writer.lock"
 REBUILD_LOCK = "rebuild.lock"
+MODES = ("thread", "external", "inline")
 
 
 @dataclass
 class Settings:
-    apply_wait: float = 2.0  # seconds a committing request waits for the writer lock
-    poll_seconds: float = 1.0  # how often a search checks the outbox for others' changes
+    mode: str = "thread"  # who applies the outbox (see the module docstring)
+    apply_wait: float = 2.0  # inline: seconds a commit waits for the writer lock
+    poll_seconds: float = 1.0  # inline: how often a search checks for others' changes
+    follow_seconds: float = 0.2  # the indexer: how often it looks at the outbox
+    max_lag_seconds: float = 30.0  # older unapplied changes make /healthz fail
     gap_seconds: float = indexer.GAP_SECONDS
     rebuild_backlog: int = 20_000  # more waiting changes than this: rebuild instead
     procs: int = 0  # indexing processes for a rebuild; 0: up to 2, by size
@@ -56,6 +68,11 @@ class SearchIndex:
         self._last_poll = 0.0
         self._vocabulary: tuple[float, Vocabulary] | None = None
         self.last_error: str | None = None
+        self.woken = threading.Event()  # set by local commits, for the indexer
+
+    def wake(self) -> None:
+        """Tell this process's indexer (if it runs here) to look now."""
+        self.woken.set()
 
     def vocabulary(self) -> Vocabulary:
         """Competitors, choices and taxonomy, re-read after a local change
@@ -110,8 +127,11 @@ class SearchIndex:
                 searcher.close()
 
     def poll(self) -> None:
-        """Catch up with changes other processes or machines committed, at
-        most every poll_seconds; never waits for a busy writer."""
+        """Inline mode only: catch up with changes other processes or
+        machines committed, at most every poll_seconds; never waits for a
+        busy writer. Elsewhere the indexer keeps the index current."""
+        if self.settings.mode != "inline":
+            return
         now = time.monotonic()
         if now - self._last_poll < self.settings.poll_seconds:
             return
@@ -175,6 +195,41 @@ class SearchIndex:
             if budget_spent or not self.has_pending():
                 return applied
 
+    def merge_segments(self, wait: float = 0.0) -> bool:
+        """Merge one tier of small segments when one is full (the indexer
+        calls this when it has nothing to apply). Returns whether it merged."""
+        with self.folder.lock(WRITER_LOCK, wait) as locked:
+            generation = self.folder.current() if locked else None
+            if generation is None:
+                return False
+            ix = indexer.open_generation(generation)
+            try:
+                return indexer.merge(ix)
+            finally:
+                ix.close()
+
+    def wait_until_current(self, timeout: float = 10.0) -> bool:
+        """Wait until every change committed before this call is in the
+        index (applied by the indexer, wherever it runs). Returns False
+        when `timeout` seconds pass first."""
+        deadline = time.monotonic() + timeout
+        with Session(db.engine) as session:
+            target = indexer.latest_outbox_id(session)
+        while True:
+            generation = self.folder.current()
+            cursor = self.folder.read_cursor(generation) if generation else None
+            if cursor is not None and cursor.applied_id >= target:
+                earlier = {i: t for i, t in cursor.gaps.items() if i <= target}
+                if not earlier:
+                    return True
+                with Session(db.engine) as session:
+                    if not indexer.pending_rows(session, Cursor(target, earlier), 1):
+                        return True
+            if time.monotonic() >= deadline:
+                return False
+            self.wake()
+            time.sleep(0.02)
+
     def _usable_generation(self) -> Path | None:
         generation = self.folder.current()
         if generation is None or self.folder.read_cursor(generation) is None:
@@ -193,6 +248,9 @@ class SearchIndex:
         with self.folder.lock(REBUILD_LOCK, 0) as locked:
             if not locked:
                 return None
+            # Holding the lock, any other unfinished generation was abandoned
+            # by a killed rebuild.
+            self.folder.remove_old_generations(keep=self.folder.current())
             generation = self.folder.new_generation()
             try:
                 with Session(db.engine) as session:
@@ -220,23 +278,34 @@ class SearchIndex:
 
     # Reporting
 
+    def indexer_running(self) -> bool:
+        """Whether some process on this machine holds the indexer lock."""
+        handle = self.folder.hold(INDEXER_LOCK)
+        if handle is None:
+            return True
+        handle.close()
+        return False
+
     def status(self) -> dict:
         generation = self.folder.current()
         cursor = self.folder.read_cursor(generation) if generation else None
-        report = {"ok": False, "documents": None, "outbox_lag": None}
+        report = {
+            "ok": False,
+            "documents": None,
+            "outbox_lag": None,
+            "lag_seconds": None,
+            "max_lag_seconds": self.settings.max_lag_seconds,
+            "indexer": self.settings.mode,
+        }
+        if self.settings.mode != "inline":
+            report["indexer_running"] = self.indexer_running()
         if self.last_error:
             report["error"] = self.last_error
         try:
             with Session(db.engine) as session:
-                latest = indexer.latest_outbox_id(session)
-                report["latest_id"] = latest
+                report["latest_id"] = indexer.latest_outbox_id(session)
                 if cursor is not None:
-                    beyond = IndexChange.id > cursor.applied_id
-                    lag = session.scalar(select(func.count()).where(beyond)) or 0
-                    if cursor.gaps:
-                        missed = IndexChange.id.in_(sorted(cursor.gaps)[: indexer.MAX_GAPS])
-                        lag += session.scalar(select(func.count()).where(missed)) or 0
-                    report["outbox_lag"] = lag
+                    report["outbox_lag"], report["lag_seconds"] = _lag(session, cursor)
                     report["applied_id"] = cursor.applied_id
         except Exception as exc:
             report["error"] = type(exc).__name__
@@ -244,8 +313,30 @@ class SearchIndex:
         if view is not None:
             report["documents"] = view.doc_count
             report["generation"] = generation.name if generation else None
-            report["ok"] = not self.last_error and report.get("outbox_lag") is not None
+            lag_seconds = report.get("lag_seconds")
+            report["ok"] = (
+                not self.last_error
+                and lag_seconds is not None
+                and lag_seconds <= self.settings.max_lag_seconds
+            )
         return report
+
+
+def _lag(session: Session, cursor: Cursor) -> tuple[int, float]:
+    """Changes committed but not in the index, and the age in seconds of the
+    oldest of them (0 when there are none), by the database's clock."""
+    pending = IndexChange.id > cursor.applied_id
+    if cursor.gaps:
+        pending = or_(pending, IndexChange.id.in_(sorted(cursor.gaps)[: indexer.MAX_GAPS]))
+    count, oldest, now = session.execute(
+        select(func.count(), func.min(IndexChange.created_at), func.now()).where(pending)
+    ).one()
+    if not count or oldest is None:
+        return 0, 0.0
+    # PostgreSQL's now() carries the session's time zone; created_at is that
+    # zone's wall-clock time without it.
+    age = now.replace(tzinfo=None) - oldest.replace(tzinfo=None)
+    return count, round(max(0.0, age.total_seconds()), 1)
 
 
 def outbox_ready() -> bool:

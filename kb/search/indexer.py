@@ -7,9 +7,15 @@ re-reads each named document's current state from the database and writes it
 records the new cursor. A crash anywhere in between leaves the rows beyond
 the cursor, so they are applied again on the next catch-up; applying a
 change twice is harmless because the document is always read afresh.
+
+Applying never merges segments (merging can take longer than a request may
+wait); merge() does, when the indexer has nothing else to do.
 """
 
+import ctypes
 import logging
+import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +24,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec
+from whoosh.reading import SegmentReader
+from whoosh.writing import NO_MERGE
 
 from kb.models import IndexChange
 from kb.search.documents import DOCUMENT_TYPES, batches, key_of
@@ -37,6 +45,11 @@ GAP_SECONDS = 3600
 MAX_GAPS = 1000
 # Ids just below the newest one a rebuild treats as possibly still in flight.
 REBUILD_GAP_WINDOW = 200
+# Segment merging: segments whose sizes are within one power of MERGE_TIER
+# of each other are merged once MERGE_WIDTH of them have piled up, so a merge
+# rewrites documents a few times at most and never the whole index at once.
+MERGE_TIER = 8
+MERGE_WIDTH = 6
 
 
 _unknown_types: set[str] = set()
@@ -130,7 +143,7 @@ def apply_changes(ix, session: Session, rows: list) -> None:
                         writer.delete_by_term("key", key_of(doc_type, doc_id))
                     else:
                         writer.update_document(**document)
-        writer.commit()
+        writer.commit(mergetype=NO_MERGE)
     except BaseException:
         writer.cancel()
         raise
@@ -178,6 +191,52 @@ def drain(
             return applied
 
 
+def _tier(segment) -> int:
+    tier, size = 0, max(1, segment.doc_count())
+    while size >= MERGE_TIER:
+        size //= MERGE_TIER
+        tier += 1
+    return tier
+
+
+def merge_tiers(writer, segments: list) -> list:
+    """A Whoosh merge policy: merge the smallest tier with MERGE_WIDTH or
+    more segments; leave every other segment as it is."""
+    tiers: dict[int, list] = {}
+    for segment in segments:
+        tiers.setdefault(_tier(segment), []).append(segment)
+    full = sorted(t for t, members in tiers.items() if len(members) >= MERGE_WIDTH)
+    if not full:
+        return segments
+    merging = tiers[full[0]]
+    for segment in merging:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        writer.add_reader(reader)  # copies its live documents, dropping deleted ones
+        reader.close()
+    return [s for s in segments if s not in merging]
+
+
+def merge_due(ix) -> bool:
+    segments = ix._segments()
+    tiers: dict[int, int] = {}
+    for segment in segments:
+        tiers[_tier(segment)] = tiers.get(_tier(segment), 0) + 1
+    return any(n >= MERGE_WIDTH for n in tiers.values())
+
+
+def merge(ix) -> bool:
+    """Merge one tier of segments when one is full. Returns whether it did."""
+    if not merge_due(ix):
+        return False
+    writer = ix.writer(timeout=30.0, codec=codec())
+    try:
+        writer.commit(mergetype=merge_tiers)
+    except BaseException:
+        writer.cancel()
+        raise
+    return True
+
+
 def snapshot_cursor(session: Session) -> Cursor:
     """Where a rebuild that reads the database from now on starts in the
     outbox: at the newest id, with recent missing ids (transactions possibly
@@ -200,6 +259,8 @@ def build(
 ) -> int:
     """Index every document into the empty generation folder. Returns the count."""
     ix = whoosh_index.create_in(str(generation), SCHEMA)
+    if procs > 1:
+        _children_die_with_parent()
     writer = ix.writer(procs=procs, limitmb=256, multisegment=procs > 1, codec=codec())
     count = 0
     try:
@@ -218,3 +279,29 @@ def build(
         writer.cancel()
         raise
     return count
+
+
+_PR_SET_PDEATHSIG = 1
+_orphan_guard_installed = False
+
+
+def _children_die_with_parent() -> None:
+    """Make every process forked from here on (Whoosh's builder processes)
+    get SIGKILL when the process that forked it dies: a killed rebuild must
+    not leave builders running, holding the index folder's locks."""
+    global _orphan_guard_installed
+    if _orphan_guard_installed:
+        return
+    forking = [0]
+
+    def remember_parent() -> None:
+        forking[0] = os.getpid()
+
+    def guard() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != forking[0]:  # the parent died before prctl took effect
+            os._exit(1)
+
+    os.register_at_fork(before=remember_parent, after_in_child=guard)
+    _orphan_guard_installed = True
