@@ -13,7 +13,6 @@ CSRF protection on in its own `app_config`, as a real server has it.
 import csv
 import io
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -151,19 +150,6 @@ def same_page(url: str) -> tuple[str, dict[str, list[str]]]:
     """A URL's path and query arguments, however its query is spelled."""
     parts = urlsplit(url)
     return parts.path, parse_qs(parts.query, keep_blank_values=True)
-
-
-@contextmanager
-def known_defect(defect: str):
-    """Steps that fail today because of `defect`, a product defect being fixed
-    elsewhere: their failure is reported as expected (xfail), naming it. Once
-    they pass, the test fails until this wrapper is removed, so the fix is
-    noticed and the steps guard it from then on."""
-    try:
-        yield
-    except AssertionError as exc:
-        pytest.xfail(f"{defect}: {str(exc).strip().splitlines()[0]}")
-    pytest.fail(f"Fixed: {defect}. Remove known_defect() around these steps.", pytrace=False)
 
 
 def pdf_pages(data: bytes) -> list[tuple[str, float]]:

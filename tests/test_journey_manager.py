@@ -15,7 +15,6 @@ from tests.journeys import (  # noqa: F401 (the journey fixture)
     debrief_before,
     import_before,
     journey,
-    known_defect,
     same_page,
 )
 
@@ -118,12 +117,11 @@ def test_manager_covers_imports_and_searches(journey, users, team_history):  # n
     # The opened debrief shows the words searched for, and the way back.
     page.get_by_role("link", name="Umbrella analytics").click()
     expect(page.get_by_role("heading", name="Umbrella analytics")).to_be_visible()
-    with known_defect("an opened search result has no highlighted terms and no way back"):
-        marks = page.get_by_role("main").locator("mark")
-        expect(marks.first).to_have_text(re.compile(r"security|review", re.I))
-        page.get_by_role("link", name="Back to results").click()
-        expect(page.get_by_label("Search the debriefs")).to_have_value('"security review"')
-        assert same_page(page.url) == same_page(results_url)
-        expect(lost).to_have_attribute("aria-current", "true")
-        expect(results).to_have_count(1)
-        expect(results.first).to_contain_text("Umbrella analytics")
+    marks = page.get_by_role("main").locator("mark")
+    expect(marks.first).to_have_text(re.compile(r"security|review", re.I))
+    page.get_by_role("link", name="Back to results").click()
+    expect(page.get_by_label("Search the debriefs")).to_have_value('"security review"')
+    assert same_page(page.url) == same_page(results_url)
+    expect(lost).to_have_attribute("aria-current", "true")
+    expect(results).to_have_count(1)
+    expect(results.first).to_contain_text("Umbrella analytics")

@@ -15,7 +15,6 @@ from tests.journeys import (  # noqa: F401 (the journey fixture)
     debrief_before,
     import_before,
     journey,
-    known_defect,
     pdf_pages,
 )
 
@@ -126,6 +125,5 @@ def test_marketing_discovers_tracks_exports_and_prints(journey, users, debriefed
     blank = [n for n, (text, _) in enumerate(pages, 1) if not text]
     assert not blank, f"blank pages {blank} of {len(pages)}"
     assert "Onboarding fee" in "\n".join(text for text, _ in pages)
-    with known_defect("the printed review pack starts each section on a new page"):
-        short = [n for n, (_, reach) in enumerate(pages[:-1], 1) if reach < 0.5]
-        assert not short, f"pages {short} of {len(pages)} are more than half empty"
+    short = [n for n, (_, reach) in enumerate(pages[:-1], 1) if reach < 0.5]
+    assert not short, f"pages {short} of {len(pages)} are more than half empty"
