@@ -597,3 +597,16 @@ def test_audit_log_lists_filters_and_pages_the_writes(client, users, auth):
     assert "Team 54" in first and "Page 1 of 2" in first and "Acme Ltd" not in first
     second = client.get("/admin/audit?page=2").get_data(as_text=True)
     assert "Acme Ltd" in second and "Team 54" not in second
+
+
+def test_an_admin_who_sets_their_own_password_stays_signed_in(client, users, auth):
+    auth.login(users.admin)
+    other = users.admin.email
+    response = client.post(
+        f"/admin/users/{users.admin.id}/password", data={"password": "brand new password"}
+    )
+    assert response.status_code == 302
+    # Still signed in on this browser: the admin pages still open.
+    assert client.get("/admin/users").status_code == 200
+    auth.logout()
+    assert auth.login(other, "brand new password").status_code == 302

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
@@ -173,6 +173,10 @@ def user_password(user_id: int):
     form = PasswordForm()
     done, _ = carry_out(form, lambda: service.set_password(current_user, user, form.password.data))
     if done:
+        if user.id == current_user.id:
+            # A new password ends every session of its user; the admin who set
+            # their own stays signed in here, on a session of the new version.
+            login_user(user)
         flash(f"New password set for {user.email}.", "success")
         return redirect(url_for("admin.edit_user", user_id=user.id))
     return _user_page(user, password_form=form, status=422)
