@@ -75,8 +75,9 @@ class Lookups:
         return self._choices[key]
 
 
-def find_deal(crm_id: str) -> Deal | None:
-    return db.session.scalar(select(Deal).where(Deal.crm_id == crm_id))
+def find_deal(crm_id: str, lock: bool = False) -> Deal | None:
+    stmt = select(Deal).where(Deal.crm_id == crm_id)
+    return db.session.scalar(stmt.with_for_update(of=Deal) if lock else stmt)
 
 
 def snapshot(deal: Deal) -> dict[str, Any]:
@@ -192,6 +193,15 @@ def _write(actor, crm_id, existing, found, owner, via) -> tuple[Deal, str]:
     return deal, "update"
 
 
+# Tries a call that commits gets when other writers of the same CRM id keep
+# beating it; each lost race means a committed row the next try will find.
+ATTEMPTS = 4
+
+
+class _Raced(Exception):
+    """Another transaction stored this CRM id after this one looked for it."""
+
+
 def upsert_deal(
     actor: User | None,
     values: Any,
@@ -200,46 +210,54 @@ def upsert_deal(
     commit: bool = True,
     lookups: Lookups | None = None,
     via: str = "",
-    _retry: bool = True,
 ) -> DealChange:
     """Create the deal with `values["crm_id"]`, or update it. Fields left out
     keep their stored values; "owner_email" (or, for a file that only names
     owners, "owner_name") picks the owner. `lenient` is the import's mode:
     unknown list values and competitors are warnings instead of errors, and
-    competitors are added to the deal's rather than replacing them."""
+    competitors are added to the deal's rather than replacing them.
+
+    With `commit`, a request that loses a race with another creating the same
+    deal rolls back and tries again, finding the winner's row to update."""
     if not isinstance(values, dict):
         raise ValidationFailed({"__root__": "Send a JSON object describing the deal."})
-    lookups = lookups or Lookups()
+    if not commit:
+        return _upsert(actor, values, lenient, lookups or Lookups(), via)
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            change = _upsert(actor, values, lenient, Lookups(), via)
+            db.session.commit()
+            return change
+        except (IntegrityError, _Raced):
+            db.session.rollback()
+            if attempt == ATTEMPTS:
+                raise
+        except Exception:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")
+
+
+def _upsert(actor, values: dict, lenient: bool, lookups: Lookups, via: str) -> DealChange:
     body = dict(values)
     email, name = body.pop("owner_email", _ABSENT), body.pop("owner_name", _ABSENT)
     errors: dict[str, str] = {}
     warnings: dict[str, str] = {}
     crm_id = _crm_id(body.get("crm_id"), errors)
-    existing = find_deal(crm_id) if crm_id else None
+    # Locked, so that two requests updating one deal take turns (each sees the
+    # competitors the other stored) instead of racing on its rows.
+    existing = find_deal(crm_id, lock=True) if crm_id else None
     if crm_id:
         body["crm_id"] = crm_id
     if lenient:
         _soften(body, existing, lookups, warnings)
     found = _validate(body, existing, errors)
     owner = _owner(email, name, existing, lookups, errors, warnings)
+    if existing is None and "crm_id" in errors and crm_id and find_deal(crm_id):
+        raise _Raced()
     if errors or found is None:
         raise ValidationFailed(errors)
-    try:
-        deal, action = _write(actor, crm_id, existing, found, owner, via)
-        if commit:
-            db.session.commit()
-    except IntegrityError:
-        if not commit:
-            raise
-        # Another request stored the same CRM id a moment ago: update that one.
-        db.session.rollback()
-        if existing is not None or not _retry:
-            raise
-        return upsert_deal(actor, values, lenient=lenient, via=via, _retry=False)
-    except Exception:
-        if commit:
-            db.session.rollback()
-        raise
+    deal, action = _write(actor, crm_id, existing, found, owner, via)
     return DealChange(deal, action, warnings)
 
 

@@ -16,7 +16,7 @@ from kb.permissions import (
     can_file,
     can_view_debrief,
 )
-from kb.validation import ValidationFailed
+from kb.validation import ValidationFailed, id_from_text, page_from_text
 
 bp = Blueprint("debriefs", __name__, url_prefix="/debriefs")
 
@@ -29,11 +29,6 @@ def require_login():
     pass
 
 
-def _int_arg(name: str, default: int) -> int:
-    value = request.args.get(name, "")
-    return int(value) if value.isdecimal() else default
-
-
 # One rule per URL shape, so that url_for("debriefs.index") builds /debriefs/
 # (with a default on every rule, Werkzeug may build any of them).
 @bp.get("/", defaults={"scope": "all"})
@@ -44,7 +39,7 @@ def index(scope: str):
         return redirect(url_for("debriefs.index"))
     filters = {key: request.args.get(key, "") for key in queries.LIST_FILTERS}
     stmt = queries.debrief_list(current_user, filters, scope)
-    page = queries.paginate(stmt, _int_arg("page", 1), 25)
+    page = queries.paginate(stmt, page_from_text(request.args.get("page")), 25)
     return render_template(
         "debriefs/index.html",
         page=page,
@@ -143,7 +138,7 @@ def new():
     if not can_file(current_user, source):
         abort(403)
     deal = None
-    if deal_id := _int_arg("deal", 0):
+    if (deal_id := id_from_text(request.args.get("deal"))) is not None:
         deal = db.session.get(Deal, deal_id)
         if deal is None:
             abort(404)
