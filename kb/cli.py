@@ -304,8 +304,15 @@ def indexer() -> None:
 @click.option(
     "--only",
     multiple=True,
-    type=click.Choice(["search", "themes", "exports"]),
+    type=click.Choice(["search", "themes", "exports", "imports"]),
     help="Run only this section (repeatable); all of them by default.",
+)
+@click.option(
+    "--import-rows",
+    multiple=True,
+    type=click.IntRange(1),
+    help="Rows per file the imports section imports (repeatable); 10,000, 100,000 "
+    "and 200,000 by default.",
 )
 def bench(
     count: int,
@@ -314,6 +321,7 @@ def bench(
     json_path: str | None,
     keep: bool,
     only: tuple[str, ...],
+    import_rows: tuple[int, ...],
 ) -> None:
     """Measure speed and memory on generated data, in a temporary database
     and index folder (never the configured ones)."""
@@ -326,6 +334,7 @@ def bench(
         json_path=json_path,
         keep=keep,
         only=only,
+        import_sizes=import_rows,
     )
 
 

@@ -84,14 +84,49 @@ BlankIsNone = BeforeValidator(_blank_to_none)
 OptionalText = Annotated[str | None, BlankIsNone]
 
 # The largest value of an INTEGER id column. A larger id matches nothing, and
-# the database driver would refuse it (an overflow) rather than find nothing.
+# the database would refuse it (PostgreSQL: "integer out of range") rather
+# than find nothing.
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
+# No row has id 0: what an id filter holds when the text names no possible row.
+NO_ID = 0
 
-def id_from_text(text: str) -> int | None:
-    """An id typed into a filter, or None when the text is not a whole number.
-    One too large for an id column becomes MAX_ID + 1, which matches nothing."""
-    if not text.isdecimal():
+# The deepest page any list serves. Larger page numbers would make OFFSET
+# overflow the database's BIGINT (a 500) long before they found anything.
+MAX_PAGE = 999_999
+
+
+# One rule for every id and page number typed into a URL or a form.
+def _digits(text: object) -> str | None:
+    text = str(text if text is not None else "").strip()
+    return text if text.isascii() and text.isdecimal() else None
+
+
+def whole_number(text: object) -> int | None:
+    """`text` as a whole number of 1 or more, or None when it is anything else
+    (blank, 0, signed, fractional, or digits of another script)."""
+    digits = _digits(text)
+    if digits is None:
         return None
-    return int(text) if len(text) <= 10 and int(text) <= MAX_ID else MAX_ID + 1
+    # Past 20 digits the exact value no longer matters (and int() refuses
+    # strings beyond 4,300 digits).
+    number = int(digits) if len(digits) <= 20 else 10**20
+    return number if number >= 1 else None
+
+
+def id_from_text(text: object) -> int | None:
+    """An id typed into a filter, or None when the text is not a whole number.
+    0, or one too large for an id column, becomes NO_ID, which matches nothing."""
+    if _digits(text) is None:
+        return None
+    number = whole_number(text)
+    return number if number is not None and number <= MAX_ID else NO_ID
+
+
+def page_from_text(text: object, default: int = 1) -> int:
+    """A page number from a query string: `default` when the text is not a
+    whole number of 1 or more, MAX_PAGE when it is larger (past the last page,
+    which lists show as their last page or as empty)."""
+    number = whole_number(text)
+    return default if number is None else min(number, MAX_PAGE)

@@ -19,3 +19,37 @@ def test_the_exports_section_exports_every_debrief_in_every_format(app):
         assert exports[fmt]["file_mb"] >= 0 and exports[fmt]["peak_growth_mb"] >= 0
         assert exports["targets_met"][fmt] is True
     assert any(line.startswith("Exports of") for line in lines)
+
+
+def test_the_imports_section_reports_rows_per_second_for_each_size(app):
+    lines: list[str] = []
+    results = run(
+        count=1,
+        seed=3,
+        queries_per_type=1,
+        only=("imports",),
+        echo=lines.append,
+        import_sizes=(150, 300),
+    )
+    sizes = results["imports"]["sizes"]
+    assert set(sizes) == {"150", "300"}
+    for rows, figures in sizes.items():
+        # A quarter of the generated deals are still open and skipped.
+        assert 0.6 * int(rows) < figures["deals"] < int(rows)
+        assert figures["rows_per_second"] > 0
+    assert any(line.startswith("Imports of Salesforce reports (150, 300 rows)") for line in lines)
+
+
+def test_import_time_grows_linearly_with_rows(app):
+    """Twice the rows take about twice as long, not four times (allowing for
+    a shared, noisy machine)."""
+    results = run(
+        count=1,
+        seed=5,
+        queries_per_type=1,
+        only=("imports",),
+        echo=lambda _: None,
+        import_sizes=(400, 1600),
+    )
+    small, large = (results["imports"]["sizes"][k] for k in ("400", "1600"))
+    assert large["rows_per_second"] > small["rows_per_second"] / 2.5

@@ -101,6 +101,7 @@ def test_amounts_as_crms_write_them(text, decimal_comma, expected):
         ("twelve", "not an amount"),
         ("12,000.00.00", "not an amount"),
         ("1.005", "two decimal places"),
+        ("9" * 40, "too large for an amount"),
     ],
 )
 def test_bad_amounts_are_refused(text, message):

@@ -225,3 +225,36 @@ def test_cli_export(runner, users, filed, anonymous_practice, tmp_path):
     result = runner.invoke(args=["export", "themes", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert date.today().year > 2000 and out.exists()
+
+
+SEPARATED_FORMULAS = [
+    "Budget was fine;=1+2",
+    "Budget was fine, =1+2",
+    "Budget was fine\t=1+2",
+    "Budget was fine|@SUM(1)",
+    "Scope; -cmd|' /C calc'!A0",
+]
+
+
+def test_a_separator_before_a_formula_is_quoted(client, auth, users, make_debrief):
+    make_debrief(
+        users.rep, quotes=[{"text": text, "speaker_role": "CFO"} for text in SEPARATED_FORMULAS]
+    )
+    sign_in(auth, users.marketing)
+    data = client.get("/exports/debriefs.csv?kind=quotes").data.decode("utf-8-sig")
+    for text in SEPARATED_FORMULAS:
+        assert '"' + text.replace('"', '""') + '"' in data, text
+    # A spreadsheet that honours quotes keeps each of them one cell.
+    for row in csv.reader(io.StringIO(data)):
+        assert not any(cell.lstrip().startswith(("=", "+", "@")) for cell in row), row
+    # Read back as CSV, every value is the text as typed.
+    assert sorted(r["Quote"] for r in read_csv(data.encode())) == sorted(SEPARATED_FORMULAS)
+    exported = json.loads(client.get("/exports/debriefs.json").data)
+    assert sorted(q["text"] for q in exported[0]["quotes"]) == sorted(SEPARATED_FORMULAS)
+
+
+def test_plain_values_keep_their_csv_form(client, auth, users, make_debrief):
+    make_debrief(users.rep, quotes=[{"text": "Price; value and a=b", "speaker_role": "CFO"}])
+    sign_in(auth, users.marketing)
+    data = client.get("/exports/debriefs.csv?kind=quotes").data.decode("utf-8-sig")
+    assert ",CFO,Price; value and a=b\r\n" in data

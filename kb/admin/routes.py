@@ -14,7 +14,7 @@ from kb.admin.forms import NewUserForm, PasswordForm, TeamForm, UserProfileForm
 from kb.auth.service import revoke_token
 from kb.extensions import db
 from kb.models import ApiToken, AuditEntry, Competitor, ReasonCategory, Role, Team, User
-from kb.validation import ValidationFailed
+from kb.validation import ValidationFailed, page_from_text
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 T = TypeVar("T")
@@ -61,8 +61,7 @@ def carry_out(form: FlaskForm, action: Callable[[], T]) -> tuple[bool, T | None]
 
 
 def page_arg() -> int:
-    value = request.args.get("page", "")
-    return int(value) if value.isdecimal() and int(value) > 0 else 1
+    return page_from_text(request.args.get("page"))
 
 
 def get_or_404(model, object_id: int):

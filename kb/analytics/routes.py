@@ -18,6 +18,7 @@ from kb.analytics.periods import (
 )
 from kb.lookups import choice_values, competitor_names
 from kb.models import Outcome
+from kb.validation import page_from_text, whole_number
 
 bp = Blueprint("analytics", __name__, url_prefix="/analytics")
 
@@ -45,8 +46,7 @@ def _choices() -> dict:
 
 
 def _int_arg(name: str, default: int) -> int:
-    value = request.args.get(name, "")
-    return int(value) if value.isdecimal() and int(value) > 0 else default
+    return whole_number(request.args.get(name)) or default
 
 
 @bp.get("/")
@@ -188,7 +188,7 @@ def perception_page():
     buyer_group = _int_arg("buyer", 0) or None
     rep_group = rep_group if rep_group in group_ids else None
     buyer_group = buyer_group if buyer_group in group_ids else None
-    page = _int_arg("page", 1)
+    page = page_from_text(request.args.get("page"))
     items, total = perception.disagreements(
         filters, period, level, rep_group, buyer_group, page, 25, compared
     )

@@ -6,7 +6,7 @@ from werkzeug.exceptions import HTTPException
 
 from kb.auth.service import user_for_token
 from kb.extensions import csrf
-from kb.validation import ValidationFailed
+from kb.validation import MAX_PAGE, ValidationFailed, whole_number
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Session-authenticated writes are safe without a CSRF token because every write
@@ -58,15 +58,28 @@ def positive_int_arg(name: str, default: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdecimal() or int(raw) < 1:
+    if (number := whole_number(raw)) is None:
         raise ApiError(400, "invalid_parameter", f"'{name}' must be a whole number of 1 or more.")
-    if len(raw) > 6:
-        raise ApiError(400, "invalid_parameter", f"'{name}' must be at most 999999.")
-    return int(raw)
+    if number > MAX_PAGE:
+        raise ApiError(400, "invalid_parameter", f"'{name}' must be at most {MAX_PAGE}.")
+    return number
+
+
+# No request body the API reads nests deeper than a few levels; refusing deep
+# ones early keeps every reader of the body (which recurse) well inside
+# Python's recursion limit.
+MAX_JSON_DEPTH = 32
 
 
 def json_body() -> object:
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        body = _TOO_DEEP
+    if body is _TOO_DEEP or _depth(body) > MAX_JSON_DEPTH:
+        raise ApiError(
+            400, "invalid_json", f"The body nests more than {MAX_JSON_DEPTH} levels deep."
+        )
     if body is None:
         raise ApiError(400, "invalid_json", "The body is not valid JSON.")
     if fields := nul_fields(body):
@@ -77,6 +90,22 @@ def json_body() -> object:
             {path: "Remove the NUL character (\\u0000) from this text." for path in fields},
         )
     return body
+
+
+_TOO_DEEP = object()
+
+
+def _depth(value: object) -> int:
+    """How deeply lists and objects nest in `value`, found without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level <= MAX_JSON_DEPTH:
+                children = item.values() if isinstance(item, dict) else item
+                stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def nul_fields(value: object, path: str = "") -> list[str]:

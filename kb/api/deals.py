@@ -5,6 +5,7 @@ from typing import Any
 from flask import request, url_for
 
 from kb.api import MAX_PER_PAGE, ApiError, api_user, bp, json_body, positive_int_arg
+from kb.api.idempotency import idempotent
 from kb.auth.service import find_user
 from kb.deals import queries, service
 from kb.debriefs.queries import paginate
@@ -103,6 +104,7 @@ def list_deals():
 
 
 @bp.post("/deals")
+@idempotent
 def post_deal():
     """Create the deal with this CRM id (201) or update it (200). Fields left
     out of an update keep their stored values."""

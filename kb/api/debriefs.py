@@ -5,6 +5,7 @@ from typing import Any
 from flask import request, url_for
 
 from kb.api import MAX_PER_PAGE, ApiError, api_user, bp, json_body, positive_int_arg
+from kb.api.idempotency import idempotent
 from kb.debriefs import queries, service
 from kb.extensions import db
 from kb.models import Debrief
@@ -55,6 +56,7 @@ def list_debriefs():
 
 
 @bp.post("/debriefs")
+@idempotent
 def create_debrief():
     data = service.parse(json_body())
     user = api_user()

@@ -39,6 +39,7 @@ ERROR_RESPONSES = {
     "404": _error("No such object, or not one the caller may see."),
     "409": _error("The request conflicts with what is stored."),
     "415": _error("The body was not sent as application/json."),
+    "422": _error("The Idempotency-Key was sent before with a different request."),
     "503": _error("The search index is not built yet."),
 }
 
@@ -48,6 +49,21 @@ def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str
     if description:
         param["description"] = description
     return param
+
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "A key of the client's choosing (a UUID per new request). A retry with "
+    "the same key and the same body gets the first answer (status, body and Location, "
+    "with `Idempotent-Replayed: true`) and stores nothing twice; the same key with another "
+    "body is refused (422), and while the first request is still being answered a retry "
+    "gets 409. Keys are the caller's own and are forgotten after 24 hours.",
+}
+# Every creating POST: the errors a client sending the header may get.
+IDEMPOTENT = {"parameters": [IDEMPOTENCY_KEY], "errors": ["400", "403", "409", "422"]}
 
 
 def _text(*names: str) -> list[dict[str, Any]]:
@@ -146,7 +162,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.create_debrief": {
         "summary": "File a debrief.",
         "body": "DebriefIn",
-        "errors": ["400", "403"],
+        **IDEMPOTENT,
         "responses": {"201": _ok("The debrief filed.", _ref("DebriefOut"))},
     },
     "api.get_debrief": {
@@ -180,7 +196,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "summary": "Create the deal with this CRM id, or update it (fields left out keep "
         "their stored values).",
         "body": "DealPost",
-        "errors": ["400", "403"],
+        **IDEMPOTENT,
         "responses": {
             "200": _ok("The deal, updated.", _ref("DealOut")),
             "201": _ok("The deal, created.", _ref("DealOut")),
@@ -205,7 +221,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.create_practice": {
         "summary": "Share a practice or lesson.",
         "body": "PracticeIn",
-        "errors": ["400", "403"],
+        **IDEMPOTENT,
         "responses": {"201": _ok("The practice shared.", _ref("PracticeOut"))},
     },
     "api.get_practice": {

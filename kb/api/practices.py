@@ -19,6 +19,7 @@ from typing import Any
 from flask import request, url_for
 
 from kb.api import MAX_PER_PAGE, ApiError, api_user, bp, json_body, positive_int_arg
+from kb.api.idempotency import idempotent
 from kb.extensions import db
 from kb.models import EndorsementKind, Practice
 from kb.practices import service
@@ -78,6 +79,7 @@ def list_practices():
 
 
 @bp.post("/practices")
+@idempotent
 def create_practice():
     user = api_user()
     if not can_create_practice(user):

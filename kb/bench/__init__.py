@@ -27,6 +27,7 @@ class Bench:
     workdir: Path
     echo: Callable[[str], None] = click.echo
     results: dict = field(default_factory=dict)
+    import_sizes: tuple[int, ...] = ()  # rows per imported file; the section's own by default
 
     @property
     def database_path(self) -> Path:
@@ -51,10 +52,17 @@ def _exports_section(bench: Bench) -> dict:
     return section(bench)
 
 
+def _imports_section(bench: Bench) -> dict:
+    from kb.bench.imports import section
+
+    return section(bench)
+
+
 SECTIONS: list[tuple[str, Callable[[Bench], dict]]] = [
     ("search", _search_section),
     ("themes", _themes_section),
     ("exports", _exports_section),
+    ("imports", _imports_section),
 ]
 SECTION_NAMES = tuple(name for name, _ in SECTIONS)
 
@@ -99,6 +107,7 @@ def run(
     keep: bool = False,
     only: tuple[str, ...] = (),
     echo: Callable[[str], None] = click.echo,
+    import_sizes: tuple[int, ...] = (),
 ) -> dict:
     from kb.cli import init_database
     from kb.demo.generator import generate
@@ -107,7 +116,7 @@ def run(
     echo(f"Benchmark data in {workdir} ({'kept' if keep else 'removed afterwards'}).")
     try:
         app = _app(workdir)
-        bench = Bench(app, count, seed, queries_per_type, workdir, echo)
+        bench = Bench(app, count, seed, queries_per_type, workdir, echo, import_sizes=import_sizes)
         with app.app_context():
             init_database()
             started = time.perf_counter()

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import charset_normalizer
+
 from kb.deals.crm_formats import (
     FORMATS,
     TARGETS,
@@ -110,26 +112,64 @@ class Parsed:
 
 def decode(data: bytes) -> tuple[str, str]:
     """The text and the encoding it was read with: UTF-8 (with or without a
-    byte-order mark), UTF-16 with one, else Windows-1252 as Excel saves it."""
+    byte-order mark), UTF-16 with one, Windows-1252 as Excel saves it, or
+    another encoding when the bytes are plainly not Western text. Raises
+    FileError rather than read a file wrongly."""
     if data.startswith(b"PK\x03\x04"):
         raise FileError("This is an Excel workbook, not a CSV file: save it as CSV first.")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "UTF-16"
-    if b"\x00" in data[:4096]:
+        text, encoding = _strict(data, "utf-16", "UTF-16"), "UTF-16"
+    elif b"\x00" in data[:4096]:
         raise FileError("This is not a text file: export the report as CSV.")
-    if data.startswith(codecs.BOM_UTF8):
+    elif data.startswith(codecs.BOM_UTF8):
+        text, encoding = _strict(data, "utf-8-sig", "UTF-8"), "UTF-8 with byte-order mark"
+    else:
         try:
-            return data.decode("utf-8-sig"), "UTF-8 with byte-order mark"
+            text, encoding = data.decode("utf-8"), "UTF-8"
         except UnicodeDecodeError:
-            raise FileError("The file starts as UTF-8 but is not valid UTF-8.") from None
+            text, encoding = _legacy(data)
+    if (nul := text.find("\x00")) >= 0:
+        line = text.count("\n", 0, nul) + 1
+        raise FileError(
+            f"Line {line} holds a NUL character, which no text can store: "
+            "export the report as CSV again."
+        )
+    return text, encoding
+
+
+def _strict(data: bytes, codec: str, label: str) -> str:
     try:
-        return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise FileError(
+            f"The file says it is {label} but is not valid {label} (at byte {exc.start}): "
+            "save it again as CSV UTF-8."
+        ) from None
+
+
+# Runs of this many non-ASCII characters are what other scripts' bytes look
+# like when read as Windows-1252 ("æ—¥æœ¬"); Western text has few of them.
+_FOREIGN_RUN = re.compile(r"[^\x00-\x7f]{3,}")
+_WESTERN = {"cp1252", "latin_1", "iso8859_15", "ascii", "utf_8"}
+
+
+def _legacy(data: bytes) -> tuple[str, str]:
+    """A file that is not UTF-8: Windows-1252 when it reads as Western text,
+    else the encoding detected for it (Shift-JIS, Windows-1251...), else refused."""
     try:
-        return data.decode("cp1252"), "Windows-1252"
+        western, label = data.decode("cp1252"), "Windows-1252"
     except UnicodeDecodeError:
-        return data.decode("latin-1"), "Latin-1"
+        western, label = data.decode("latin-1"), "Latin-1"
+    foreign = sum(len(run) for run in _FOREIGN_RUN.findall(western))
+    if foreign * 2 <= sum(1 for c in western if ord(c) > 127):
+        return western, label
+    best = charset_normalizer.from_bytes(data).best()
+    if best is not None and best.encoding not in _WESTERN:
+        return str(best), f"{best.encoding.replace('_', '-').upper()} (detected)"
+    raise FileError(
+        "The file is not UTF-8 and does not read as Windows-1252 either: "
+        "save it as CSV UTF-8 and upload it again."
+    )
 
 
 def sniff_delimiter(text: str) -> str:

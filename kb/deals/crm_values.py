@@ -107,9 +107,13 @@ def parse_amount(text: str, decimal_comma: bool = False) -> tuple[Decimal | None
         raise ValueError(f"'{original}' is not an amount.") from None
     if negative and value:
         raise ValueError(f"'{original}' is negative; a deal's amount cannot be below zero.")
-    if value != value.quantize(CENT):
+    try:
+        cents = value.quantize(CENT)
+    except InvalidOperation:  # more digits than any amount column holds
+        raise ValueError(f"'{original}' is too large for an amount.") from None
+    if value != cents:
         raise ValueError(f"'{original}' has more than two decimal places.")
-    return value.quantize(CENT), currency
+    return cents, currency
 
 
 def detect_decimal_comma(values: list[str]) -> bool:

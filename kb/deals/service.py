@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from kb import audit
 from kb.auth.service import find_user
@@ -38,11 +39,19 @@ class DealChange:
     warnings: dict[str, str] = field(default_factory=dict)
 
 
+# Deals read per query when an import looks up its file's CRM ids.
+DEAL_BATCH = 500
+
+
 class Lookups:
     """Users, competitors and list values by name, each looked up once: an
-    import of thousands of rows names the same few again and again."""
+    import of thousands of rows names the same few again and again. Deals by
+    CRM id, for an import, read in batches before its rows are stored."""
 
     def __init__(self) -> None:
+        # An import's new deals not yet flushed: inserted a batch at a time.
+        self.created: list | None = None
+        self._deals: dict[str, Deal | None] = {}
         self._by_email: dict[str, User | None] = {}
         self._by_name: dict[str, list[User]] = {}
         self._competitors: dict[str, Competitor | None] = {}
@@ -68,6 +77,34 @@ class Lookups:
             self._competitors[key] = find_competitor(key)
         return self._competitors[key]
 
+    def prefetch_deals(self, crm_ids: list[str]) -> None:
+        """Read (and, on PostgreSQL, lock) the stored deals with these CRM
+        ids, a batch per query; the others are known to be new."""
+        wanted = [c for c in dict.fromkeys(crm_ids) if c not in self._deals]
+        for start in range(0, len(wanted), DEAL_BATCH):
+            batch = wanted[start : start + DEAL_BATCH]
+            self._deals.update(dict.fromkeys(batch))
+            stmt = (
+                select(Deal)
+                .where(Deal.crm_id.in_(batch))
+                .options(
+                    selectinload(Deal.competitors),
+                    selectinload(Deal.owner),
+                    selectinload(Deal.debriefs),
+                )
+                .with_for_update(of=Deal)
+            )
+            self._deals.update((deal.crm_id, deal) for deal in db.session.scalars(stmt))
+
+    def deal(self, crm_id: str, lock: bool = False) -> Deal | None:
+        if crm_id not in self._deals:
+            return find_deal(crm_id, lock=lock)
+        return self._deals[crm_id]
+
+    def stored(self, deal: Deal) -> None:
+        if deal.crm_id in self._deals:
+            self._deals[deal.crm_id] = deal
+
     def choice(self, kind: str, value: str) -> str | None:
         key = (kind, value.strip().lower())
         if key not in self._choices:
@@ -75,8 +112,9 @@ class Lookups:
         return self._choices[key]
 
 
-def find_deal(crm_id: str) -> Deal | None:
-    return db.session.scalar(select(Deal).where(Deal.crm_id == crm_id))
+def find_deal(crm_id: str, lock: bool = False) -> Deal | None:
+    stmt = select(Deal).where(Deal.crm_id == crm_id)
+    return db.session.scalar(stmt.with_for_update(of=Deal) if lock else stmt)
 
 
 def snapshot(deal: Deal) -> dict[str, Any]:
@@ -152,7 +190,9 @@ def _owner(
     return _ABSENT
 
 
-def _validate(body: dict, existing: Deal | None, errors: dict[str, str]) -> _Resolved | None:
+def _validate(
+    body: dict, existing: Deal | None, errors: dict[str, str], lookups: "Lookups"
+) -> _Resolved | None:
     merged = {**deal_as_input(existing), **body} if existing else dict(body)
     if existing and str(merged.get("outcome")) == "won" and "winner" not in body:
         merged["winner"] = None  # a deal that turned into a win has no other winner
@@ -162,12 +202,14 @@ def _validate(body: dict, existing: Deal | None, errors: dict[str, str]) -> _Res
         errors.update(field_errors(exc))
         return None
     found = _Resolved()
-    _resolve_deal_facts(facts, existing, found)
+    _resolve_deal_facts(facts, existing, found, lookups)
     errors.update({key.removeprefix("deal."): message for key, message in found.errors.items()})
     return found
 
 
-def _write(actor, crm_id, existing, found, owner, via) -> tuple[Deal, str]:
+def _write(actor, crm_id, existing, found, owner, via, created=None) -> tuple[Deal, str]:
+    """Store the deal. A new one is flushed and audited at once, or, given a
+    `created` list (an import's), left for record_created to do in a batch."""
     before = snapshot(existing) if existing is not None else None
     deal = existing if existing is not None else Deal()
     if existing is None:
@@ -177,19 +219,43 @@ def _write(actor, crm_id, existing, found, owner, via) -> tuple[Deal, str]:
         setattr(deal, key, value)
     if owner is not _ABSENT:
         deal.owner = owner
-    db.session.flush()
     summary = f"{deal.name} (CRM {crm_id})" + (f" · {via}" if via else "")
     if before is None:
-        audit.record(actor, "create", "deal", deal.id, summary)
+        if created is not None:
+            created.append((actor, deal, summary))
+        else:
+            db.session.flush()
+            audit.record(actor, "create", "deal", deal.id, summary)
         return deal, "create"
     changes = audit.diff(before, snapshot(deal))
     if not changes:
         return deal, "unchanged"
     audit.record(actor, "update", "deal", deal.id, summary, changes)
+    db.session.flush()
     if debrief_ids := [d.id for d in deal.debriefs]:
         enqueue("debrief", *debrief_ids)
     enqueue_deal_practices([deal.id])
     return deal, "update"
+
+
+def record_created(created: list) -> None:
+    """Insert the deals an import created since the last call, in one flush,
+    and audit each."""
+    if not created:
+        return
+    db.session.flush()
+    for actor, deal, summary in created:
+        audit.record(actor, "create", "deal", deal.id, summary)
+    created.clear()
+
+
+# Tries a call that commits gets when other writers of the same CRM id keep
+# beating it; each lost race means a committed row the next try will find.
+ATTEMPTS = 4
+
+
+class _Raced(Exception):
+    """Another transaction stored this CRM id after this one looked for it."""
 
 
 def upsert_deal(
@@ -200,46 +266,58 @@ def upsert_deal(
     commit: bool = True,
     lookups: Lookups | None = None,
     via: str = "",
-    _retry: bool = True,
 ) -> DealChange:
     """Create the deal with `values["crm_id"]`, or update it. Fields left out
     keep their stored values; "owner_email" (or, for a file that only names
     owners, "owner_name") picks the owner. `lenient` is the import's mode:
     unknown list values and competitors are warnings instead of errors, and
-    competitors are added to the deal's rather than replacing them."""
+    competitors are added to the deal's rather than replacing them.
+
+    With `commit`, a request that loses a race with another creating the same
+    deal rolls back and tries again, finding the winner's row to update."""
     if not isinstance(values, dict):
         raise ValidationFailed({"__root__": "Send a JSON object describing the deal."})
-    lookups = lookups or Lookups()
+    if not commit:
+        return _upsert(actor, values, lenient, lookups or Lookups(), via)
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            change = _upsert(actor, values, lenient, Lookups(), via)
+            db.session.commit()
+            return change
+        except (IntegrityError, _Raced):
+            db.session.rollback()
+            if attempt == ATTEMPTS:
+                raise
+        except Exception:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")
+
+
+def _upsert(actor, values: dict, lenient: bool, lookups: Lookups, via: str) -> DealChange:
     body = dict(values)
     email, name = body.pop("owner_email", _ABSENT), body.pop("owner_name", _ABSENT)
     errors: dict[str, str] = {}
     warnings: dict[str, str] = {}
     crm_id = _crm_id(body.get("crm_id"), errors)
-    existing = find_deal(crm_id) if crm_id else None
+    # Locked, so that two requests updating one deal take turns (each sees the
+    # competitors the other stored) instead of racing on its rows.
+    existing = lookups.deal(crm_id, lock=True) if crm_id else None
     if crm_id:
         body["crm_id"] = crm_id
     if lenient:
         _soften(body, existing, lookups, warnings)
-    found = _validate(body, existing, errors)
+    found = _validate(body, existing, errors, lookups)
     owner = _owner(email, name, existing, lookups, errors, warnings)
+    if existing is None and "crm_id" in errors and crm_id and find_deal(crm_id):
+        raise _Raced()
     if errors or found is None:
         raise ValidationFailed(errors)
-    try:
+    if lookups.created is None:
         deal, action = _write(actor, crm_id, existing, found, owner, via)
-        if commit:
-            db.session.commit()
-    except IntegrityError:
-        if not commit:
-            raise
-        # Another request stored the same CRM id a moment ago: update that one.
-        db.session.rollback()
-        if existing is not None or not _retry:
-            raise
-        return upsert_deal(actor, values, lenient=lenient, via=via, _retry=False)
-    except Exception:
-        if commit:
-            db.session.rollback()
-        raise
+    else:
+        deal, action = _write(actor, crm_id, existing, found, owner, via, lookups.created)
+    lookups.stored(deal)
     return DealChange(deal, action, warnings)
 
 
@@ -257,6 +335,7 @@ class RowOutcome:
 class ImportReport:
     dry_run: bool
     rows: list[RowOutcome] = field(default_factory=list)
+    previewed: int = 0  # rows given a preview so far
 
     def count(self, action: str) -> int:
         return sum(1 for row in self.rows if row.action == action)
@@ -321,12 +400,19 @@ def import_rows(
     database checks join those found reading the file."""
     report = ImportReport(dry_run=dry_run)
     lookups = Lookups()
+    lookups.created = []
+    lookups.prefetch_deals(
+        [row.values["crm_id"] for row in parsed.rows if row.values and row.values.get("crm_id")]
+    )
     via = f"import {source}".strip()
     try:
         for result in parsed.rows:
             report.rows.append(_import_row(actor, result, parsed.columns, lookups, via, report))
+            if len(lookups.created) >= DEAL_BATCH:
+                record_created(lookups.created)
             if progress is not None:
                 progress(1)
+        record_created(lookups.created)
         if dry_run:
             db.session.rollback()
         else:
@@ -351,5 +437,7 @@ def _import_row(actor, result, columns, lookups, via, report) -> RowOutcome:
         result.values = None
         return RowOutcome(result, "error")
     result.warnings.extend(_issues(change.warnings, columns))
-    stored = _stored(change.deal) if len(report.preview) < PREVIEW_ROWS else None
+    stored = None
+    if report.previewed < PREVIEW_ROWS:
+        stored, report.previewed = _stored(change.deal), report.previewed + 1
     return RowOutcome(result, change.action, stored)

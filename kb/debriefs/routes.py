@@ -17,7 +17,7 @@ from kb.permissions import (
     can_view_debrief,
 )
 from kb.search import marks
-from kb.validation import ValidationFailed
+from kb.validation import ValidationFailed, id_from_text, page_from_text
 
 bp = Blueprint("debriefs", __name__, url_prefix="/debriefs")
 
@@ -28,11 +28,6 @@ SCOPES = {"all": "All debriefs", "mine": "My debriefs", "team": "My team's debri
 @login_required
 def require_login():
     pass
-
-
-def _int_arg(name: str, default: int) -> int:
-    value = request.args.get(name, "")
-    return int(value) if value.isdecimal() else default
 
 
 # One rule per URL shape, so that url_for("debriefs.index") builds /debriefs/
@@ -47,7 +42,7 @@ def index(scope: str):
     sort = request.args.get("sort", "")
     sort = sort if sort in queries.SORTS else queries.DEFAULT_SORT
     stmt = queries.debrief_list(current_user, filters, scope, sort)
-    page = queries.paginate(stmt, _int_arg("page", 1), 25)
+    page = queries.paginate(stmt, page_from_text(request.args.get("page")), 25)
     return render_template(
         "debriefs/index.html",
         page=page,
@@ -163,7 +158,7 @@ def new():
     if not can_file(current_user, source):
         abort(403)
     deal = None
-    if deal_id := _int_arg("deal", 0):
+    if (deal_id := id_from_text(request.args.get("deal"))) is not None:
         deal = db.session.get(Deal, deal_id)
         if deal is None:
             abort(404)

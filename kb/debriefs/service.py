@@ -113,21 +113,34 @@ class _Resolved:
         self.reason_competitors: list = []
 
 
-def _resolve_deal_facts(facts: DealIn, existing: Deal | None, found: _Resolved) -> None:
+class DirectLookups:
+    """Each lookup a query; an import passes cached, batched ones instead."""
+
+    choice = staticmethod(canonical_choice)
+    competitor = staticmethod(find_competitor)
+
+    @staticmethod
+    def deal(crm_id: str) -> Deal | None:
+        return db.session.scalar(select(Deal).where(Deal.crm_id == crm_id))
+
+
+def _resolve_deal_facts(
+    facts: DealIn, existing: Deal | None, found: _Resolved, lookups=DirectLookups
+) -> None:
     fields = facts.model_dump(exclude={"competitors", "winner"})
     for kind in ("segment", "region", "industry", "product_line"):
         if fields[kind] is not None:
-            listed = canonical_choice(kind, fields[kind])
+            listed = lookups.choice(kind, fields[kind])
             if listed is None:
                 found.errors[f"deal.{kind}"] = f"Unknown {kind.replace('_', ' ')} '{fields[kind]}'."
             fields[kind] = listed
     if facts.crm_id:
-        other = db.session.scalar(select(Deal).where(Deal.crm_id == facts.crm_id))
+        other = lookups.deal(facts.crm_id)
         if other is not None and other is not existing:
             found.errors["deal.crm_id"] = "Another deal already has this CRM id."
     competitors = []
     for i, name in enumerate(facts.competitors):
-        competitor = find_competitor(name)
+        competitor = lookups.competitor(name)
         if competitor is None:
             found.errors[f"deal.competitors.{i}"] = f"Unknown competitor '{name}'."
         elif competitor not in competitors:
@@ -138,7 +151,7 @@ def _resolve_deal_facts(facts: DealIn, existing: Deal | None, found: _Resolved) 
             found.errors["deal.winner"] = "A won deal has no other winner; leave this empty."
         elif facts.winner.lower() in SPECIAL_WINNERS:
             fields["winner_kind"] = SPECIAL_WINNERS[facts.winner.lower()]
-        elif (winner := find_competitor(facts.winner)) is not None:
+        elif (winner := lookups.competitor(facts.winner)) is not None:
             fields["winner_kind"], fields["winner_competitor"] = WinnerKind.COMPETITOR, winner
             if winner not in competitors:
                 competitors.append(winner)

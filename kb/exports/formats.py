@@ -2,11 +2,15 @@
 
 Every string cell of a CSV or XLSX file goes through `neutralise`: a
 spreadsheet runs a cell starting with =, +, -, @, a tab or a carriage return
-as a formula, so such a cell gets a leading single quote."""
+as a formula, so such a cell gets a leading single quote. A CSV value that
+holds a separator followed by a formula character ("fine;=1+2") is quoted:
+a spreadsheet whose locale splits on that separator would otherwise open
+the rest as a cell of its own, starting with "=". Values are otherwise kept
+as typed, and JSON is never altered."""
 
-import csv
 import io
 import json
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
@@ -52,14 +56,29 @@ def _csv_value(value: Any) -> Any:
     return neutralise(value)
 
 
+# What makes a CSV field need quotes: the comma, a quote or a line break (as
+# the csv module quotes), or any locale's separator before a formula start.
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]|[;\t|]\s*[=+\-@]')
+
+
+def _csv_field(value: Any) -> str:
+    text = str(value)
+    if _NEEDS_QUOTES.search(text):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _csv_line(values: Iterable[Any]) -> str:
+    return ",".join(_csv_field(v) for v in values) + "\r\n"
+
+
 def csv_chunks(sheet: Sheet) -> Iterator[str]:
     """One sheet as CSV text (with a byte-order mark, so spreadsheets read UTF-8)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
     buffer.write("\ufeff")
-    writer.writerow([c.title for c in sheet.columns])
+    buffer.write(_csv_line(c.title for c in sheet.columns))
     for count, row in enumerate(sheet.rows, 1):
-        writer.writerow([_csv_value(row.get(c.key)) for c in sheet.columns])
+        buffer.write(_csv_line(_csv_value(row.get(c.key)) for c in sheet.columns))
         if count % ROWS_PER_CHUNK == 0:
             yield buffer.getvalue()
             buffer.seek(0)

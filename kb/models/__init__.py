@@ -17,6 +17,7 @@ from kb.models.enums import (
     ThemeStatus,
     WinnerKind,
 )
+from kb.models.idempotency import IdempotencyKey
 from kb.models.index_outbox import IndexChange
 from kb.models.lookups import Choice, ReasonCategory
 from kb.models.practices import Comment, Endorsement, Practice, Tag, practice_tags
@@ -46,6 +47,7 @@ __all__ = [
     "DebriefSource",
     "DebriefStatus",
     "Direction",
+    "IdempotencyKey",
     "IndexChange",
     "Outcome",
     "Quote",

@@ -40,7 +40,7 @@ from kb.models import (
 from kb.practices.permissions import author_clause
 from kb.practices.presenters import Person, PracticeView, present
 from kb.search import search_practices
-from kb.validation import id_from_text
+from kb.validation import id_from_text, page_from_text
 
 FILTERS = ("q", "kind", "competitor", "segment", "outcome", "tag", "author")
 SORTS = {"newest": "Newest first", "endorsements": "Most endorsed"}
@@ -68,12 +68,11 @@ class PlaybookParams:
         """From query-string arguments; values that mean nothing are dropped."""
         values = {key: (args.get(key) or "").strip()[:200] for key in FILTERS}
         sort = args.get("sort", "newest")
-        page = args.get("page", "")
         return replace(
             cls(
                 **values,
                 sort=sort if sort in SORTS else "newest",
-                page=int(page) if page.isdecimal() and int(page) > 0 else 1,
+                page=page_from_text(args.get("page")),
             ),
             **overrides,
         )

@@ -23,7 +23,7 @@ from kb.practices.permissions import (
 )
 from kb.practices.presenters import present
 from kb.practices.queries import SORTS, PlaybookParams
-from kb.validation import ValidationFailed
+from kb.validation import ValidationFailed, id_from_text
 
 bp = Blueprint("practices", __name__, url_prefix="/practices")
 
@@ -34,11 +34,6 @@ ENDORSEMENT_KINDS = "any(tried, helpful)"
 @login_required
 def require_login():
     pass
-
-
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdecimal() else None
 
 
 def _load(practice_id: int, for_edit: bool = False) -> Practice:
@@ -96,7 +91,7 @@ def _linked(form: PracticeForm, practice: Practice | None) -> tuple[Deal | None,
     """The deal and debrief the form links to, for the form's summary: only
     those the practice already has or the user may link."""
     ids = [form.deal_id.data, form.debrief_id.data]
-    deal_id, debrief_id = (int(v) if (v or "").isdecimal() else None for v in ids)
+    deal_id, debrief_id = (id_from_text(v) for v in ids)
     deal = db.session.get(Deal, deal_id) if deal_id else None
     debrief = db.session.get(Debrief, debrief_id) if debrief_id else None
     if deal is not None and not (
@@ -186,7 +181,7 @@ def new():
     if not form.is_submitted():
         kind = request.args.get("kind", "")
         kind = PracticeKind(kind) if kind in {k.value for k in PracticeKind} else None
-        if (debrief_id := _int_arg("from_debrief")) is not None:
+        if (debrief_id := id_from_text(request.args.get("from_debrief"))) is not None:
             debrief = db.session.get(Debrief, debrief_id)
             if debrief is None:
                 abort(404)

@@ -17,7 +17,7 @@ from kb.models import Theme
 from kb.practices.queries import PlaybookParams, find_practices
 from kb.themes import discovery, evidence, figures, queries, reports, service
 from kb.themes.forms import ThemeForm
-from kb.validation import ValidationFailed
+from kb.validation import ValidationFailed, page_from_text
 
 bp = Blueprint("themes", __name__, url_prefix="/themes")
 
@@ -41,8 +41,7 @@ def _require_manager() -> None:
 
 
 def _int_arg(name: str, default: int) -> int:
-    value = request.args.get(name, "")
-    return int(value) if value.isdecimal() and int(value) > 0 else default
+    return page_from_text(request.args.get(name), default)
 
 
 @bp.context_processor

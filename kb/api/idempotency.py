@@ -1,0 +1,127 @@
+"""The Idempotency-Key header on the API's creating POSTs.
+
+A client that times out or crashes after sending a debrief, a deal or a
+practice cannot tell whether it was stored. Sending the same request again
+with the same key returns the first answer (status, body and Location)
+instead of storing a duplicate. The same key with a different request is
+refused; keys are each user's own and are forgotten after KEEP."""
+
+import functools
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from flask import Response, current_app, request
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from kb.api import ApiError, api_user
+from kb.extensions import db
+from kb.models import IdempotencyKey
+
+HEADER = "Idempotency-Key"
+KEEP = timedelta(hours=24)
+MAX_KEY_LENGTH = 255
+
+
+def _request_hash() -> str:
+    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
+    digest.update(request.get_data(cache=True))
+    return digest.hexdigest()
+
+
+def _key() -> str | None:
+    key = request.headers.get(HEADER)
+    if key is None:
+        return None
+    if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise ApiError(
+            400,
+            "invalid_idempotency_key",
+            f"'{HEADER}' must be 1 to {MAX_KEY_LENGTH} printable characters, "
+            "e.g. a UUID generated for each new request.",
+        )
+    return key
+
+
+def _stored(user_id: int, key: str) -> IdempotencyKey | None:
+    return db.session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+    )
+
+
+def _answer(entry: IdempotencyKey, request_hash: str) -> Response:
+    if entry.request_hash != request_hash:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            f"This {HEADER} was sent before with a different request; "
+            "use a new key for a new request.",
+        )
+    if entry.status is None:
+        raise ApiError(
+            409,
+            "request_in_progress",
+            f"A request with this {HEADER} is still being answered, or was interrupted "
+            "after it was stored: retry in a moment, or check what was stored before "
+            "sending it with a new key.",
+        )
+    headers = {"Idempotent-Replayed": "true"}
+    if entry.location:
+        headers["Location"] = entry.location
+    return Response(entry.body, entry.status, headers, mimetype="application/json")
+
+
+def forget_expired(now: datetime | None = None) -> None:
+    cutoff = (now or datetime.now(UTC).replace(tzinfo=None)) - KEEP
+    db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
+
+
+def idempotent(view):
+    """Answer a retry of `view` (same user, key and request) from the store."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        key = _key()
+        if key is None:
+            return view(*args, **kwargs)
+        user_id, request_hash = api_user().id, _request_hash()
+        forget_expired()
+        if (entry := _stored(user_id, key)) is not None:
+            return _answer(entry, request_hash)
+        # Claim the key before doing the work: a concurrent retry waits on
+        # this row and then finds it, rather than storing the request twice.
+        # The claim commits with the view's own writes.
+        claim = IdempotencyKey(user_id=user_id, key=key, request_hash=request_hash)
+        db.session.add(claim)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            db.session.rollback()
+            return _answer(_stored(user_id, key), request_hash)
+        try:
+            response = current_app.make_response(view(*args, **kwargs))
+        except Exception:
+            # Refused or failed: the uncommitted claim goes with the rest, so
+            # the same request may be sent again.
+            db.session.rollback()
+            raise
+        if response.status_code < 500:
+            _remember(response, user_id, key, request_hash)
+        return response
+
+    return wrapper
+
+
+def _remember(response: Response, user_id: int, key: str, request_hash: str) -> None:
+    # A view that rolled back (a retried race) took the claim with it.
+    entry = _stored(user_id, key)
+    if entry is None:
+        entry = IdempotencyKey(user_id=user_id, key=key, request_hash=request_hash)
+        db.session.add(entry)
+    entry.status = response.status_code
+    entry.body = response.get_data(as_text=True)
+    entry.location = response.headers.get("Location")
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
