@@ -652,3 +652,11 @@ def test_cli_mapping_overrides(app, runner, users, tmp_path):
     assert result.exit_code == 1 and "Unknown field 'colour'" in result.output
     result = runner.invoke(args=["import-deals", str(path), "--map", "crm_id=Nope"])
     assert result.exit_code == 1 and "The file has no column 'Nope'." in result.output
+
+
+def test_a_currency_that_is_not_an_iso_code_is_a_row_error(app, users):
+    text = "Record ID,Deal Name,Deal Stage,Close Date,Associated Company,Amount,Currency\n"
+    text += "1,A,Closed Won,2026-03-01,X,100,EUR\n2,B,Closed Lost,2026-03-02,X,100,ABC\n"
+    _, parsed = parse_file(text.encode())
+    assert parsed.rows[0].values is not None and not parsed.rows[0].errors
+    assert [e.message for e in parsed.rows[1].errors] == ["'ABC' is not an ISO 4217 currency code."]

@@ -9,6 +9,8 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from kb.debriefs.schemas import CURRENCIES
+
 # --- amounts ---------------------------------------------------------------
 
 # Longest first, so that "US$" wins over "$".
@@ -140,6 +142,8 @@ def parse_currency(text: str) -> str | None:
         if symbol:
             return symbol
         raise ValueError(f"'{text.strip()}' is not a currency code such as USD or EUR.")
+    if code not in CURRENCIES:
+        raise ValueError(f"'{code}' is not an ISO 4217 currency code.")
     return code
 
 
