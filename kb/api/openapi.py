@@ -40,7 +40,7 @@ ERROR_RESPONSES = {
     "409": _error("The request conflicts with what is stored."),
     "415": _error("The body was not sent as application/json."),
     "422": _error("The Idempotency-Key was sent before with a different request."),
-    "503": _error("The search index is not built yet."),
+    "503": _error("The search could not run: the index is not built yet, or it failed."),
 }
 
 

@@ -75,7 +75,8 @@ def _index() -> SearchIndex:
 
 def search(user: User, params: SearchParams | Mapping) -> SearchResult:
     """One page of results for `user`; never raises for what a user typed
-    (problems come back as `warnings`)."""
+    (problems with the query come back as `warnings`; a search that could not
+    run at all comes back with `error` set and no hits)."""
     return _search(_index(), user, params)
 
 
