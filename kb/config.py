@@ -58,4 +58,10 @@ def from_environment(instance_path: str) -> dict:
         # Refuse oversized request bodies before anything parses them (CRM files included).
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "KB_DEBRIEF_OVERDUE_DAYS": int(env.get("KB_DEBRIEF_OVERDUE_DAYS", "14")),
+        # Operations (kb.observability): "json" writes one JSON object per log line.
+        "KB_LOG_FORMAT": env.get("KB_LOG_FORMAT", "text"),
+        "KB_LOG_LEVEL": env.get("KB_LOG_LEVEL", "INFO"),
+        # Who may read /metrics: this bearer token, or clients in these CIDRs.
+        "KB_METRICS_TOKEN": env.get("KB_METRICS_TOKEN", ""),
+        "KB_METRICS_NETWORKS": env.get("KB_METRICS_NETWORKS", ""),
     }
