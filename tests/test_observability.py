@@ -2,6 +2,14 @@
 
 import json
 import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -109,3 +117,65 @@ def test_metrics_need_the_token_or_a_configured_network(client, app, users, auth
     inside = client.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"})
     outside = client.get("/metrics", environ_base={"REMOTE_ADDR": "192.168.1.5"})
     assert inside.status_code == 200 and outside.status_code == 403
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_gunicorn_workers_add_up_their_samples_in_multiprocess_mode(database_url, tmp_path):
+    """With PROMETHEUS_MULTIPROC_DIR set, /metrics from any worker counts the
+    requests every worker answered."""
+    gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable))
+    if gunicorn is None:
+        pytest.skip("gunicorn (the deploy extra) is not installed")
+    (tmp_path / "metrics").mkdir()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "KB_DATABASE_URL": database_url,
+        "KB_INDEX_DIR": str(tmp_path / "index"),
+        "KB_SECRET_KEY": "test-secret",
+        "KB_METRICS_TOKEN": TOKEN,
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+    }
+    server = subprocess.Popen(  # noqa: S603 (our own server, fixed arguments)
+        [gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "2", "kb:create_app()"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        asked = 0
+        for _ in range(100):
+            asked += 1
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=5)  # noqa: S310
+                break
+            except OSError:  # not listening yet, or 503 while the index is built
+                time.sleep(0.2)
+        for _ in range(11):
+            urllib.request.urlopen(f"{base}/healthz", timeout=5)  # noqa: S310
+        scrape = urllib.request.Request(  # noqa: S310
+            f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        text = urllib.request.urlopen(scrape, timeout=10).read().decode()  # noqa: S310
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    answered = sum(
+        s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name == "kb_request_duration_seconds_count"
+        and s.labels["endpoint"] == "health.healthz"
+    )
+    # Every answered request, whichever worker answered it (refused
+    # connections before the server listened are not requests).
+    assert 12 <= answered <= asked + 11
+    assert len(list((tmp_path / "metrics").glob("histogram_*.db"))) == 2
