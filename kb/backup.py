@@ -15,6 +15,9 @@ decimals travel as ISO text and are converted back by the target column's
 type. The search index is not in the file: it is derived, and restore
 rebuilds it. The closing line's checksum lets restore refuse a truncated or
 altered file before it changes anything.
+
+A backup reads every table in one transaction, so the tables agree with each
+other; on SQLite (without WAL) writers wait for it to finish.
 """
 
 import base64
@@ -101,6 +104,10 @@ def backup(path: str | Path) -> Summary:
         if connection.dialect.name == "postgresql":
             # One snapshot for every table, so the dump is consistent under writes.
             connection.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+        elif connection.dialect.name == "sqlite":
+            # The driver reads outside a transaction unless told; one read
+            # transaction keeps the tables consistent with each other.
+            connection.exec_driver_sql("BEGIN")
         schema = _current_schema(connection)
         if schema is None:
             raise BackupError("The database has no schema yet; run `kb init` first.")
