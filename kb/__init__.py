@@ -48,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     from kb.errors import register_error_pages
     from kb.exports.routes import bp as exports_bp
     from kb.health import bp as health_bp
+    from kb.observability import init_app as init_observability
     from kb.practices.routes import bp as practices_bp
     from kb.review.routes import bp as review_bp
     from kb.search.routes import bp as search_bp
@@ -76,6 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_pages(app)
     register_template_helpers(app)
     register_security_headers(app)
+    init_observability(app)
 
     from kb.cli import register_commands
 

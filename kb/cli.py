@@ -99,6 +99,8 @@ def register_commands(app: Flask) -> None:
         export,
     ):
         app.cli.add_command(command)
+    for command in (backup_command, restore_command):
+        app.cli.add_command(command)
 
 
 @click.command("init")
@@ -405,3 +407,47 @@ def export(
         for chunk in chunks:
             f.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
     click.echo(f"Wrote {output}.")
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("file", type=click.Path(dir_okay=False))
+def backup_command(file: str) -> None:
+    """Write the whole database to FILE (JSON lines; FILE.gz compresses it).
+    The search index is rebuilt from it on restore, so it is not included."""
+    from kb.backup import BackupError, backup
+
+    try:
+        summary = backup(file)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Wrote {file}: {summary.total} rows in {len(summary.rows)} tables, "
+        f"schema {summary.schema}."
+    )
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace everything already in the database.")
+def restore_command(file: str, force: bool) -> None:
+    """Load a `kb backup` file into this database (SQLite or PostgreSQL, from
+    either), upgrade it to the newest schema, and rebuild the search index."""
+    from kb import search
+    from kb.backup import BackupError, restore
+
+    try:
+        summary = restore(file, force=force)
+    except BackupError as exc:
+        raise click.ClickException(f"{exc} Nothing was changed.") from None
+    click.echo(
+        f"Restored {summary.total} rows in {len(summary.rows)} tables from schema {summary.schema}."
+    )
+    with click.progressbar(length=search.documents_in_database(), label="Indexing") as bar:
+        count = search.reindex(progress=bar.update)
+    if count is None:
+        raise click.ClickException(
+            "Another process is rebuilding the index; run `kb reindex` when it is done."
+        )
+    click.echo(f"Indexed {count} documents.")

@@ -63,4 +63,10 @@ def from_environment(instance_path: str) -> dict:
         "KB_SEARCH_INDEXER": env.get("KB_SEARCH_INDEXER", ""),
         # /healthz fails when a committed change waits longer than this for the index.
         "KB_INDEX_MAX_LAG_SECONDS": float(env.get("KB_INDEX_MAX_LAG_SECONDS", "30")),
+        # Operations (kb.observability): "json" writes one JSON object per log line.
+        "KB_LOG_FORMAT": env.get("KB_LOG_FORMAT", "text"),
+        "KB_LOG_LEVEL": env.get("KB_LOG_LEVEL", "INFO"),
+        # Who may read /metrics: this bearer token, or clients in these CIDRs.
+        "KB_METRICS_TOKEN": env.get("KB_METRICS_TOKEN", ""),
+        "KB_METRICS_NETWORKS": env.get("KB_METRICS_NETWORKS", ""),
     }
