@@ -159,25 +159,41 @@ def test_discover_and_track_a_finding_in_one_click(client, auth, users, tiny):
     html = page.get_data(as_text=True)
     assert "renewal cliff" in html and "13.5" in html
     assert "3 of 3" in html and "3 of 12" in html
+    # The track button carries the subset's other filters, not its outcome.
+    form = html.split('aria-label="Track “renewal cliff” as a theme"')[0].rsplit("<form", 1)[1]
+    assert 'name="q" value="&#34;renewal cliff&#34;"' in form
+    assert 'name="outcome"' not in form and 'name="polarity" value="weakness"' in form
     response = client.post(
         "/themes/track",
         data={
             "name": "Renewal cliff",
             "q": '"renewal cliff"',
             "outcome": "lost",
+            "winner": "Acme",
+            "segment": "Enterprise",
             "polarity": "weakness",
         },
     )
     assert response.status_code == 302
     theme = db.session.scalar(select(Theme))
     assert response.headers["Location"].endswith(f"/themes/{theme.id}")
-    assert (theme.query, theme.filters) == ('"renewal cliff"', {"outcome": "lost"})
+    # Outcome and winner are what the theme's win rate is compared on: a
+    # theme of lost deals only would show a win rate of 0 % by definition.
+    assert (theme.query, theme.filters) == ('"renewal cliff"', {"segment": "Enterprise"})
     assert theme.status == ThemeStatus.TRACKED and theme.owner_id == users.marketing.id
     shown = client.get(f"/themes/{theme.id}").get_data(as_text=True)
     assert 'id="mentions"' in shown and "data-chart=" in shown
-    # Tracking the same finding again gets a name of its own.
-    client.post("/themes/track", data={"name": "Renewal cliff", "q": '"renewal cliff"'})
-    assert sorted(db.session.scalars(select(Theme.name))) == ["Renewal cliff", "Renewal cliff (2)"]
+    # Discovery now offers to open the theme rather than track it again.
+    html = client.get("/themes/discover?outcome=lost&min_support=2").get_data(as_text=True)
+    assert "Tracked as “Renewal cliff”: open" in html
+    assert 'aria-label="Track “renewal cliff” as a theme"' not in html
+    # Tracking the same query again opens the theme; no "Renewal cliff (2)".
+    again = client.post("/themes/track", data={"name": "Renewal cliff", "q": '"Renewal  cliff"'})
+    assert again.status_code == 302
+    assert again.headers["Location"].endswith(f"/themes/{theme.id}")
+    assert list(db.session.scalars(select(Theme.name))) == ["Renewal cliff"]
+    opened = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "already tracks" in opened
 
 
 def test_a_rep_may_discover_but_not_track(client, auth, users, tiny):

@@ -5,12 +5,30 @@ prefer numbers. Built once here so the picture and the table cannot differ."""
 from dataclasses import dataclass, field
 from typing import Any
 
+from kb.analytics.stats import wilson
+
 TONES = ("won", "lost", "no_decision", "accent", "previous", "muted")
 
 
 def percent(value: float | None, digits: int = 0) -> str:
     """A share (0..1) as "42%"; a dash when there is nothing to divide by."""
     return "—" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def interval(won: int, decided: int) -> str:
+    """A win rate's 95 % Wilson interval, as "25–61%"; a dash without deals."""
+    found = wilson(won, decided)
+    if found is None:
+        return "—"
+    low, high = found
+    return f"{100 * low:.0f}–{100 * high:.0f}%"
+
+
+def rate_with_interval(won: int, decided: int) -> str:
+    """A win rate with its sample and interval: "40% (4 of 10; 95% CI 17–69%)"."""
+    if not decided:
+        return "— (no decided deals)"
+    return f"{percent(won / decided)} ({won:,} of {decided:,}; 95% CI {interval(won, decided)})"
 
 
 def points(value: float | None) -> str:

@@ -7,7 +7,14 @@ from flask_login import login_required
 
 from kb.analytics import perception, reasons
 from kb.analytics.cache import cached, data_version
-from kb.analytics.charts import Chart, Series, percent, points, rate_value
+from kb.analytics.charts import (
+    Chart,
+    Series,
+    interval,
+    percent,
+    points,
+    rate_value,
+)
 from kb.analytics.filters import clean_filters, filters_from_args
 from kb.analytics.periods import (
     Period,
@@ -109,13 +116,14 @@ def win_rate_chart(dimension: str, rates: list[reasons.WinRate]) -> Chart:
         unit="percent",
         labels=[r.label for r in rates],
         series=[Series("Win rate", [rate_value(r.rate) for r in rates], tone="won")],
-        head=[label, "Won", "Lost", "Win rate", "No decision", "No-decision share"],
+        head=[label, "Won", "Lost", "Win rate", "95% interval", "No decision", "No-decision share"],
         rows=[
             [
                 r.label,
                 f"{r.won:,}",
                 f"{r.lost:,}",
                 percent(r.rate),
+                interval(r.won, r.decided),
                 f"{r.no_decision:,}",
                 percent(r.no_decision_share),
             ]
@@ -168,6 +176,7 @@ def reasons_page():
         win_rate_charts=[win_rate_chart(d, rates) for d, rates in win_rates.items()],
         trend=trend,
         percent=percent,
+        interval=interval,
         points=points,
         **_choices(),
     )

@@ -14,12 +14,14 @@ exactly the debriefs it was counted on.
 
 Candidates are read from the subset's own text (a sample of it beyond
 SAMPLE debriefs): single words, and two- and three-word sequences within one
-section, without stop words at either end and without numbers. Each is first
-scored on estimates (the sample, and the index's document frequencies); the
-best SHORTLIST of each length are then counted exactly on the index.
+section, without stop words at either end and without numbers. The list is
+exact: every candidate that could be in it is counted exactly on the index.
+Estimates (from the sample and the index's document frequencies) only choose
+the order of counting; a candidate is left uncounted only when an upper
+bound on its score, from its document frequency, is below the list's
+cut-off (see _best).
 """
 
-import heapq
 import math
 import time
 from collections import Counter
@@ -36,13 +38,12 @@ from kb.search.analysis import analyse, spans, stem
 from kb.search.documents import Section
 from kb.search.highlight import snippets
 from kb.themes.engine import Match, Snapshot
-from kb.themes.terms import TermCache, sections
+from kb.themes.terms import TermCache, names, sections
 
 MIN_SUPPORT, MAX_SUPPORT, DEFAULT_SUPPORT = 1, 1000, 5
 SAMPLE = 2000  # debriefs read per side to find candidates
-POOL = 2000  # most frequent candidates per phrase length scored on estimates
-SHORTLIST = 120  # best of those per phrase length counted exactly
-EMERGING_SHORTLIST = 60
+SHORTLIST = 360  # candidates counted exactly first, best estimates first
+EMERGING_SHORTLIST = 180
 SIGNIFICANT = 10.83  # G² for p < 0.001 (one degree of freedom)
 EMERGING_SIGNIFICANT = 3.84  # p < 0.05
 RESULTS = 30
@@ -223,44 +224,178 @@ class _Side:
     counts: Counter
     scale: float  # documents per sampled document
     analysed: dict
+    ids: list[int] = field(default_factory=list)
+    _named: Counter | None = None
 
     def estimate(self, gram: tuple[str, ...]) -> float:
         return self.counts.get(gram, 0) * self.scale
 
+    def in_names(self, gram: tuple[str, ...]) -> int:
+        """The side's debriefs whose names (deal, account, competitors,
+        role) have the phrase: counted on every debrief, not a sample."""
+        if self._named is None:
+            analysed: dict[str, tuple] = {}
+            named: Counter = Counter()
+            for found in names(self.ids).values():
+                for name in found:
+                    if name not in analysed:
+                        analysed[name] = (tuple(analyse(name)),)
+                named.update(count_grams({0: tuple(t for n in found for t in analysed[n])}))
+            self._named = named
+        return self._named.get(gram, 0)
 
-def _side(snap: Snapshot, terms: TermCache, bits: int) -> _Side:
+
+def _side(snap: Snapshot, terms: TermCache, bits: int, size: int = SAMPLE) -> _Side:
     ids = sorted(snap.debriefs_of(bits))
-    sample = _sample(ids, SAMPLE)
+    sample = _sample(ids, size)
     analysed = terms.terms(sample)
-    return _Side(bits, len(ids), count_grams(analysed), len(ids) / max(1, len(sample)), analysed)
+    counts = count_grams(analysed)
+    return _Side(bits, len(ids), counts, len(ids) / max(1, len(sample)), analysed, ids)
 
 
-def _shortlist(
+def _candidates(side: _Side, named: frozenset[str]) -> list[tuple[str, ...]]:
+    """Every word, pair and triple of the side's (sampled) text worth a look."""
+    return [gram for gram in side.counts if _keep(gram, named)]
+
+
+def upper_bound(most: int, subset_size: int, rest_size: int, least_rest: int = 0) -> float:
+    """The highest G² a phrase in at most `most` subset documents and at
+    least `least_rest` others can have: G² of an over-represented phrase
+    grows with its subset count and falls with its count outside."""
+    return log_likelihood(
+        min(most, subset_size), subset_size, min(least_rest, rest_size), rest_size
+    )
+
+
+class _Bounds:
+    """What is known for sure about candidates' counts without decoding
+    their postings, tightened as phrases are counted exactly.
+
+    - A phrase's subset count is at most its document frequency in the index
+      (drafts, deleted and other documents included), and at most the count
+      of each word or shorter phrase in it.
+    - When the subset was read whole, a word's subset count is at most the
+      debriefs whose text or names have it.
+    - Its background count outside the subset is at least its document
+      frequency less its subset count and the documents that are in neither."""
+
+    def __init__(self, snap: Snapshot, subset: _Side, rest_size: int):
+        self.snap, self.subset, self.rest_size = snap, subset, rest_size
+        self.outside = snap.view.size - subset.size - rest_size
+        self.known: dict[tuple[str, ...], int] = {}
+        self.frequency: dict[tuple[str, ...], int] = {}
+        self._most: dict[tuple[str, ...], int] = {}
+        self.whole = len(subset.analysed) >= subset.size
+
+    def df(self, gram: tuple[str, ...]) -> int:
+        found = self.frequency.get(gram)
+        if found is None:
+            found = self.frequency[gram] = self.snap.doc_frequency(gram)
+        return found
+
+    def learn(self, gram: tuple[str, ...], count: int) -> None:
+        self.known[gram] = count
+        self._most.clear()  # bounds of phrases containing it may tighten
+
+    def most(self, gram: tuple[str, ...]) -> int:
+        if gram in self.known:
+            return self.known[gram]
+        found = self._most.get(gram)
+        if found is None:
+            found = self._most[gram] = self._most_of(gram)
+        return found
+
+    def _most_of(self, gram: tuple[str, ...]) -> int:
+        most = min(self.subset.size, self.df(gram))
+        for part in _parts(gram):
+            most = min(most, self.known.get(part, most))
+        if self.whole:
+            for term in gram:
+                word = (term,)
+                most = min(most, self.subset.counts.get(word, 0) + self.subset.in_names(word))
+        return most
+
+    def score(self, gram: tuple[str, ...]) -> float:
+        most = self.most(gram)
+        least = max(0, self.df(gram) - most - self.outside)
+        return upper_bound(most, self.subset.size, self.rest_size, least)
+
+
+def _best(
+    snap: Snapshot,
     subset: _Side,
-    rest_estimate,
-    rest_size: int,
+    background_bits: int,
+    candidates: list[tuple[str, ...]],
+    guess,
     min_support: int,
-    named: frozenset[str],
-    size: int = SHORTLIST,
-) -> list[tuple[str, ...]]:
-    """The candidates that look best on estimates, `size` per phrase length.
-    Only the POOL most frequent of each length are estimated: a phrase
-    rarer than those cannot reach the top of the list."""
-    floor = max(1.0, min_support * 0.5)
-    frequent: dict[int, list[tuple[int, tuple[str, ...]]]] = {1: [], 2: [], 3: []}
-    for gram, count in subset.counts.items():
-        if count * subset.scale >= floor and _keep(gram, named):
-            frequent[len(gram)].append((count, gram))
-    out = []
-    for pool in frequent.values():
-        scored = []
-        for count, gram in heapq.nlargest(POOL, pool):
-            c = min(rest_estimate(gram), rest_size)
-            score = log_likelihood(round(count * subset.scale), subset.size, round(c), rest_size)
-            if score > 0:
-                scored.append((score, gram))
-        out += [gram for _, gram in heapq.nlargest(size, scored)]
-    return out
+    threshold: float,
+    limit: int,
+    value=lambda f: f.score,
+    value_bound=None,
+    first: int = SHORTLIST,
+) -> list[Finding]:
+    """The best `limit` findings among the candidates by `value`, exactly
+    as if every candidate were counted on the index, then pruned.
+
+    Counting a phrase exactly means decoding its postings, so candidates are
+    counted in order of an estimate (`guess`, highest first), and one is left
+    uncounted only when it provably cannot change the result: when upper
+    bounds on its G² (and its `value`, by `value_bound`) from what is known
+    for sure of its counts (_Bounds) are below what it takes to be a finding
+    or to enter the list, and the bound on its subset count is below what it
+    takes to make a listed phrase it contains drop out as part of it.
+    Estimates only choose the order in which phrases are counted."""
+    rest_size = (background_bits & ~subset.bits).bit_count()
+    bounds = _Bounds(snap, subset, rest_size)
+    value_bound = value_bound or (lambda bounds, gram: bounds.score(gram))
+    pending = sorted(
+        (
+            gram
+            for gram in candidates
+            if bounds.most(gram) >= min_support and bounds.score(gram) >= threshold
+        ),
+        key=guess,
+        reverse=True,
+    )
+    rank = lambda f: (-value(f), -f.score)  # noqa: E731
+    found: dict[tuple[str, ...], Finding | None] = {}
+    batch = pending[:first]
+    while batch:
+        counted = _exact(snap, batch, subset, background_bits, min_support, threshold)
+        for gram, (finding, count) in zip(batch, counted, strict=True):
+            found[gram] = finding
+            bounds.learn(gram, count)
+        pending = [
+            gram
+            for gram in pending
+            if gram not in found
+            and bounds.most(gram) >= min_support
+            and bounds.score(gram) >= threshold
+        ]
+        top = _top(found, rank, limit)
+        if len(top) < limit:
+            batch = pending  # anything that may be a finding may still enter
+            continue
+        cutoff = value(top[-1])
+        listed = {f.terms: f.subset for f in top}
+        batch = [
+            gram
+            for gram in pending
+            if value_bound(bounds, gram) >= cutoff
+            or any(bounds.most(gram) >= 0.7 * listed.get(part, math.inf) for part in _parts(gram))
+        ]
+    return _top(found, rank, limit)
+
+
+def _parts(gram: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The shorter phrases inside a phrase."""
+    n = len(gram)
+    return [gram[i:j] for i in range(n) for j in range(i + 1, n + 1) if j - i < n]
+
+
+def _top(found: Mapping, rank, limit: int) -> list[Finding]:
+    ranked = sorted((f for f in found.values() if f is not None), key=rank)
+    return prune(ranked)[:limit]
 
 
 def _exact(
@@ -270,25 +405,24 @@ def _exact(
     background_bits: int,
     min_support: int,
     threshold: float,
-) -> list[Finding]:
+) -> list[tuple[Finding | None, int]]:
+    """Each phrase counted on the index: its finding (None when it is not
+    one: too rare, not significant, or an artefact of names) and its count
+    in the subset."""
     rest_bits = background_bits & ~subset.bits
     subset_size, background_size = subset.size, background_bits.bit_count()
     rest_size = rest_bits.bit_count()
-    found = []
+    found: list[tuple[Finding | None, int]] = []
     for gram in grams:
         bits = snap.phrase_bits(gram)
         a = (bits & subset.bits).bit_count()
-        if a < min_support:
-            continue
-        # A phrase counted mostly outside the debriefs' own text (in deal
-        # or account names) is an artefact of how deals are named.
-        in_text = subset.estimate(gram)
-        if in_text < 0.5 * a and a - in_text >= 3:
-            continue
         c = (bits & rest_bits).bit_count()
         score = log_likelihood(a, subset_size, c, rest_size)
-        if score >= threshold:
-            found.append(
+        if a < min_support or score < threshold or _in_names(subset, gram, a):
+            found.append((None, a))
+            continue
+        found.append(
+            (
                 Finding(
                     gram,
                     " ".join(gram),
@@ -299,28 +433,28 @@ def _exact(
                     background_size,
                     c,
                     rest_size,
-                )
+                ),
+                a,
             )
+        )
     return found
 
 
-def _contains(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
-    n = len(shorter)
-    return any(longer[i : i + n] == shorter for i in range(len(longer) - n + 1))
+def _in_names(side: _Side, gram: tuple[str, ...], count: int) -> bool:
+    """Whether a phrase is counted mostly in deal or account names rather
+    than what the debriefs say: an artefact of how deals are named."""
+    named = side.in_names(gram)
+    return named > 0.5 * count and named >= 3
 
 
 def prune(findings: list[Finding]) -> list[Finding]:
     """Drop a word or phrase that is mostly part of a longer one also found
     (shown once, as the longer phrase)."""
-    kept = []
-    for f in findings:
-        covered = any(
-            g.words > f.words and _contains(g.terms, f.terms) and g.subset >= 0.7 * f.subset
-            for g in findings
-        )
-        if not covered:
-            kept.append(f)
-    return kept
+    widest: dict[tuple[str, ...], int] = {}  # part -> most subset debriefs of a phrase with it
+    for g in findings:
+        for part in _parts(g.terms):
+            widest[part] = max(widest.get(part, 0), g.subset)
+    return [f for f in findings if not widest.get(f.terms, 0) >= 0.7 * f.subset]
 
 
 def _surface(gram: tuple[str, ...], texts: list[Section]) -> tuple[str, Section] | None:
@@ -373,10 +507,12 @@ def discover(
     min_support: int = DEFAULT_SUPPORT,
     today: date | None = None,
     limit: int = RESULTS,
+    sample: int = SAMPLE,
 ) -> Discovery:
     """Over-represented words and phrases of the debriefs a search finds,
     against a background; and separately those that grew most against the
-    previous period. Raises DiscoveryError for input it cannot use."""
+    previous period. Candidates are read from a sample of `sample` debriefs
+    per side. Raises DiscoveryError for input it cannot use."""
     started = time.perf_counter()
     today = today or date.today()
     errors: dict[str, str] = {}
@@ -402,11 +538,12 @@ def discover(
         min_support,
         today,
         limit,
+        sample,
     )
 
     def compute() -> Discovery:
         found = _discover(
-            snap, terms, query, filters, background, min_support, today, period, limit
+            snap, terms, query, filters, background, min_support, today, period, limit, sample
         )
         found.took_ms = round((time.perf_counter() - started) * 1000, 1)
         return found
@@ -414,16 +551,16 @@ def discover(
     return cached(key, compute)
 
 
-def _discover(snap, terms, query, filters, background, min_support, today, period, limit):
+def _discover(snap, terms, query, filters, background, min_support, today, period, limit, sample):
     subset_match: Match = snap.match(query, filters)
     warnings = list(subset_match.warnings)
-    subset = _side(snap, terms, subset_match.bits)
+    subset = _side(snap, terms, subset_match.bits, sample)
     named = filtered_names(snap, filters)
 
     if background == "previous":
         before = snap.match(query, shifted(filters, period.previous()))
         background_bits = before.bits
-        back = _side(snap, terms, background_bits)
+        back = _side(snap, terms, background_bits, sample)
         rest_estimate = back.estimate
     else:
         background_bits = snap.population
@@ -436,10 +573,15 @@ def _discover(snap, terms, query, filters, background, min_support, today, perio
     rest_size = (background_bits & ~subset.bits).bit_count()
     findings: list[Finding] = []
     if subset.size and rest_size:
-        grams = _shortlist(subset, rest_estimate, rest_size, min_support, named)
-        findings = _exact(snap, grams, subset, background_bits, min_support, SIGNIFICANT)
-        findings.sort(key=lambda f: -f.score)
-        findings = prune(findings)[:limit]
+
+        def guess(gram) -> float:
+            c = min(rest_estimate(gram), rest_size)
+            return log_likelihood(round(subset.estimate(gram)), subset.size, round(c), rest_size)
+
+        candidates = _candidates(subset, named)
+        findings = _best(
+            snap, subset, background_bits, candidates, guess, min_support, SIGNIFICANT, limit
+        )
         _add_examples(findings, subset)
     elif not subset.size:
         warnings.append("No submitted debrief matches this subset.")
@@ -447,7 +589,7 @@ def _discover(snap, terms, query, filters, background, min_support, today, perio
         warnings.append("The background has no debriefs outside the subset to compare with.")
 
     emerging, now_period, before_period = _emerging(
-        snap, terms, query, filters, subset, period, today, min_support, limit, named
+        snap, terms, query, filters, subset, period, today, min_support, limit, named, sample
     )
     return Discovery(
         subset.size,
@@ -459,31 +601,46 @@ def _discover(snap, terms, query, filters, background, min_support, today, perio
         before_period,
         warnings,
         min_support,
-        min(subset.size, SAMPLE),
+        min(subset.size, sample),
     )
 
 
-def _emerging(snap, terms, query, filters, subset, period, today, min_support, limit, named):
+def _emerging(
+    snap, terms, query, filters, subset, period, today, min_support, limit, named, sample
+):
     """Phrases whose share of the subset's debriefs grew most against the
     same search over the previous period of equal length (the subset's own
     period, or the last 90 days when it has none)."""
     if period is None:
         period = rolling("90d", today)
-        now = _side(snap, terms, snap.match(query, shifted(filters, period)).bits)
+        now = _side(snap, terms, snap.match(query, shifted(filters, period)).bits, sample)
     else:
         now = subset
     if period.start > today:
         return [], period, None
     before_period = period.previous()
     before_bits = snap.match(query, shifted(filters, before_period)).bits
-    before = _side(snap, terms, before_bits)
+    before = _side(snap, terms, before_bits, sample)
     if not now.size or not before.size:
         return [], period, before_period
-    grams = _shortlist(now, before.estimate, before.size, min_support, named, EMERGING_SHORTLIST)
-    # The "background" here is the previous period alone (it never overlaps).
-    found = _exact(snap, grams, now, before_bits, min_support, EMERGING_SIGNIFICANT)
-    found = prune(sorted(found, key=lambda f: -f.score))
-    found.sort(key=lambda f: (-f.change, -f.score))
-    found = found[: max(10, limit // 2)]
+
+    def change(gram) -> float:
+        return now.estimate(gram) / now.size - before.estimate(gram) / before.size
+
+    # The "background" here is the previous period alone (it never overlaps);
+    # a share can grow by no more than the share it has now.
+    found = _best(
+        snap,
+        now,
+        before_bits,
+        _candidates(now, named),
+        change,
+        min_support,
+        EMERGING_SIGNIFICANT,
+        max(10, limit // 2),
+        value=lambda f: f.change,
+        value_bound=lambda bounds, gram: 100 * bounds.most(gram) / now.size,
+        first=EMERGING_SHORTLIST,
+    )
     _add_examples(found, now)
     return found, period, before_period

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from kb.analytics import stats
 from kb.analytics.cache import cached
 from kb.analytics.periods import Period, quarter_of, recent_quarters
 from kb.analytics.reasons import WinRate, share
@@ -23,6 +24,8 @@ from kb.themes.facts import DealFacts
 OUTCOMES = ("won", "lost", "no_decision")
 TREND_QUARTERS = 8
 TREND_MONTHS = 12
+MAX_QUARTERS = 40  # ten years
+MAX_MONTHS = 60
 
 
 def definition(theme: Theme) -> tuple:
@@ -116,6 +119,11 @@ class Overview:
     @property
     def is_new(self) -> bool:
         return self.before == 0 and self.now > 0
+
+    @property
+    def growth_as_counts(self) -> bool:
+        """Too few mentions for a percentage to mean much: 1 → 6 is not +500 %."""
+        return stats.small_counts(self.before, self.now)
 
     def growth_key(self) -> float:
         if self.is_new:
@@ -234,6 +242,12 @@ class Figures:
     def prev_share(self) -> float | None:
         return share(self.prev_mentions, self.prev_debriefs)
 
+    @property
+    def comparison(self) -> stats.Comparison:
+        """The win rate when mentioned against the period's other deals."""
+        m, b = self.mentioned, self.baseline
+        return stats.compare(m.won, m.decided, b.won, b.decided)
+
 
 def _months(today: date, count: int) -> list[Period]:
     months = []
@@ -246,17 +260,38 @@ def _months(today: date, count: int) -> list[Period]:
     return months
 
 
-def trend(snap: Snapshot, bits: int, today: date, by: str) -> list[TrendPoint]:
-    outcomes = {o: snap.values("outcome").get(o, 0) for o in OUTCOMES}
+def first_close(snap: Snapshot) -> date | None:
+    """The earliest close date of a submitted debrief's deal."""
+    first = snap.view.top_sorted(snap.population, "close_date", 1, descending=False)
+    return date.fromordinal(snap.column("close_date")[first[0]]) if first else None
+
+
+def _months_between(start: date, end: date) -> int:
+    return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
+def trend_periods(snap: Snapshot, period: Period, by: str) -> list[Period]:
+    """The quarters (or months) a trend shows for a chosen period: those up
+    to the period's end, as far back as its start ("all time": the first
+    debrief), and at least 8 quarters (12 months) to show a trend."""
+    start = max(period.start, first_close(snap) or period.end)
+    months = _months_between(min(start, period.end), period.end)
     if by == "month":
-        slices = [(p.label, period_bits(snap, p)) for p in _months(today, TREND_MONTHS)]
+        return _months(period.end, min(MAX_MONTHS, max(TREND_MONTHS, months)))
+    start = min(start, period.end)
+    quarters = (period.end.year - start.year) * 4 + quarter_of(period.end) - quarter_of(start) + 1
+    return recent_quarters(period.end, min(MAX_QUARTERS, max(TREND_QUARTERS, quarters)))
+
+
+def trend(snap: Snapshot, bits: int, period: Period, by: str) -> list[TrendPoint]:
+    outcomes = {o: snap.values("outcome").get(o, 0) for o in OUTCOMES}
+    shown = trend_periods(snap, period, by)
+    if by == "month":
+        slices = [(p.label, period_bits(snap, p)) for p in shown]
     else:
         by_quarter = quarter_bits(snap)
-        slices = [
-            (q.label, by_quarter.get(q.label, 0) & snap.population)
-            for q in recent_quarters(today, TREND_QUARTERS)
-        ]
-    return [
+        slices = [(q.label, by_quarter.get(q.label, 0) & snap.population) for q in shown]
+    points = [
         TrendPoint(
             label,
             {o: (bits & part & outcome).bit_count() for o, outcome in outcomes.items()},
@@ -264,6 +299,12 @@ def trend(snap: Snapshot, bits: int, today: date, by: str) -> list[TrendPoint]:
         )
         for label, part in slices
     ]
+    # Quarters before the first one with a mention say nothing.
+    while (
+        len(points) > (TREND_MONTHS if by == "month" else TREND_QUARTERS) and not points[0].mentions
+    ):
+        points.pop(0)
+    return points
 
 
 def _splits(snap: Snapshot, facts: DealFacts, fieldname: str, bits: int, scope: int) -> list[Split]:
@@ -345,7 +386,7 @@ def figures(
             mentioned=mentioned,
             baseline=baseline(snap, facts, period),
             revenue=revenue,
-            trend=trend(snap, found.bits, today, by),
+            trend=trend(snap, found.bits, period, by),
             by_competitor=_splits(snap, facts, "competitor", in_period, scope),
             by_segment=_splits(snap, facts, "segment", in_period, scope),
             before_after=addressed,

@@ -1,13 +1,17 @@
 """What theme pages and the API show: the overview, a theme's figures with
 their charts, and discovery, from request parameters to plain data."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from kb.analytics.charts import Chart, Series, percent, rate_value, sparkline
+from sqlalchemy import select
+
+from kb.analytics.charts import Chart, Series, interval, percent, rate_value, sparkline
 from kb.analytics.filters import clean_filters, filters_from_args
 from kb.analytics.periods import Period
+from kb.extensions import db
 from kb.models import Theme
 from kb.themes import discovery, engine, figures, queries
 from kb.themes.facts import deal_facts
@@ -113,9 +117,16 @@ def win_rate_chart(found: figures.Figures) -> Chart:
         unit="percent",
         labels=[label for label, _ in pairs],
         series=[Series("Win rate", [rate_value(r.rate) for _, r in pairs], tone="won")],
-        head=["Deals", "Won", "Lost", "Win rate", "No decision"],
+        head=["Deals", "Won", "Lost", "Win rate", "95% interval", "No decision"],
         rows=[
-            [label, f"{r.won:,}", f"{r.lost:,}", percent(r.rate), f"{r.no_decision:,}"]
+            [
+                label,
+                f"{r.won:,}",
+                f"{r.lost:,}",
+                percent(r.rate),
+                interval(r.won, r.decided),
+                f"{r.no_decision:,}",
+            ]
             for label, r in pairs
         ],
     )
@@ -137,6 +148,7 @@ def split_chart(name: str, splits: list[figures.Split]) -> Chart:
             "Won",
             "Lost",
             "Win rate when mentioned",
+            "95% interval",
         ],
         rows=[
             [
@@ -147,6 +159,7 @@ def split_chart(name: str, splits: list[figures.Split]) -> Chart:
                 f"{s.mentioned.won:,}",
                 f"{s.mentioned.lost:,}",
                 percent(s.mentioned.rate),
+                interval(s.mentioned.won, s.mentioned.decided),
             ]
             for s in splits
         ],
@@ -267,13 +280,36 @@ def discover(given: DiscoveryInput, today: date) -> discovery.Discovery | None:
     )
 
 
+# Filters a tracked finding leaves out: its period (a theme is followed over
+# time) and the outcome (a theme's win rate is compared across outcomes; a
+# theme of lost deals only would be lost 100 % of the time).
+NOT_TRACKED = ("quarter", "date_from", "date_to", "outcome", "winner")
+
+
+def tracked_filters(filters: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in filters.items() if k not in NOT_TRACKED}
+
+
+def same_query(query: str) -> str:
+    """A query as compared with themes' queries: case and spacing aside."""
+    return " ".join(query.lower().split())
+
+
+def tracking(queries: list[str]) -> dict[str, Theme]:
+    """The themes that already have these queries, by compared query."""
+    wanted = {same_query(q) for q in queries}
+    found: dict[str, Theme] = {}
+    for theme in db.session.scalars(select(Theme).order_by(Theme.id)):
+        key = same_query(theme.query)
+        if key in wanted and key not in found:
+            found[key] = theme
+    return found
+
+
 def track_params(finding: discovery.Finding, given: DiscoveryInput) -> dict[str, Any]:
     """A theme form's parameters for tracking a finding: the phrase in
-    quotes and the subset's filters, without its period (a theme is followed
-    over time)."""
-    params: dict[str, Any] = {
-        k: v for k, v in given.filters.items() if k not in ("quarter", "date_from", "date_to")
-    }
+    quotes and the subset's filters but its period and outcome."""
+    params: dict[str, Any] = tracked_filters(given.filters)
     if given.query:
         params["q"] = f"{finding.query} {given.query}"
     else:
@@ -287,11 +323,14 @@ def track_params(finding: discovery.Finding, given: DiscoveryInput) -> dict[str,
     return params
 
 
-def finding_links(finding: discovery.Finding, given: DiscoveryInput) -> dict[str, Any]:
+def finding_links(
+    finding: discovery.Finding, given: DiscoveryInput, tracked: Mapping[str, Theme] | None = None
+) -> dict[str, Any]:
     """For a finding: the theme form's parameters to track it, and the
     search page for it within the subset."""
     query = f"{finding.query} {given.query}".strip()
     return {
         "track": track_params(finding, given),
+        "tracked": tracked.get(same_query(query)) if tracked else None,
         "search": queries.search_url(queries.search_params(query, given.filters)),
     }

@@ -8,7 +8,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from kb.analytics.charts import percent, points
+from kb.analytics import stats
+from kb.analytics.charts import interval, percent, points
 from kb.analytics.filters import CHOICE_KEYS, describe, filters_from_args
 from kb.analytics.periods import choose_period, period_choices
 from kb.extensions import db
@@ -50,7 +51,9 @@ def _helpers():
         "can_manage": service.can_manage_themes(current_user),
         "describe": describe,
         "percent": percent,
+        "interval": interval,
         "points": points,
+        "min_growth": stats.MIN_GROWTH_COUNT,
     }
 
 
@@ -236,8 +239,10 @@ def discover():
             status = 422
     tracks = emerging_tracks = []
     if result is not None:
-        tracks = [reports.finding_links(f, given) for f in result.findings]
-        emerging_tracks = [reports.finding_links(f, given) for f in result.emerging]
+        shown = result.findings + result.emerging
+        tracked = reports.tracking([f"{f.query} {given.query}".strip() for f in shown])
+        tracks = [reports.finding_links(f, given, tracked) for f in result.findings]
+        emerging_tracks = [reports.finding_links(f, given, tracked) for f in result.emerging]
     return (
         render_template(
             "themes/discover.html",
@@ -276,10 +281,19 @@ def track():
     """One click from a discovery finding to a tracked theme."""
     _require_manager()
     form = request.form
-    filters = filters_from_args(form)
+    filters = reports.tracked_filters(filters_from_args(form))
+    query = (form.get("q") or "").strip()
+    existing = reports.tracking([query]).get(reports.same_query(query)) if query else None
+    if existing is not None:
+        flash(
+            f"'{existing.name}' already tracks {query}: here it is. "
+            "Edit it to change its filters, or create a theme to track it another way.",
+            "info",
+        )
+        return redirect(url_for("themes.show", theme_id=existing.id))
     payload = {
         "name": _free_name((form.get("name") or "").strip()[:120] or "New theme"),
-        "query": (form.get("q") or "").strip(),
+        "query": query,
         "filters": filters,
         "status": "tracked",
         "polarity": form.get("polarity") or "neutral",

@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from kb.extensions import db
-from kb.models import Debrief, IndexChange, Quote, Reason
+from kb.models import Competitor, Deal, Debrief, IndexChange, Quote, Reason, deal_competitors
 from kb.search.analysis import analyse
 from kb.search.documents import Section
 
@@ -119,3 +119,33 @@ def term_cache() -> TermCache:
         cache = current_app.extensions.setdefault(EXTENSION, TermCache())
     cache.refresh()
     return cache
+
+
+def names(debrief_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The names the index also holds as a debrief's text (its deal's name,
+    account and competitors, and the interviewee's role): a phrase found
+    mostly there is an artefact of how deals are named."""
+    ids = list(debrief_ids)
+    out: dict[int, list[str]] = {i: [] for i in ids}
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        for debrief_id, *texts in db.session.execute(
+            select(Debrief.id, Deal.name, Deal.account, Debrief.interviewee_role)
+            .join(Deal, Deal.id == Debrief.deal_id)
+            .where(Debrief.id.in_(part))
+        ):
+            out[debrief_id] += [t for t in texts if t]
+        for debrief_id, name in db.session.execute(
+            select(Debrief.id, Competitor.name)
+            .join(deal_competitors, deal_competitors.c.deal_id == Debrief.deal_id)
+            .join(Competitor, Competitor.id == deal_competitors.c.competitor_id)
+            .where(Debrief.id.in_(part))
+        ):
+            out[debrief_id].append(name)
+        for debrief_id, name in db.session.execute(
+            select(Reason.debrief_id, Competitor.name)
+            .join(Competitor, Competitor.id == Reason.competitor_id)
+            .where(Reason.debrief_id.in_(part))
+        ):
+            out[debrief_id].append(name)
+    return out

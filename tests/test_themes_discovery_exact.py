@@ -1,0 +1,140 @@
+"""Discovery is exact when the subset is larger than its sample: a word whose
+rest-of-corpus count an estimate from document frequencies would overstate
+(it is common in drafts, which the index holds but no figure counts) still
+ranks where its exact G² puts it, and the list equals a brute-force exact
+count over every word and phrase of the subset's text."""
+
+import random
+
+import pytest
+
+from kb.themes import discovery, engine
+from kb.themes.discovery import SIGNIFICANT, log_likelihood
+from kb.themes.terms import term_cache
+
+SAMPLE = 10  # far smaller than the 36-debrief subset
+WORDS = [
+    "budget",
+    "roadmap",
+    "latency",
+    "sandbox",
+    "invoice",
+    "pilot",
+    "dashboards",
+    "workflow",
+    "audit",
+    "migration",
+    "connector",
+    "licensing",
+    "support",
+    "rollout",
+    "analytics",
+    "compliance",
+]
+
+
+def _text(rng: random.Random, extra: str = "") -> str:
+    words = rng.sample(WORDS, 4)
+    return f"{extra} {' '.join(words).capitalize()}.".strip()
+
+
+@pytest.fixture
+def corpus(users, make_debrief):
+    """36 lost debriefs (the subset), 24 won ones, and 60 drafts. "onboarding"
+    is in 22 lost debriefs, 1 won one and every draft."""
+    rng = random.Random(12)
+    reason = {"category": "price.total-cost", "direction": "hurt", "primary": True}
+    plain = {"reasons": [reason], "quotes": [], "decision_process": "", "what_worked": ""}
+    plain |= {"lessons_learned": ""}
+    for i in range(36):
+        extra = "Onboarding." if i < 22 else ""
+        if i % 3 == 0:
+            extra += " Procurement stalled the sandbox pilot."
+        make_debrief(
+            users.rep,
+            deal={"name": f"Deal {i}", "competitors": [], "winner": None},
+            competitive_notes=_text(rng, extra),
+            **plain,
+        )
+    for i in range(24):
+        make_debrief(
+            users.rep,
+            deal={"name": f"Deal w{i}", "outcome": "won", "competitors": [], "winner": None},
+            competitive_notes=_text(rng, "Onboarding went fine." if i == 0 else ""),
+            **plain,
+        )
+    for i in range(60):
+        make_debrief(
+            users.rep,
+            status="draft",
+            deal={"name": f"Deal d{i}", "outcome": "won", "competitors": [], "winner": None},
+            competitive_notes="Onboarding notes to finish.",
+            **plain,
+        )
+
+
+def brute_force(snap, filters: dict, min_support: int, limit: int) -> list[tuple[str, ...]]:
+    """Every word, pair and triple of every subset debrief's text, counted
+    exactly on the index, scored, pruned and ranked."""
+    subset = snap.match("", filters).bits
+    rest = snap.population & ~subset
+    n1, n2 = subset.bit_count(), rest.bit_count()
+    texts = term_cache().terms(snap.debriefs_of(subset))
+    found = []
+    for gram in discovery.count_grams(texts):
+        if not discovery._keep(gram):
+            continue
+        bits = snap.phrase_bits(gram)
+        a, c = (bits & subset).bit_count(), (bits & rest).bit_count()
+        score = log_likelihood(a, n1, c, n2)
+        if a >= min_support and score >= SIGNIFICANT:
+            found.append(discovery.Finding(gram, " ".join(gram), score, a, n1, 0, 0, c, n2))
+    found.sort(key=lambda f: -f.score)
+    return [f.terms for f in discovery.prune(found)[:limit]]
+
+
+def test_a_word_an_estimate_would_drop_is_found_where_its_exact_score_ranks_it(app, corpus):
+    snap = engine.snapshot()
+    filters = {"outcome": "lost"}
+    subset = snap.match("", filters).bits
+    n1 = subset.bit_count()
+    n2 = (snap.population & ~subset).bit_count()
+    assert (n1, n2) == (36, 24) and n1 > SAMPLE
+    # Exactly: 22 of 36 lost debriefs against 1 of 24 won ones.
+    exact = log_likelihood(22, n1, 1, n2)
+    assert exact > 20
+    # The document frequency also counts the 60 drafts, so an estimate of the
+    # rest from it (times the submitted share, less the subset) says the word
+    # is as common outside the subset as in it.
+    frequency = snap.doc_frequency(("onboard",))
+    assert frequency == 83
+    estimated_rest = frequency * snap.size / snap.view.doc_count - 22
+    assert log_likelihood(22, n1, round(estimated_rest), n2) < SIGNIFICANT
+
+    result = discovery.discover(snap, term_cache(), "", filters, "all", 3, sample=SAMPLE)
+    assert result.sampled == SAMPLE
+    found = {f.terms: f for f in result.findings}
+    assert ("onboard",) in found, list(found)
+    onboarding = found[("onboard",)]
+    assert (onboarding.subset, onboarding.rest) == (22, 1)
+    assert onboarding.score == pytest.approx(exact)
+    assert list(found).index(("onboard",)) < 20
+    assert [f.terms for f in result.findings] == brute_force(snap, filters, 3, discovery.RESULTS)
+
+    # Shorter lists are the top of the same list, cut-offs and all.
+    for limit in (1, 2):
+        short = discovery.discover(
+            snap, term_cache(), "", filters, "all", 2, limit=limit, sample=SAMPLE
+        )
+        expected = brute_force(snap, filters, 2, limit)
+        assert len(expected) == limit
+        assert [f.terms for f in short.findings] == expected
+
+
+def test_the_upper_bound_is_never_below_a_score_it_bounds():
+    for n1, n2 in ((36, 24), (500, 9500), (5000, 95000)):
+        for most in (1, 5, 40, 400):
+            bound = discovery.upper_bound(most, n1, n2)
+            for a in range(0, min(most, n1) + 1, max(1, most // 10)):
+                for c in range(0, n2 + 1, max(1, n2 // 20)):
+                    assert log_likelihood(a, n1, c, n2) <= bound + 1e-9
