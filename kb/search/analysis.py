@@ -2,6 +2,17 @@
 Porter-stemmed ("pricing" and "prices" both become "price"), and the pairs of
 adjacent terms that answer phrase queries.
 
+Real feedback is messier than prose, so a few kinds of token are read whole
+before words are: URLs ("https://acme.com/pricing"), @handles, numbers with
+their unit or currency ("30%", "$50k", "€20,000" as "€20000"; single digits
+too, so "6 weeks" is a phrase), and emoji ("😡", skin tones and variation
+selectors dropped). Apostrophes stay inside words (straight or curly):
+negations are kept as one term ("don't", "won't" never means "won"),
+other contractions and possessives are reduced to their word ("customer's"
+is "customer", "we've" is "we"). Hyphenated words are joined ("e-mail" is
+"email"), so either spelling finds the other. HTML entities and a retweet
+marker ("RT @someone") are not words.
+
 Whoosh's own analyser chain does the same work per token through several
 generator stages; this does it in one loop with a shared stem cache, and
 documents are analysed once for both the `text` and `pairs` fields. Phrases
@@ -17,11 +28,53 @@ from functools import lru_cache
 from whoosh.analysis import STOP_WORDS, Analyzer, Token
 from whoosh.lang.porter import stem as porter_stem
 
-WORD = re.compile(r"\w+(?:\.?\w+)*", re.UNICODE)
+# Stored with an index's schema: an index written by another version of
+# this analysis is rebuilt when it is opened (schema.same_analysis).
+VERSION = 2
+
+_EMOJI = (
+    "[\U0001f1e6-\U0001f1ff]{2}"  # a flag: two regional indicators
+    "|[\U0001f000-\U0001f1e5\U0001f200-\U0001f3fa\U0001f400-\U0001faff"
+    "\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff]"
+)
+# Skin tones, variation selectors and the keycap mark change how an emoji
+# looks, not what it says.
+_EMOJI_MODIFIERS = re.compile("[\ufe0e\ufe0f\u20e3\U0001f3fb-\U0001f3ff]")
+_HYPHENS = re.compile("[-\u2010\u2011]")
+_PATTERNS = (
+    ("entity", r"&(?:[a-z]{2,8}|\#\d{1,7}|\#x[0-9a-f]{1,6});"),
+    ("url", r"(?:https?://|www\.)[^\s<>\"]+"),
+    ("handle", r"(?<![\w@.])@\w+"),
+    ("emoji", rf"(?:{_EMOJI})[\ufe0e\ufe0f\u20e3\U0001f3fb-\U0001f3ff]*"),
+    ("number", r"[$€£¥₹]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:%|(?:k|m|bn)\b)?(?![\w%])"),
+    ("word", r"\w+(?:['’.\-\u2010\u2011]\w+)*"),
+)
+# Tokens are found with one plain pattern (fast), and each distinct token is
+# told apart once, by the same alternatives with names (cached in _term).
+TOKEN = re.compile("|".join(pattern for _, pattern in _PATTERNS), re.IGNORECASE)
+_KINDS = re.compile(
+    "|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _PATTERNS), re.IGNORECASE
+)
+# What the search box's fallback reads as one chunk of a query; the chunk is
+# then analysed like any text.
+WORD = re.compile(r"[^\s()\[\]{}\"]+")
 MIN_LENGTH = 2
 # The separator inside a pair term; never part of a word, so pairs and words
 # cannot collide.
 PAIR_SEPARATOR = " "
+# Endings that only attach a word to the one before it ("we've", "it's",
+# "customer's"); a negation ("n't") changes the meaning and stays.
+_CLITICS = frozenset(("s", "re", "ve", "ll", "d", "m"))
+# Negations written without their apostrophe, as feedback often is ("cant"
+# and "wont" are words of their own).
+_NEGATIONS = {
+    w.replace("'", ""): w
+    for w in (
+        *("don't", "doesn't", "didn't", "isn't", "aren't", "wasn't", "weren't"),
+        *("hasn't", "haven't", "hadn't", "couldn't", "wouldn't", "shouldn't"),
+    )
+} | {"cannot": "can't"}
+_URL_END = ".,;:!?)]}'\"’”"
 
 
 @lru_cache(maxsize=200_000)
@@ -29,14 +82,57 @@ def stem(word: str) -> str:
     return porter_stem(word)
 
 
+@lru_cache(maxsize=50_000)
+def _word_term(word: str) -> str | None:
+    """The index term of one (lowercased) word, or None when it is not indexed."""
+    if "’" in word:
+        word = word.replace("’", "'")
+    if "'" in word:
+        if word.endswith("n't"):
+            return word
+        base, _, ending = word.rpartition("'")
+        if ending not in _CLITICS:
+            return word if word not in STOP_WORDS else None  # a name: "o'brien"
+        word = base
+    if "-" in word or "\u2010" in word or "\u2011" in word:
+        word = _HYPHENS.sub("", word)
+    word = _NEGATIONS.get(word, word)
+    if len(word) < MIN_LENGTH or word in STOP_WORDS:
+        return None
+    return word if "'" in word else stem(word)
+
+
+@lru_cache(maxsize=200_000)
+def _term(raw: str) -> str | None:
+    """The index term of one token as written, or None when it is not indexed."""
+    kind = _KINDS.match(raw).lastgroup
+    if kind == "word":
+        return _word_term(raw.lower())
+    if kind == "number":
+        return raw.lower().replace(",", "")
+    if kind == "emoji":
+        return _EMOJI_MODIFIERS.sub("", raw)
+    if kind == "url":
+        return raw.rstrip(_URL_END).lower()
+    if kind == "handle":
+        return raw.lower() if len(raw) > 1 else None
+    return None  # an HTML entity such as &amp;
+
+
+def _retweet(tokens: list[str], i: int) -> bool:
+    """Whether the token at i is a retweet marker ("RT @someone: …"), not a word."""
+    return tokens[i] == "RT" and (i == 0 or (i + 1 < len(tokens) and tokens[i + 1][0] == "@"))
+
+
 def analyse(text: str) -> list[str]:
     """The index terms of `text`, in order."""
-    stop = STOP_WORDS
-    terms = []
-    for word in WORD.findall(text.lower()):
-        if len(word) >= MIN_LENGTH and word not in stop:
-            terms.append(stem(word))
-    return terms
+    tokens = TOKEN.findall(text)
+    out = []
+    for i, raw in enumerate(tokens):
+        term = _term(raw)
+        if term and not (raw == "RT" and _retweet(tokens, i)):
+            out.append(term)
+    return out
 
 
 def pairs(terms: list[str]) -> list[str]:
@@ -44,18 +140,29 @@ def pairs(terms: list[str]) -> list[str]:
 
 
 def spans(text: str) -> Iterator[tuple[int, int, str]]:
-    """(start, end, term) for every indexable word of `text`, for highlighting."""
-    stop = STOP_WORDS
-    for match in WORD.finditer(text):
-        word = match.group().lower()
-        if len(word) >= MIN_LENGTH and word not in stop:
-            yield match.start(), match.end(), stem(word)
+    """(start, end, term) for every indexable token of `text`, for highlighting."""
+    matches = list(TOKEN.finditer(text))
+    tokens = [m.group() for m in matches]
+    for i, match in enumerate(matches):
+        raw = tokens[i]
+        term = _term(raw)
+        if not term or (raw == "RT" and _retweet(tokens, i)):
+            continue
+        start, end = match.span()
+        if raw[-1] in _URL_END and term[-1] not in _URL_END:
+            end = start + len(raw.rstrip(_URL_END))
+        yield start, end, term
 
 
 class _Analyzer(Analyzer):
     """A Whoosh analyser over `analyse`, for queries and for anything that
     hands the index raw text (documents.py hands over analysed term lists,
     which Whoosh indexes as they are)."""
+
+    def __init__(self) -> None:
+        # An instance attribute, so that it is pickled with the index's
+        # schema: an index from before versions were stored has none.
+        self.version = VERSION
 
     def _terms(self, value: str) -> Iterable[tuple[int, int, str]]:
         return spans(value)

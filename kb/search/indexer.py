@@ -30,7 +30,7 @@ from whoosh.writing import NO_MERGE
 from kb.models import IndexChange
 from kb.search.documents import DOCUMENT_TYPES, batches, key_of
 from kb.search.folder import Cursor, IndexFolder
-from kb.search.schema import SCHEMA
+from kb.search.schema import SCHEMA, same_analysis
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,8 @@ def open_generation(path: Path):
     # index; an index written with other fields (an older version) is rebuilt too.
     if sorted(ix.schema.names()) != sorted(SCHEMA.names()):
         raise RebuildNeeded("the index was written with different fields")
+    if not same_analysis(ix.schema):
+        raise RebuildNeeded("the index was written with another text analysis")
     return ix
 
 

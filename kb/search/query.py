@@ -69,6 +69,8 @@ _FIELD = re.compile(r'"[^"]*"|(?<![\w.:])([A-Za-z_]\w*):')
 _SPACED_FIELD = re.compile(r'"[^"]*"|(?<![\w.:])(\w+):\s+(?=[\w"\[(])')
 _EMPTY_FIELD = re.compile(r'"[^"]*"|(?<![\w.:])(\w+):(?=\s|$|\))')
 _OUTSIDE_QUOTES = re.compile(r'("[^"]*")|([^"]+)')
+# A URL is searched whole, as it is indexed; quoted, its "https:" is no field.
+_URL = re.compile(r"(?:https?://|www\.)[^\s\"()]+", re.IGNORECASE)
 
 
 @dataclass
@@ -151,6 +153,7 @@ def sanitize(raw: str | None) -> tuple[str, list[str]]:
         text, changed = _balance(text, opening, closing)
         if changed:
             warnings.append(f"An unmatched '{opening}' or '{closing}' was ignored.")
+    text = _map_outside_quotes(text, lambda plain: _URL.sub(r'"\g<0>"', plain))
 
     def field(match: re.Match) -> str:
         name = match.group(1)

@@ -14,6 +14,7 @@ from whoosh import fields, query
 from whoosh.analysis import IDAnalyzer, KeywordAnalyzer
 from whoosh.qparser.common import QueryParserError
 
+from kb.search import analysis
 from kb.search.analysis import PairAnalyzer, TextAnalyzer
 
 _DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?|-?[Qq]([1-4]))?$")
@@ -114,13 +115,14 @@ def _values() -> fields.KEYWORD:
 
 
 def build_schema() -> fields.Schema:
-    """An index written with other fields is rebuilt when it is opened
-    (indexer.open_generation), so adding a field rebuilds existing indexes."""
+    """An index written with other fields or another version of the text
+    analysis is rebuilt when it is opened (indexer.open_generation), so
+    adding a field or changing how text is analysed rebuilds existing indexes."""
     return fields.Schema(
         key=fields.ID(unique=True, stored=True),
         doc_type=fields.ID(),
         # Every free-text field of the document, as stemmed terms with their
-        # frequencies; a word the analyser splits ("e-mail") becomes a phrase.
+        # frequencies; a query word the analyser splits ("sso/saml") becomes a phrase.
         text=fields.TEXT(analyzer=TextAnalyzer(), phrase=False, multitoken_query="phrase"),
         # Adjacent term pairs of the same text, which answer phrase queries.
         pairs=fields.TEXT(analyzer=PairAnalyzer(), phrase=False),
@@ -146,6 +148,17 @@ def build_schema() -> fields.Schema:
 
 
 SCHEMA = build_schema()
+
+
+def same_analysis(written: fields.Schema) -> bool:
+    """Whether an index's schema (as read back from the index) analyses its
+    text the way this version does. The version is an attribute of the
+    analyser objects pickled with the schema; older indexes have none."""
+    return all(
+        written[name].analyzer.__dict__.get("version") == analysis.VERSION
+        for name in ("text", "pairs")
+    )
+
 
 # Structured fields with a closed or curated set of values: filters and facets.
 VALUE_FIELDS = (

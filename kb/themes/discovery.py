@@ -179,7 +179,10 @@ def shifted(filters: Mapping[str, Any], period: Period) -> dict[str, Any]:
 def _keep(gram: tuple[str, ...], named: frozenset[str] = frozenset()) -> bool:
     if gram[0] in STOP_WORDS or gram[-1] in STOP_WORDS:
         return False
-    return not any(term.isdigit() or len(term) < 2 or term in named for term in gram)
+    if len(gram) == 1 and gram[0].isdigit():
+        return False  # a bare number; "6 weeks" and "30%" are findings
+    # A one-character term may be a digit or an emoji ("😡" is a finding).
+    return not any((len(term) < 2 and term.isalpha()) or term in named for term in gram)
 
 
 def filtered_names(snap: Snapshot, filters: Mapping[str, Any]) -> frozenset[str]:
