@@ -14,7 +14,6 @@ from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-CLOSE_DATE = date.today() - timedelta(days=12)
 REASONS = [
     ("price.total-cost", "hurt", "Acme threw in implementation for free."),
     ("product.integrations", "helped", "The SAP connector demo won over IT."),
@@ -40,6 +39,7 @@ def fill_reason(page, i: int) -> None:
 
 def test_file_a_debrief_in_the_browser(live_server, browser_page, users):
     page = browser_page
+    close_date = (date.today() - timedelta(days=12)).isoformat()
 
     # Sign in through the login page.
     page.goto(f"{live_server}/")
@@ -108,7 +108,7 @@ def test_file_a_debrief_in_the_browser(live_server, browser_page, users):
     page.locator("#quotes-1-text").fill(QUOTES[1][0])
     page.locator("#quotes-1-speaker_role").fill(QUOTES[1][1])
     page.get_by_label("Amount").fill("48000")
-    page.get_by_label("Close date").fill(CLOSE_DATE.isoformat())
+    page.get_by_label("Close date").fill(close_date)
     page.get_by_role("button", name="Submit", exact=True).click()
 
     # The debrief's page shows all of it.
@@ -118,7 +118,7 @@ def test_file_a_debrief_in_the_browser(live_server, browser_page, users):
     facts = page.get_by_role("region", name="Deal facts")
     expect(facts).to_contain_text("Lost")
     expect(facts).to_contain_text("$48,000")
-    expect(facts).to_contain_text(CLOSE_DATE.isoformat())
+    expect(facts).to_contain_text(close_date)
     expect(facts).to_contain_text("Enterprise")
     expect(facts).to_contain_text("Acme")
     reasons = page.locator("ol.reasons > li")

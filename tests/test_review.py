@@ -15,10 +15,16 @@ from tests.conftest import PASSWORD
 from tests.test_practices import make_practice, sign_in  # noqa: F401
 from tests.test_practices_anonymity import anon, assert_no_trace  # noqa: F401
 
-TODAY = date.today()
-MONTH = pack.default_month(TODAY)
-PREV = MONTH.previous()
 CLIFF = "renewal cliff"
+
+
+def this_month() -> pack.Month:
+    """The pack's default month on the (pinned) day the test runs."""
+    return pack.default_month(date.today())
+
+
+def last_month() -> pack.Month:
+    return this_month().previous()
 
 
 def day(month: pack.Month, n: int) -> str:
@@ -41,16 +47,17 @@ def debrief(make_debrief, author, name, month, n, outcome, amount, notes="Nothin
 @pytest.fixture
 def dataset(users, make_debrief):
     says = f"They fear the {CLIFF} in year three."
-    debrief(make_debrief, users.rep, "Alpha", MONTH, 3, "won", 90000, says)
-    debrief(make_debrief, users.rep, "Bravo", MONTH, 5, "lost", 50000, says)
-    debrief(make_debrief, users.peer, "Charlie", MONTH, 7, "lost", 20000)
-    debrief(make_debrief, users.rep, "Delta", MONTH, 9, "no_decision", 5000, says)
-    debrief(make_debrief, users.west_rep, "Foxtrot", MONTH, 11, "won", 10000)
+    month, prev = this_month(), last_month()
+    debrief(make_debrief, users.rep, "Alpha", month, 3, "won", 90000, says)
+    debrief(make_debrief, users.rep, "Bravo", month, 5, "lost", 50000, says)
+    debrief(make_debrief, users.peer, "Charlie", month, 7, "lost", 20000)
+    debrief(make_debrief, users.rep, "Delta", month, 9, "no_decision", 5000, says)
+    debrief(make_debrief, users.west_rep, "Foxtrot", month, 11, "won", 10000)
     # A draft: its deal is closed but waits for its debrief, and counts nowhere else.
-    debrief(make_debrief, users.rep, "Echo", MONTH, 12, "won", 999999, says, status="draft")
-    debrief(make_debrief, users.rep, "Golf", PREV, 4, "won", 30000, says)
-    debrief(make_debrief, users.rep, "Hotel", PREV, 6, "lost", 40000, "Legal redlines dragged on.")
-    debrief(make_debrief, users.peer, "India", PREV, 8, "lost", 40000, "Legal redlines dragged on.")
+    debrief(make_debrief, users.rep, "Echo", month, 12, "won", 999999, says, status="draft")
+    debrief(make_debrief, users.rep, "Golf", prev, 4, "won", 30000, says)
+    debrief(make_debrief, users.rep, "Hotel", prev, 6, "lost", 40000, "Legal redlines dragged on.")
+    debrief(make_debrief, users.peer, "India", prev, 8, "lost", 40000, "Legal redlines dragged on.")
     for name, query in (("Renewal cliff", f'"{CLIFF}"'), ("Legal redlines", '"legal redlines"')):
         themes.save_theme(users.manager, themes.parse({"name": name, "query": query}))
     db.session.commit()
@@ -72,7 +79,7 @@ def rep_debriefed():
 
 
 def sql_coverage(month: pack.Month, team: str | None = None) -> tuple[int, int]:
-    where = [in_month(month), Deal.close_date <= TODAY]
+    where = [in_month(month), Deal.close_date <= date.today()]
     if team is not None:
         where.append(Deal.owner_id.in_(select(User.id).where(User.team.has(name=team))))
     closed = db.session.scalar(select(func.count(Deal.id)).where(*where))
@@ -108,10 +115,10 @@ def sql_mentions(phrase: str, month: pack.Month) -> int:
 
 
 def test_figures_agree_with_direct_database_queries(dataset, users):
-    found = pack.build(users.admin, MONTH, TODAY)
-    assert (found.coverage.closed, found.coverage.debriefed) == sql_coverage(MONTH)
+    found = pack.build(users.admin, this_month(), date.today())
+    assert (found.coverage.closed, found.coverage.debriefed) == sql_coverage(this_month())
     assert (found.coverage.closed, found.coverage.debriefed) == (6, 5)
-    for rate, month in ((found.win_rate, MONTH), (found.prev_win_rate, PREV)):
+    for rate, month in ((found.win_rate, this_month()), (found.prev_win_rate, last_month())):
         expected = sql_outcomes(month)
         assert rate.won == expected.get("won", 0)
         assert rate.lost == expected.get("lost", 0)
@@ -122,10 +129,10 @@ def test_figures_agree_with_direct_database_queries(dataset, users):
 
     moves = {t.name: (t.now, t.before) for t in found.themes}
     assert moves == {
-        "Renewal cliff": (sql_mentions(CLIFF, MONTH), sql_mentions(CLIFF, PREV)),
+        "Renewal cliff": (sql_mentions(CLIFF, this_month()), sql_mentions(CLIFF, last_month())),
         "Legal redlines": (
-            sql_mentions("legal redlines", MONTH),
-            sql_mentions("legal redlines", PREV),
+            sql_mentions("legal redlines", this_month()),
+            sql_mentions("legal redlines", last_month()),
         ),
     }
     assert moves == {"Renewal cliff": (3, 1), "Legal redlines": (0, 2)}
@@ -138,17 +145,17 @@ def test_figures_agree_with_direct_database_queries(dataset, users):
 
 
 def test_a_manager_sees_the_coverage_of_their_team(dataset, users):
-    found = pack.build(users.manager, MONTH, TODAY)
-    assert (found.coverage.closed, found.coverage.debriefed) == sql_coverage(MONTH, "East")
+    found = pack.build(users.manager, this_month(), date.today())
+    assert (found.coverage.closed, found.coverage.debriefed) == sql_coverage(this_month(), "East")
     assert (found.coverage.closed, found.coverage.debriefed) == (5, 4)  # not Wes's Foxtrot
 
 
 def test_the_page_shows_the_figures_and_links(client, auth, dataset, users):
     sign_in(auth, users.manager)
-    response = client.get(f"/review?month={MONTH.key}")
+    response = client.get(f"/review?month={this_month().key}")
     assert response.status_code == 200
     page = response.text
-    assert f"Review pack: {MONTH.label}" in page
+    assert f"Review pack: {this_month().label}" in page
     assert '<dd id="coverage-percent">80%</dd>' in page
     assert '<td class="num">50%</td>' in page and '<td class="num">33%</td>' in page
     assert '<strong id="win-rate-change">+16.7 pts</strong>' in page
@@ -162,8 +169,8 @@ def test_the_page_shows_the_figures_and_links(client, auth, dataset, users):
 def test_the_default_month_is_the_last_complete_one(client, auth, users):
     sign_in(auth, users.admin)
     page = client.get("/review").text
-    assert f"Review pack: {MONTH.label}" in page
-    assert MONTH.end < TODAY.replace(day=1) <= MONTH.end + timedelta(days=1)
+    assert f"Review pack: {this_month().label}" in page
+    assert this_month().end < date.today().replace(day=1) <= this_month().end + timedelta(days=1)
 
 
 @pytest.mark.parametrize("bad", ["2026-13", "2026-Q1", "March", "1999-01", "2026-3"])
@@ -172,13 +179,13 @@ def test_a_bad_month_shows_a_message_and_the_default(client, auth, users, bad):
     response = client.get("/review", query_string={"month": bad})
     assert response.status_code == 200
     assert "is not a month" in response.text
-    assert f"Review pack: {MONTH.label}" in response.text
+    assert f"Review pack: {this_month().label}" in response.text
 
 
 def test_another_month_can_be_chosen(client, auth, dataset, users):
     sign_in(auth, users.admin)
-    page = client.get(f"/review?month={PREV.key}").text
-    assert f"Review pack: {PREV.label}" in page and "is not a month" not in page
+    page = client.get(f"/review?month={last_month().key}").text
+    assert f"Review pack: {last_month().label}" in page and "is not a month" not in page
     assert "Hotel" in page and "Alpha" not in page
 
 
@@ -233,7 +240,7 @@ def test_the_print_button_opens_the_print_dialog(users, live_server, browser_pag
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("link", name="Review pack").click()
-    expect(page.get_by_role("heading", name=f"Review pack: {MONTH.label}")).to_be_visible()
+    expect(page.get_by_role("heading", name=f"Review pack: {this_month().label}")).to_be_visible()
     page.evaluate("() => { window.printed = 0; window.print = () => { window.printed += 1; }; }")
     page.get_by_role("button", name="Print or save as PDF").click()
     assert page.evaluate("window.printed") == 1
