@@ -1,15 +1,19 @@
-"""Fixtures: a fresh database per test (SQLite, or PostgreSQL when
-KB_TEST_DATABASE_URL is set), users of every role, and sign-in helpers."""
+"""Fixtures: a pinned clock, a fresh database per test (SQLite, or PostgreSQL
+when KB_TEST_DATABASE_URL is set), users of every role, and sign-in helpers."""
 
+import contextvars
 import functools
 import os
 import shutil
 import sqlite3
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from flask import g, request_started
-from sqlalchemy import Engine, create_engine, event, func, make_url, select, text
+import time_machine
+from flask import has_app_context
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, create_engine, event, func, inspect, make_url, select, text
+from sqlalchemy.orm.attributes import set_committed_value
 
 import kb.models.users
 from kb import create_app
@@ -33,6 +37,41 @@ pytest_plugins = ("tests.browser",)
 
 PASSWORD = "correct horse battery"
 PG_URL = os.environ.get("KB_TEST_DATABASE_URL")
+# The suite's "today" unless --today says otherwise: a fixed instant, so that a
+# test passing today passes tomorrow. CI runs the suite again at a moved date.
+DEFAULT_TODAY = "2026-11-30T10:00"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--today",
+        default=DEFAULT_TODAY,
+        metavar="YYYY-MM-DD[THH:MM[:SS]]",
+        help=f"the date and UTC time the whole run starts at (default {DEFAULT_TODAY})",
+    )
+
+
+def _pinned_start(config) -> datetime:
+    value = config.getoption("--today")
+    try:
+        start = datetime.fromisoformat(value)
+    except ValueError:
+        raise pytest.UsageError(f"--today {value!r} is not a date like {DEFAULT_TODAY}") from None
+    return start.replace(tzinfo=start.tzinfo or UTC)
+
+
+def pytest_report_header(config):
+    return f"today: {_pinned_start(config).isoformat()} (--today)"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pinned_clock(pytestconfig):
+    """Move the process's clock to --today for the whole run. It ticks, so
+    sleeps, timeouts and waits still work; every thread sees it, including the
+    browser tests' live server. A value a module computed from the clock at
+    import time is the real date, so it disagrees here and the test fails."""
+    with time_machine.travel(_pinned_start(pytestconfig), tick=True):
+        yield
 
 
 def _config(database_url: str, tmp_path) -> dict:
@@ -125,25 +164,82 @@ def app_config(database_url, tmp_path) -> dict:
     return _config(database_url, tmp_path)
 
 
+class ServerLikeClient(FlaskClient):
+    """A test client whose requests run as a real server runs them: each in its
+    own app context, so with its own `g` and its own database session, which
+    is closed (and anything it did not commit rolled back) when the request
+    ends. The test's session is committed first, as the live server does, so
+    that what the test set up is in the database; afterwards the test reads
+    its objects afresh, so it sees what the request stored, not what it held."""
+
+    def open(self, *args, **kwargs):
+        if not has_app_context():
+            return super().open(*args, **kwargs)
+        session = db.session()
+        session.expire_on_commit = False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = True
+        # An empty context: no app context of the test's for the request to join.
+        context = contextvars.Context()
+        kwargs.setdefault("buffered", True)
+        response = context.run(super().open, *args, **kwargs)
+        if response.is_streamed:
+            # A download the test reads piece by piece: each piece in the request's context.
+            response.response = _InContext(context, response.response)
+        _read_afresh(session)
+        return response
+
+
+class _InContext:
+    """A streamed response body whose pieces are made in the request's context."""
+
+    def __init__(self, context: contextvars.Context, body):
+        self._context, self._body, self._pieces = context, body, None
+
+    def __iter__(self):
+        self._pieces = self._context.run(iter, self._body)
+        return self
+
+    def __next__(self):
+        if self._pieces is None:
+            iter(self)
+        return self._context.run(next, self._pieces)
+
+    def close(self) -> None:
+        if hasattr(self._body, "close"):
+            self._context.run(self._body.close)
+
+
+def _read_afresh(session) -> None:
+    """Expire everything the test's session holds but primary keys, and let go
+    of the objects whose rows a request deleted: they keep their ids, and
+    `session.get` finds nothing, as a fresh session would."""
+    for obj in list(session.identity_map.values()):
+        state = inspect(obj)
+        mapper = state.mapper
+        pk = dict(zip(mapper.primary_key, state.identity, strict=True))
+        row = select(func.count()).select_from(mapper.local_table)
+        keys = {mapper.get_property_by_column(column).key for column in pk}
+        if not session.scalar(row.where(*[column == value for column, value in pk.items()])):
+            for column, value in pk.items():
+                set_committed_value(obj, mapper.get_property_by_column(column).key, value)
+            session.expunge(obj)
+            continue
+        session.expire(obj, [a.key for a in mapper.attrs if a.key not in keys])
+
+
 @pytest.fixture
 def app(app_config):
     app = create_app(app_config)
-    request_started.connect(_fresh_g, app)
+    app.test_client_class = ServerLikeClient
     with app.app_context():
         seed_reference_data()
         _seed_competitors()
         yield app
         db.session.remove()
         db.engine.dispose()
-    request_started.disconnect(_fresh_g, app)
-
-
-def _fresh_g(sender, **extra) -> None:
-    """Every real request gets an empty `g`. Test-client requests share the
-    test's app context, so empty it here: otherwise a user cached by
-    Flask-Login in one request would still be signed in for the next."""
-    for key in list(g):
-        g.pop(key)
 
 
 @event.listens_for(Engine, "connect")
@@ -163,6 +259,13 @@ def _hash_each_password_once():
         patch.setattr(kb.models.users, name, functools.cache(getattr(kb.models.users, name)))
     yield
     patch.undo()
+
+
+@pytest.fixture
+def uncached_password_hashing(monkeypatch):
+    """Werkzeug's own hashing, for a test of what the cache above would hide."""
+    for name in ("generate_password_hash", "check_password_hash"):
+        monkeypatch.setattr(kb.models.users, name, getattr(kb.models.users, name).__wrapped__)
 
 
 def row_counts() -> dict[str, int]:

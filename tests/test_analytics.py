@@ -12,11 +12,9 @@ from kb.debriefs import service
 from kb.models import Outcome
 from tests.conftest import debrief_payload
 
-TODAY = date.today()
-
 
 def ago(days: int) -> str:
-    return (TODAY - timedelta(days=days)).isoformat()
+    return (date.today() - timedelta(days=days)).isoformat()
 
 
 def reason(category: str, direction: str, primary: bool = False) -> dict:
@@ -100,7 +98,9 @@ def data(users):
     return {"a": a, "b": b, "c": c, "d": d, "e": e, "a_buyer": a_buyer, "c_buyer": c_buyer}
 
 
-PERIOD = rolling("90d", TODAY)
+def last_90_days():
+    """The default period on the (pinned) day the test runs."""
+    return rolling("90d", date.today())
 
 
 def rows_by_slug(table):
@@ -111,7 +111,7 @@ def rows_by_slug(table):
 
 
 def test_top_reasons_count_submitted_debriefs_citing_each_category(data):
-    tables = reasons.top_reasons({}, PERIOD)
+    tables = reasons.top_reasons({}, last_90_days())
     lost = tables[Outcome.LOST]
     # A (rep), A (buyer) and B; F is a draft, E is in the previous period.
     assert (lost.debriefs, lost.prev_debriefs) == (3, 1)
@@ -141,18 +141,20 @@ def test_top_reasons_count_submitted_debriefs_citing_each_category(data):
 
 
 def test_filters_narrow_the_reasons(data):
-    tables = reasons.top_reasons({"competitor": "Acme", "source": "rep"}, PERIOD)
+    tables = reasons.top_reasons({"competitor": "Acme", "source": "rep"}, last_90_days())
     lost = tables[Outcome.LOST]
     assert lost.debriefs == 1 and set(rows_by_slug(lost)) == {"price.total-cost"}
-    tables = reasons.top_reasons({"segment": "SMB"}, PERIOD)
+    tables = reasons.top_reasons({"segment": "SMB"}, last_90_days())
     assert tables[Outcome.LOST].debriefs == 1
     assert tables[Outcome.WON].debriefs == 0 and tables[Outcome.WON].rows == []
 
 
 def test_reasons_by_competitor(data):
-    tables = reasons.top_reasons({}, PERIOD)
+    tables = reasons.top_reasons({}, last_90_days())
     lost = next(
-        b for b in reasons.reasons_by("competitor", {}, PERIOD, tables) if b.outcome == Outcome.LOST
+        b
+        for b in reasons.reasons_by("competitor", {}, last_90_days(), tables)
+        if b.outcome == Outcome.LOST
     )
     by_label = {r.label: r for r in lost.rows}
     assert by_label["Acme"].debriefs == 2  # A rep and A buyer
@@ -165,35 +167,36 @@ def test_reasons_by_competitor(data):
 
 
 def test_win_rates_count_deals_not_debriefs(data):
-    total = reasons.overall({}, PERIOD)
+    total = reasons.overall({}, last_90_days())
     # A lost (two debriefs, one deal), B lost, C won, D no decision; F is only a draft.
     assert (total.won, total.lost, total.no_decision) == (1, 2, 1)
     assert total.rate == pytest.approx(1 / 3)
     assert total.no_decision_share == pytest.approx(1 / 4)
 
-    by_competitor = {r.label: r for r in reasons.win_rates("competitor", {}, PERIOD)}
+    by_competitor = {r.label: r for r in reasons.win_rates("competitor", {}, last_90_days())}
     assert (by_competitor["Acme"].won, by_competitor["Acme"].lost) == (1, 1)
     assert by_competitor["Acme"].rate == 0.5
     assert by_competitor["Globex"].rate == 0.0
     assert by_competitor["No competitor"].no_decision == 1
     assert by_competitor["No competitor"].rate is None
 
-    by_segment = {r.label: r for r in reasons.win_rates("segment", {}, PERIOD)}
+    by_segment = {r.label: r for r in reasons.win_rates("segment", {}, last_90_days())}
     assert (by_segment["Enterprise"].won, by_segment["Enterprise"].lost) == (1, 1)
     assert (by_segment["SMB"].lost, by_segment["SMB"].no_decision) == (1, 1)
 
-    by_region = {r.label: r for r in reasons.win_rates("region", {}, PERIOD)}
+    by_region = {r.label: r for r in reasons.win_rates("region", {}, last_90_days())}
     assert by_region["North America"].lost == 1 and by_region["EMEA"].deals == 3
 
 
 def test_win_rate_by_quarter(data):
-    this = quarter(TODAY.year, (TODAY.month - 1) // 3 + 1)
-    span = Period(TODAY - timedelta(days=400), this.end)
+    today = date.today()
+    this = quarter(today.year, (today.month - 1) // 3 + 1)
+    span = Period(today - timedelta(days=400), this.end)
     by_quarter = reasons.win_rates("quarter", {}, span)
     assert sum(r.deals for r in by_quarter) == 5  # E too
     keys = [r.key for r in by_quarter]
     assert keys == sorted(keys) and len(keys) >= 4
-    e_quarter = quarter_key(TODAY - timedelta(days=100))
+    e_quarter = quarter_key(today - timedelta(days=100))
     assert next(r for r in by_quarter if r.key == e_quarter).lost >= 1
 
 
@@ -201,7 +204,7 @@ def test_win_rate_by_quarter(data):
 
 
 def test_perception_gap_compares_primary_reasons(data):
-    gap = perception.perception_gap({}, PERIOD)
+    gap = perception.perception_gap({}, last_90_days())
     assert gap.deals == 2  # A and C; B's interview is a draft
     assert (gap.category_agree, gap.group_agree) == (1, 2)
     assert gap.category_share == 0.5 and gap.group_share == 1.0
@@ -211,7 +214,7 @@ def test_perception_gap_compares_primary_reasons(data):
         (groups["product"], groups["product"]): 1,
     }
 
-    items, total = perception.disagreements({}, PERIOD)
+    items, total = perception.disagreements({}, last_90_days())
     assert total == 1
     (item,) = items
     assert item.deal.id == data["a"].deal_id
@@ -221,7 +224,7 @@ def test_perception_gap_compares_primary_reasons(data):
     )
     assert item.rep_debrief_id == data["a"].id and item.buyer_debrief_id == data["a_buyer"].id
     assert item.same_group
-    assert perception.disagreements({}, PERIOD, level="group") == ([], 0)
+    assert perception.disagreements({}, last_90_days(), level="group") == ([], 0)
 
 
 def test_the_newest_interview_stands_for_the_deal(data, users):
@@ -230,7 +233,7 @@ def test_the_newest_interview_stands_for_the_deal(data, users):
         data["c"].deal_id,
         [reason("sales-experience.responsiveness", "helped", True)],
     )
-    gap = perception.perception_gap({}, PERIOD)
+    gap = perception.perception_gap({}, last_90_days())
     assert gap.deals == 2 and gap.category_agree == 0 and gap.group_agree == 1
 
 
@@ -258,7 +261,7 @@ def test_periods_and_their_previous_period():
     ],
 )
 def test_choose_period(args, key, errors):
-    period, chosen, problems = choose_period(args, TODAY)
+    period, chosen, problems = choose_period(args, date.today())
     assert chosen == key and set(problems) == set(errors)
     assert period.start <= period.end
 
@@ -318,17 +321,17 @@ def test_analytics_need_a_signed_in_user(client):
 
 
 def test_a_category_group_filter_takes_its_categories(data):
-    tables = reasons.top_reasons({"category": ["price"]}, PERIOD)
+    tables = reasons.top_reasons({"category": ["price"]}, last_90_days())
     # Debriefs citing any Price category: A rep, A buyer, B (lost) and C (won).
     assert tables[Outcome.LOST].debriefs == 3 and tables[Outcome.WON].debriefs == 1
-    tables = reasons.top_reasons({"category": ["price.pricing-model"]}, PERIOD)
+    tables = reasons.top_reasons({"category": ["price.pricing-model"]}, last_90_days())
     assert tables[Outcome.LOST].debriefs == 1
 
 
 def test_win_rate_by_who_won(data):
-    lost_to_acme = reasons.overall({"winner": "Acme"}, PERIOD)
+    lost_to_acme = reasons.overall({"winner": "Acme"}, last_90_days())
     assert (lost_to_acme.won, lost_to_acme.lost) == (0, 1)
-    assert reasons.overall({"winner": "us"}, PERIOD).won == 1
+    assert reasons.overall({"winner": "us"}, last_90_days()).won == 1
 
 
 def test_the_pages_show_a_new_debrief_at_once(client, auth, users, data):

@@ -41,7 +41,8 @@ def counts() -> tuple[int, int, int]:
 
 def debrief_on(author, deal_id: int, **overrides) -> Debrief:
     payload = debrief_payload(**overrides)
-    payload.pop("deal")
+    # With the deal's facts, as the form sends them.
+    payload["deal"] = debriefs.deal_as_input(db.session.get(Deal, deal_id))
     payload["deal_id"] = deal_id
     return debriefs.save_debrief(author, debriefs.parse(payload))
 

@@ -114,12 +114,17 @@ def test_only_the_author_or_an_admin_edits(api, users, make_practice):  # noqa: 
     for user in (users.peer, users.manager, users.marketing):
         response = api.patch(user, f"{URL}/{practice.id}", json={"title": "Mine now"})
         assert response.status_code == 403 and response.json["error"] == "forbidden"
+    db.session.expire_all()
+    assert db.session.get(Practice, practice.id).title != "Mine now"
 
 
 def test_every_role_may_share(api, users):
     for role in ("rep", "manager", "marketing", "admin"):
-        response = api.post(getattr(users, role), URL, json=practice_payload(title=role))
+        user = getattr(users, role)
+        response = api.post(user, URL, json=practice_payload(title=role))
         assert response.status_code == 201
+        stored = db.session.get(Practice, response.json["id"])
+        assert (stored.title, stored.author_id) == (role, user.id)
 
 
 def test_featuring_is_for_managers_and_admins(api, users, make_practice):  # noqa: F811

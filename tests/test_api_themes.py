@@ -67,6 +67,7 @@ def test_patch_changes_only_the_fields_sent(api, users):
 def test_delete_removes_the_theme(api, users):
     theme_id = api.post(users.admin, URL, json=theme_payload()).json["id"]
     assert api.delete(users.admin, f"{URL}/{theme_id}").status_code == 204
+    assert db.session.get(Theme, theme_id) is None
     assert api.get(users.admin, f"{URL}/{theme_id}").status_code == 404
     assert api.delete(users.admin, f"{URL}/{theme_id}").status_code == 404
 

@@ -138,16 +138,17 @@ def test_logout_needs_post(client, users):
     assert signed_in_as(client) == "Rita Rep"
 
 
-def test_passwords_are_stored_hashed(users):
+def test_passwords_are_stored_hashed(users, uncached_password_hashing):
     stored = db.session.get(User, users.rep.id).password_hash
     assert PASSWORD not in stored
     assert stored.startswith(("scrypt:", "pbkdf2:"))
     # Salted: the same password hashed again gives another value.
     fresh = User(email="x@example.com", name="x", role=Role.REP)
-    fresh.set_password("another password")
+    fresh.set_password(PASSWORD)
     other = User(email="y@example.com", name="y", role=Role.REP)
-    other.set_password("a third password")
+    other.set_password(PASSWORD)
     assert fresh.password_hash != other.password_hash
+    assert fresh.check_password(PASSWORD) and other.check_password(PASSWORD)
     assert users.rep.check_password(PASSWORD) and not users.rep.check_password("nope")
 
 

@@ -15,7 +15,12 @@ from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-CLOSE_DATE = date.today() - timedelta(days=12)
+
+def close_date() -> date:
+    """A close date twelve days before the (pinned) day the test runs."""
+    return date.today() - timedelta(days=12)
+
+
 REASONS = [
     ("price.total-cost", "hurt", "Acme threw in implementation for free."),
     ("product.integrations", "helped", "The SAP connector demo won over IT."),
@@ -112,7 +117,7 @@ def test_file_a_debrief_in_the_browser(live_server, browser_page, users):
     page.locator("#quotes-1-text").fill(QUOTES[1][0])
     page.locator("#quotes-1-speaker_role").fill(QUOTES[1][1])
     page.get_by_label("Amount").fill("48000")
-    page.get_by_label("Close date").fill(CLOSE_DATE.isoformat())
+    page.get_by_label("Close date").fill(close_date().isoformat())
     page.get_by_role("button", name="Submit debrief").click()
 
     # The debrief's page shows all of it.
@@ -122,7 +127,7 @@ def test_file_a_debrief_in_the_browser(live_server, browser_page, users):
     facts = page.get_by_role("region", name="Deal facts")
     expect(facts).to_contain_text("Lost")
     expect(facts).to_contain_text("$48,000")
-    expect(facts).to_contain_text(CLOSE_DATE.isoformat())
+    expect(facts).to_contain_text(close_date().isoformat())
     expect(facts).to_contain_text("Enterprise")
     expect(facts).to_contain_text("Acme")
     reasons = page.locator("ol.reasons > li")
@@ -166,7 +171,7 @@ def test_rows_are_added_removed_and_moved_in_place(live_server, browser_page, us
     page.get_by_label("Outcome").select_option("lost")
     page.get_by_label("Deal name").fill("Initech renewal")
     page.get_by_label("Account").fill("Initech")
-    page.get_by_label("Close date").fill(CLOSE_DATE.isoformat())
+    page.get_by_label("Close date").fill(close_date().isoformat())
     fill_reason(page, 0)
     for i in (1, 2):
         page.get_by_role("button", name="Add another reason").click()
@@ -385,7 +390,7 @@ def test_a_quick_debrief_of_a_deal_not_in_the_crm(live_server, browser_page, use
     effort.choose(page.get_by_label("Outcome"), "lost")
     effort.type(page.get_by_label("Deal name"), "Initech renewal")
     effort.type(page.get_by_label("Account"), "Initech")
-    effort.type(page.get_by_label("Close date"), CLOSE_DATE.isoformat())
+    effort.type(page.get_by_label("Close date"), close_date().isoformat())
     effort.choose(page.locator("#reasons-0-category"), "price.total-cost")
     effort.type(page.locator("#reasons-0-explanation"), "Acme bundled implementation for free.")
     effort.click(page.get_by_role("button", name="Submit debrief"))

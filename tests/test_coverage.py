@@ -14,8 +14,7 @@ from kb.debriefs import service as debriefs
 from kb.extensions import db
 from kb.models import Role, Team
 from tests.conftest import PASSWORD, debrief_payload
-
-TODAY = date.today()
+from tests.test_debrief_form import open_form, row
 
 # The direct query the figures are checked against: a left join instead of EXISTS.
 COVERAGE_SQL = """
@@ -34,7 +33,7 @@ def add_deal(crm_id: str, owner, days_ago: int, outcome: str = "lost"):
         "crm_id": crm_id,
         "name": f"Deal {crm_id}",
         "account": f"Account {crm_id}",
-        "close_date": (TODAY - timedelta(days=days_ago)).isoformat(),
+        "close_date": (date.today() - timedelta(days=days_ago)).isoformat(),
         "outcome": outcome,
         "owner_email": owner.email if owner else None,
     }
@@ -43,7 +42,8 @@ def add_deal(crm_id: str, owner, days_ago: int, outcome: str = "lost"):
 
 def file_debrief(author, deal, source="rep", status="submitted"):
     payload = debrief_payload(source=source, status=status)
-    payload.pop("deal")
+    # With the deal's facts, as the form sends them.
+    payload["deal"] = debriefs.deal_as_input(deal)
     payload["deal_id"] = deal.id
     if source == "buyer":
         payload["interviewee_role"] = "Economic buyer"
@@ -76,7 +76,7 @@ def direct(key: str, start=date(2000, 1, 1), end=date(2100, 1, 1), team_id=None)
     where = "AND u.team_id = :team" if team_id else ""
     rows = db.session.execute(
         text(COVERAGE_SQL.format(key=key, where=where)),
-        {"today": TODAY, "start": start, "end": end, "team": team_id},
+        {"today": date.today(), "start": start, "end": end, "team": team_id},
     )
     return {row[0]: (row[1], row[2]) for row in rows}
 
@@ -87,12 +87,14 @@ def figures(items) -> dict:
 
 def test_coverage_by_rep_and_team_match_the_database(deals, users):
     everyone = coverage.Scope()
-    assert figures(coverage.by_rep(everyone, TODAY)) == direct("d.owner_id")
-    assert figures(coverage.by_team(everyone, TODAY)) == direct("u.team_id")
-    total = coverage.total(everyone, TODAY)
+    assert figures(coverage.by_rep(everyone, date.today())) == direct("d.owner_id")
+    assert figures(coverage.by_team(everyone, date.today())) == direct("u.team_id")
+    total = coverage.total(everyone, date.today())
     assert (total.closed, total.debriefed) == (8, 3)  # the future deal is not closed yet
     assert total.percent == 38
-    by_rep = {c.label: (c.closed, c.debriefed, c.percent) for c in coverage.by_rep(everyone, TODAY)}
+    by_rep = {
+        c.label: (c.closed, c.debriefed, c.percent) for c in coverage.by_rep(everyone, date.today())
+    }
     assert by_rep["Rita Rep"] == (4, 1, 25)  # a draft or a buyer interview does not count
     assert by_rep["No owner"] == (1, 0, 0)
 
@@ -100,20 +102,20 @@ def test_coverage_by_rep_and_team_match_the_database(deals, users):
 def test_a_managers_scope_is_their_team(deals, users):
     east = coverage.scope_for(users.manager)
     assert east == coverage.Scope(team_id=users.manager.team_id)
-    reps = coverage.by_rep(east, TODAY)
+    reps = coverage.by_rep(east, date.today())
     assert [c.label for c in reps] == ["Pete Peer", "Rita Rep"]  # by name, never by results
     assert figures(reps) == direct("d.owner_id", team_id=users.manager.team_id)
-    assert figures(coverage.by_team(east, TODAY)) == {users.manager.team_id: (5, 2)}
+    assert figures(coverage.by_team(east, date.today())) == {users.manager.team_id: (5, 2)}
     assert coverage.scope_for(users.rep) is None and coverage.scope_for(users.marketing) is None
     assert coverage.scope_for(users.admin) == coverage.Scope()
 
 
 @pytest.mark.parametrize("granularity", ["month", "quarter"])
 def test_coverage_by_period_matches_the_database(deals, users, granularity):
-    periods = coverage.recent_periods(granularity, TODAY, 6)
-    assert periods[-1].start <= TODAY < periods[-1].end
+    periods = coverage.recent_periods(granularity, date.today(), 6)
+    assert periods[-1].start <= date.today() < periods[-1].end
     assert all(a.end == b.start for a, b in zip(periods, periods[1:], strict=False))
-    trend = coverage.by_period(coverage.Scope(), TODAY, periods, granularity)
+    trend = coverage.by_period(coverage.Scope(), date.today(), periods, granularity)
     assert [c.key for c in trend] == [p.key for p in periods]
     for period, item in zip(periods, trend, strict=True):
         expected = direct("1", period.start, period.end).get(1, (0, 0))
@@ -121,7 +123,7 @@ def test_coverage_by_period_matches_the_database(deals, users, granularity):
     assert sum(c.closed for c in trend) == 8
     # A period's figures by rep are those of its deals only.
     this = periods[-1]
-    assert figures(coverage.by_rep(coverage.Scope(), TODAY, this.start, this.end)) == direct(
+    assert figures(coverage.by_rep(coverage.Scope(), date.today(), this.start, this.end)) == direct(
         "d.owner_id", this.start, this.end
     )
 
@@ -142,11 +144,11 @@ def test_periods_parse_and_label():
 
 
 def test_overdue_list(app, deals, users):
-    count, overdue = coverage.overdue(coverage.Scope(), TODAY, 14)
+    count, overdue = coverage.overdue(coverage.Scope(), date.today(), 14)
     names = [w.deal.crm_id for w in overdue]
     assert names == ["R4", "W2", "U1", "R2"]  # oldest first; R3 closed 3 days ago
     assert count == 4 and overdue[0].days_since_close == 100
-    _, east = coverage.overdue(coverage.scope_for(users.manager), TODAY, 14)
+    _, east = coverage.overdue(coverage.scope_for(users.manager), date.today(), 14)
     assert [w.deal.crm_id for w in east] == ["R4", "R2"]
 
 
@@ -184,7 +186,7 @@ def test_admin_sees_everyone_and_filters_by_team_and_period(client, auth, deals,
     page = client.get(f"/coverage?team={west.id}&period=all").get_data(as_text=True)
     by_rep = page[page.index("<h2>By rep</h2>") : page.index("<h2>Overdue debriefs</h2>")]
     assert "Wes West" in by_rep and "Rita Rep" not in by_rep
-    this_month = coverage.period_of(TODAY, "month")
+    this_month = coverage.period_of(date.today(), "month")
     response = client.get(f"/coverage?by=month&period={this_month.key}")
     assert response.status_code == 200
     assert f"<h2>{this_month.label}</h2>" in response.get_data(as_text=True)
@@ -226,9 +228,11 @@ def test_home_lists_deals_waiting_for_the_reps_debrief(app, client, auth, deals,
     assert "Overdue" in todo_rows(client.get("/").get_data(as_text=True))["Deal R3"]
 
     # The link opens the form with the deal's facts filled in; submitting clears the to-do.
-    form = client.get(f"/debriefs/new?source=rep&deal={deals['fresh'].id}")
-    assert form.status_code == 200 and 'value="Deal R3"' in form.get_data(as_text=True)
-    file_debrief(users.rep, deals["fresh"])
+    url = f"/debriefs/new?source=rep&deal={deals['fresh'].id}"
+    form = open_form(client, url)
+    assert form["deal-name"] == "Deal R3"
+    form.fill(row("reasons", 0, {"category": "price.total-cost", "direction": "hurt"}))
+    assert form.press(client, url, "submit").status_code == 302
     assert "Deal R3" not in todo_rows(client.get("/").get_data(as_text=True))
 
 

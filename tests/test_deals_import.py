@@ -58,7 +58,8 @@ def run_import(data: bytes, actor=None, dry_run=False):
 def debrief_on(author, deal: Deal, **overrides):
     """A submitted rep debrief of an existing deal, filed through the service."""
     payload = debrief_payload(**overrides)
-    payload.pop("deal")
+    # With the deal's facts, as the form sends them.
+    payload["deal"] = debriefs.deal_as_input(deal)
     payload["deal_id"] = deal.id
     return debriefs.save_debrief(author, debriefs.parse(payload))
 

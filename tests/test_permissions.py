@@ -8,7 +8,7 @@ import pytest
 
 from kb.debriefs import service
 from kb.extensions import db
-from kb.models import Debrief
+from kb.models import Deal, Debrief
 from tests.conftest import debrief_payload, row_counts
 
 # The debriefs every test below starts from. Rita (rep) and Pete (peer) are in
@@ -193,18 +193,28 @@ def test_a_rep_cannot_file_on_another_reps_deal(client, auth, api, users, debrie
     west_deal = db.session.get(Debrief, debriefs.west_submitted).deal_id
     auth.login(users.rep)
     assert client.get(f"/debriefs/new?deal={west_deal}").status_code == 403
-    payload = debrief_payload(deal_id=west_deal)
-    del payload["deal"]
+    deal = service.deal_as_input(db.session.get(Deal, west_deal))
+    payload = debrief_payload(deal_id=west_deal, deal=deal)
+    before = row_counts()
     response = api.post(users.rep, "/api/v1/debriefs", json=payload)
     assert response.status_code == 400
     assert "your own deals" in response.json["fields"]["deal_id"]
+    # Only the audit entry of the API token, created at the first call, is new.
+    assert {**row_counts(), "audit_log": before["audit_log"]} == before
 
 
 def test_a_manager_files_on_their_teams_deal(api, users, debriefs):
     deal_id = db.session.get(Debrief, debriefs.rep_submitted).deal_id
-    payload = debrief_payload(deal_id=deal_id)
-    del payload["deal"]
-    assert api.post(users.manager, "/api/v1/debriefs", json=payload).status_code == 201
+    payload = debrief_payload(
+        deal_id=deal_id, deal=service.deal_as_input(db.session.get(Deal, deal_id))
+    )
+    before = row_counts()
+    response = api.post(users.manager, "/api/v1/debriefs", json=payload)
+    assert response.status_code == 201, response.json
+    filed = db.session.get(Debrief, response.json["id"])
+    assert (filed.deal_id, filed.author_id) == (deal_id, users.manager.id)
+    after = row_counts()
+    assert (after["debriefs"], after["deals"]) == (before["debriefs"] + 1, before["deals"])
 
 
 # ---------------------------------------------------------------- API

@@ -118,7 +118,7 @@ def normalised(phrase: str) -> str:
 
 @pytest.mark.parametrize(("count", "seed"), [(400, 3), (1200, 7)])
 def test_planted_phrases_rank_in_the_top_ten_of_their_subset(app, count, seed):
-    generate(count, seed, None)
+    generate(count, seed, None, anchor=date.today())
     search.catch_up()
     snap = engine.snapshot()
     assert snap.size > 0.9 * count  # drafts are not counted
@@ -135,7 +135,7 @@ def test_planted_phrases_rank_in_the_top_ten_of_their_subset(app, count, seed):
 
 
 def test_an_emerging_phrase_grows_against_the_previous_period(app):
-    generate(1200, 7, None)
+    generate(1200, 7, None, anchor=date.today())
     search.catch_up()
     theme = next(t for t in PLANTED_THEMES if t.prior_share is not None)
     filters = planted_subset(theme)

@@ -20,12 +20,11 @@ from kb.themes import engine, figures, service
 from kb.themes.facts import deal_facts
 from tests.conftest import debrief_payload
 
-TODAY = date.today()
 PHRASE = "renewal cliff"
 
 
 def ago(days: int) -> str:
-    return (TODAY - timedelta(days=days)).isoformat()
+    return (date.today() - timedelta(days=days)).isoformat()
 
 
 # ------------------------------------------------------------ direct SQL
@@ -172,11 +171,11 @@ def corpus(users):
 
 def current(theme, period, by="quarter"):
     snap = engine.snapshot()
-    return figures.figures(snap, deal_facts(), theme, period, TODAY, by)
+    return figures.figures(snap, deal_facts(), theme, period, date.today(), by)
 
 
 def test_figures_as_worked_out_by_hand(corpus):
-    found = current(corpus["theme"], rolling("365d", TODAY))
+    found = current(corpus["theme"], rolling("365d", date.today()))
     assert found.total == 6  # A (rep and buyer), B, C, E, F; the draft G is not counted
     # In the last 365 days: A rep, A buyer, B, C, E of A rep, A buyer, B, C, D, E, I.
     assert (found.mentions, found.debriefs) == (5, 7)
@@ -196,34 +195,38 @@ def test_figures_as_worked_out_by_hand(corpus):
 
 
 def test_figures_agree_with_direct_database_queries(corpus):
-    for period in (rolling("365d", TODAY), rolling("30d", TODAY), rolling("90d", TODAY)):
+    for period in (
+        rolling("365d", date.today()),
+        rolling("30d", date.today()),
+        rolling("90d", date.today()),
+    ):
         assert_agree(current(corpus["theme"], period), sql_figures(PHRASE, period))
 
 
 def test_the_trend_counts_each_quarter_by_outcome(corpus):
-    found = current(corpus["theme"], rolling("365d", TODAY))
-    quarters = recent_quarters(TODAY, 8)
+    found = current(corpus["theme"], rolling("365d", date.today()))
+    quarters = recent_quarters(date.today(), 8)
     assert [p.label for p in found.trend] == [q.label for q in quarters]
     for point, quarter in zip(found.trend, quarters, strict=True):
         expected = sql_figures(PHRASE, quarter)
         assert point.mentions == expected["mentions"]
         assert point.debriefs == expected["debriefs"]
     assert sum(p.mentions for p in found.trend) == 6
-    months = current(corpus["theme"], rolling("365d", TODAY), by="month").trend
+    months = current(corpus["theme"], rolling("365d", date.today()), by="month").trend
     assert len(months) == 12 and sum(p.mentions for p in months) == 5
 
 
 def test_before_and_after_the_day_it_was_addressed(corpus, users):
     theme = corpus["theme"]
-    addressed = TODAY - timedelta(days=25)
+    addressed = date.today() - timedelta(days=25)
     data = service.parse(
         {**service.as_input(theme), "status": "addressed", "addressed_on": addressed.isoformat()}
     )
     theme = service.save_theme(users.manager, data, theme)
-    found = current(theme, rolling("365d", TODAY))
+    found = current(theme, rolling("365d", date.today()))
     ba = found.before_after
     assert ba.days == 26
-    assert (ba.after.period.start, ba.after.period.end) == (addressed, TODAY)
+    assert (ba.after.period.start, ba.after.period.end) == (addressed, date.today())
     assert ba.before.period.end == addressed - timedelta(days=1)
     # After: A rep, A buyer, C of A rep, A buyer, C, I. Before: B, E of B, D, E.
     assert (ba.after.mentions, ba.after.debriefs) == (3, 4)
@@ -238,9 +241,9 @@ def test_before_and_after_the_day_it_was_addressed(corpus, users):
 
 def test_a_change_shows_at_once(corpus, users):
     theme = corpus["theme"]
-    before = current(theme, rolling("365d", TODAY))
+    before = current(theme, rolling("365d", date.today()))
     rep(users.rep, "J", 2, "won", amount=1000, **SAYS)
-    after = current(theme, rolling("365d", TODAY))
+    after = current(theme, rolling("365d", date.today()))
     assert after.mentions == before.mentions + 1
     assert after.mentioned.won == before.mentioned.won + 1
     # Editing a deal's outcome moves its deal between the counts.
@@ -248,7 +251,7 @@ def test_a_change_shows_at_once(corpus, users):
     changed = debriefs.as_input(c)
     changed["deal"]["outcome"], changed["deal"]["winner"] = "lost", "Acme"
     debriefs.save_debrief(users.rep, debriefs.parse(changed), c)
-    moved = current(theme, rolling("365d", TODAY))
+    moved = current(theme, rolling("365d", date.today()))
     assert (moved.mentioned.won, moved.mentioned.lost) == (after.mentioned.won - 1, 3)
 
 
@@ -259,13 +262,13 @@ def test_filters_narrow_a_theme(corpus, users):
             {"name": "Cliff at Acme", "query": f'"{PHRASE}"', "filters": {"competitor": "Acme"}}
         ),
     )
-    found = current(theme, rolling("365d", TODAY))
+    found = current(theme, rolling("365d", date.today()))
     assert found.mentions == 4 and found.total == 5
     only_filters = service.save_theme(
         users.manager,
         service.parse({"name": "Enterprise losses", "filters": {"segment": "Enterprise"}}),
     )
-    found = current(only_filters, rolling("365d", TODAY))
+    found = current(only_filters, rolling("365d", date.today()))
     assert found.mentions == 3  # A rep, A buyer, C
 
 
@@ -273,14 +276,14 @@ def test_filters_narrow_a_theme(corpus, users):
 
 
 def test_planted_themes_agree_with_the_database_on_demo_data(app, users):
-    generate(600, 11, None)
+    generate(600, 11, None, anchor=date.today())
     search.catch_up()
     for planted in PLANTED_THEMES:
         theme = service.save_theme(
             users.manager,
             service.parse({"name": planted.phrase, "query": f'"{planted.phrase}"'}),
         )
-        for period in (rolling("365d", TODAY), rolling("90d", TODAY)):
+        for period in (rolling("365d", date.today()), rolling("90d", date.today())):
             found = current(theme, period)
             assert found.mentions > 0 or period.days < 365, planted.key
             assert_agree(found, sql_figures(planted.phrase, period))
@@ -319,8 +322,10 @@ def test_the_overview_sorts_by_growth_volume_and_revenue(client, auth, users, co
 
 def test_overview_figures(corpus):
     snap = engine.snapshot()
-    row = figures.overview(snap, deal_facts(), corpus["theme"], rolling("90d", TODAY), TODAY)
-    expected = sql_figures(PHRASE, rolling("90d", TODAY))
+    row = figures.overview(
+        snap, deal_facts(), corpus["theme"], rolling("90d", date.today()), date.today()
+    )
+    expected = sql_figures(PHRASE, rolling("90d", date.today()))
     assert row.now == expected["mentions"]
     assert as_counter(row.mentioned) == expected["mentioned"] + Counter()
     assert sum(row.spark) == 6 and len(row.spark) == 8
