@@ -172,3 +172,28 @@ def todo_rows_by_name(page: str) -> dict[str, str]:
     if "Deals waiting for your debrief" not in page:
         return {}
     return todo_rows(page)
+
+
+def test_facts_left_out_of_an_api_filing_keep_their_stored_values(api, users, crm_deal):
+    """A CRM posting a debrief with `deal_id` and only the facts it changed
+    must not wipe the others: the CRM id above all, or the next import would
+    make a second deal."""
+    payload = debrief_payload()
+    payload["deal"] = {
+        "name": "Deal Umbrella",
+        "account": "Umbrella Corp",
+        "close_date": (date.today() - timedelta(days=30)).isoformat(),
+        "outcome": "lost",
+        "amount": 75000,  # the one change
+    }
+    payload["deal_id"] = crm_deal
+    response = api.post(users.rep, "/api/v1/debriefs", json=payload)
+    assert response.status_code == 201, response.json
+
+    found = stored(crm_deal)
+    assert found["deals"] == [CRM_ID]
+    assert found["amount"] == Decimal("75000.00")
+    assert found["competitors"] == ["Acme", "Globex"]
+    with Session(db.engine) as session:
+        deal = session.get(Deal, crm_deal)
+        assert (deal.segment, deal.winner_competitor.name) == ("Enterprise", "Acme")

@@ -127,9 +127,20 @@ class DirectLookups:
 def _resolve_deal_facts(
     facts: DealIn, existing: Deal | None, found: _Resolved, lookups=DirectLookups
 ) -> None:
-    fields = facts.model_dump(exclude={"competitors", "winner"})
+    # On an existing deal, a fact the payload leaves out keeps its stored value:
+    # filing with `deal_id` and a few facts must not wipe the CRM id or amount.
+    given = facts.model_fields_set if existing is not None else None
+
+    def left_out(name: str) -> bool:
+        return given is not None and name not in given
+
+    fields = {
+        key: value
+        for key, value in facts.model_dump(exclude={"competitors", "winner"}).items()
+        if not left_out(key)
+    }
     for kind in ("segment", "region", "industry", "product_line"):
-        if fields[kind] is not None:
+        if fields.get(kind) is not None:
             listed = lookups.choice(kind, fields[kind])
             if listed is None:
                 found.errors[f"deal.{kind}"] = f"Unknown {kind.replace('_', ' ')} '{fields[kind]}'."
@@ -138,14 +149,17 @@ def _resolve_deal_facts(
         other = lookups.deal(facts.crm_id)
         if other is not None and other is not existing:
             found.errors["deal.crm_id"] = "Another deal already has this CRM id."
-    competitors = []
+    competitors = list(existing.competitors) if left_out("competitors") else []
     for i, name in enumerate(facts.competitors):
         competitor = lookups.competitor(name)
         if competitor is None:
             found.errors[f"deal.competitors.{i}"] = f"Unknown competitor '{name}'."
         elif competitor not in competitors:
             competitors.append(competitor)
-    fields["winner_kind"], fields["winner_competitor"] = None, None
+    if left_out("winner") and facts.outcome != Outcome.WON:
+        pass  # the stored winner stands
+    else:
+        fields["winner_kind"], fields["winner_competitor"] = None, None
     if facts.winner:
         if facts.outcome == Outcome.WON:
             found.errors["deal.winner"] = "A won deal has no other winner; leave this empty."
