@@ -3,13 +3,13 @@ period chosen (all time from the first debrief; an old quarter ends there),
 a period without mentions says so instead of charting zeros, and win rates
 carry their sample, 95 % interval and a plain reading."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from kb.analytics.periods import EARLIEST, Period, quarter_key, recent_quarters, rolling
 from kb.themes import service
-from tests.test_themes_figures import QUIET, SAYS, TODAY, current, rep
+from tests.test_themes_figures import QUIET, SAYS, current, rep
 
 OLD, OLDER = 1100, 1200  # days ago: beyond the last eight quarters
 
@@ -26,17 +26,17 @@ def history(users):
 
 
 def test_all_time_charts_from_the_first_debrief(history):
-    found = current(history, Period(EARLIEST, TODAY, "All time"))
+    found = current(history, Period(EARLIEST, date.today(), "All time"))
     labels = [p.label for p in found.trend]
-    first = quarter_key(TODAY - timedelta(days=OLDER))
-    assert labels[0] == first and labels[-1] == quarter_key(TODAY)
-    assert labels == [q.label for q in recent_quarters(TODAY, len(labels))]
+    first = quarter_key(date.today() - timedelta(days=OLDER))
+    assert labels[0] == first and labels[-1] == quarter_key(date.today())
+    assert labels == [q.label for q in recent_quarters(date.today(), len(labels))]
     assert sum(p.mentions for p in found.trend) == 2
     assert {p.label: p.mentions for p in found.trend}[first] >= 1
 
 
 def test_an_old_quarter_charts_the_quarters_up_to_it(history):
-    day = TODAY - timedelta(days=OLD)
+    day = date.today() - timedelta(days=OLD)
     quarter = next(q for q in recent_quarters(day, 1))
     found = current(history, quarter)
     labels = [p.label for p in found.trend]
@@ -48,8 +48,8 @@ def test_an_old_quarter_charts_the_quarters_up_to_it(history):
 
 
 def test_the_last_eight_quarters_without_a_mention_say_so(client, auth, users, history):
-    found = current(history, rolling("90d", TODAY))
-    assert [p.label for p in found.trend] == [q.label for q in recent_quarters(TODAY, 8)]
+    found = current(history, rolling("90d", date.today()))
+    assert [p.label for p in found.trend] == [q.label for q in recent_quarters(date.today(), 8)]
     assert sum(p.mentions for p in found.trend) == 0
     auth.login(users.rep)
     html = client.get(f"/themes/{history.id}?period=90d").get_data(as_text=True)
