@@ -17,7 +17,12 @@ from tests.test_debrief_form import refused_saves  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.browser
 
-CLOSE_DATE = date.today() - timedelta(days=9)
+
+def close_date() -> date:
+    """Nine days before the (pinned) day the test runs."""
+    return date.today() - timedelta(days=9)
+
+
 REASONS = [
     ("price.total-cost", "hurt", "Acme threw in implementation for free."),
     ("product.integrations", "helped", "The SAP connector demo won over IT."),
@@ -58,7 +63,7 @@ def fill_debrief(page) -> None:
     page.get_by_label("Outcome").select_option("lost")
     page.get_by_label("Deal name").fill("Initech renewal")
     page.get_by_label("Account").fill("Initech")
-    page.get_by_label("Close date").fill(CLOSE_DATE.isoformat())
+    page.get_by_label("Close date").fill(close_date().isoformat())
     page.locator("#deal-competitors input[value='Acme']").check()
     page.get_by_label("Who won").select_option("Acme")
     for i, (category, direction, explanation) in enumerate(REASONS):
@@ -81,7 +86,7 @@ def expect_debrief_restored(page) -> None:
     expect(page.get_by_label("Outcome")).to_have_value("lost")
     expect(page.get_by_label("Deal name")).to_have_value("Initech renewal")
     expect(page.get_by_label("Account")).to_have_value("Initech")
-    expect(page.get_by_label("Close date")).to_have_value(CLOSE_DATE.isoformat())
+    expect(page.get_by_label("Close date")).to_have_value(close_date().isoformat())
     expect(page.locator("#deal-competitors input[value='Acme']")).to_be_checked()
     expect(page.locator("#deal-competitors input[value='Globex']")).not_to_be_checked()
     expect(page.get_by_label("Who won")).to_have_value("Acme")
