@@ -65,11 +65,14 @@ def run(
     info: ScriptInfo, host: str, port: int, demo: bool, as_of: datetime | None, debug: bool
 ) -> None:
     """Create or upgrade the database, then serve the app."""
-    if host in ("127.0.0.1", "localhost", "::1"):
-        # Browsers send Secure cookies to localhost over plain HTTP, but not to
-        # other hosts: only a loopback server may run without HTTPS cookies.
-        os.environ.setdefault("KB_INSECURE_COOKIES", "1")
     app = info.load_app()
+    if (
+        host in ("127.0.0.1", "localhost", "::1")
+        and os.environ.get("KB_INSECURE_COOKIES", "1") == "1"
+    ):
+        # Only a loopback server may run without HTTPS cookies (unless told
+        # otherwise). The app is already built by now, so set its config itself.
+        app.config.update(SESSION_COOKIE_SECURE=False, REMEMBER_COOKIE_SECURE=False)
     with app.app_context():
         revision = init_database()
         click.echo(f"Database ready at schema {revision}.")

@@ -47,8 +47,6 @@ def test_kb_run_demo_serves_the_demo_data(tmp_path):
         "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'kb.sqlite3'}",
         "KB_INDEX_DIR": str(tmp_path / "index"),
         "KB_SECRET_KEY": "run-demo-test",
-        # Python's cookie jar, unlike a browser, sends no Secure cookie to http://127.0.0.1.
-        "KB_INSECURE_COOKIES": "1",
     }
     kb = Path(sys.executable).with_name("kb")
     server = subprocess.Popen(  # noqa: S603 (our own command)
