@@ -2,11 +2,13 @@
 
 Every string cell of a CSV or XLSX file goes through `neutralise`: a
 spreadsheet runs a cell starting with =, +, -, @, a tab or a carriage return
-as a formula, so such a cell gets a leading single quote. A CSV value that
-holds a separator followed by a formula character ("fine;=1+2") is quoted:
-a spreadsheet whose locale splits on that separator would otherwise open
-the rest as a cell of its own, starting with "=". Values are otherwise kept
-as typed, and JSON is never altered."""
+as a formula, so such a cell gets a leading single quote. In a CSV value, a
+separator of another locale (";", a tab, "|") followed by a formula character
+("fine;=1+2") gets the same quote before that character, and the value is
+quoted: a spreadsheet whose locale splits on that separator ignores the
+file's quoting there and would otherwise open the rest as a cell of its own
+starting with "=". Values are otherwise kept as typed, and JSON is never
+altered."""
 
 import io
 import json
@@ -44,6 +46,18 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+# A separator of another locale, then a formula start: the cell such a
+# spreadsheet would make of the rest.
+_FOREIGN_CELL_FORMULA = re.compile(r"([;\t|]\s*)([=+\-@])")
+
+
+def _csv_text(value: Any) -> Any:
+    value = neutralise(value)
+    if isinstance(value, str):
+        return _FOREIGN_CELL_FORMULA.sub(r"\1'\2", value)
+    return value
+
+
 def _csv_value(value: Any) -> Any:
     if value is None:
         return ""
@@ -52,13 +66,13 @@ def _csv_value(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, list | tuple):
-        return neutralise("; ".join(str(v) for v in value))
-    return neutralise(value)
+        return _csv_text("; ".join(str(v) for v in value))
+    return _csv_text(value)
 
 
 # What makes a CSV field need quotes: the comma, a quote or a line break (as
 # the csv module quotes), or any locale's separator before a formula start.
-_NEEDS_QUOTES = re.compile(r'[,"\r\n]|[;\t|]\s*[=+\-@]')
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]|[;\t|]\s*\'?[=+\-@]')
 
 
 def _csv_field(value: Any) -> str:
