@@ -19,8 +19,8 @@ run: $(STAMP)
 	$(VENV)/bin/kb run --demo
 
 # The whole suite on SQLite; again on PostgreSQL when KB_TEST_DATABASE_URL is set;
-# then the non-browser tests once more on SQLite at another date (a leap day),
-# so a test that only passes on some days fails the day it is written.
+# then the non-browser tests and the role journeys once more on SQLite at another
+# date (a leap day), so a test that only passes on some days fails the day it is written.
 # The suite's clock is pinned (pytest --today, default in tests/conftest.py).
 MOVED_TODAY ?= 2028-02-29T09:30
 test: $(STAMP)
@@ -30,8 +30,9 @@ test: $(STAMP)
 		echo "== again on PostgreSQL ($$KB_TEST_DATABASE_URL)"; \
 		$(VENV)/bin/pytest; \
 	fi
-	@echo "== again on SQLite at $(MOVED_TODAY), without the browser tests"
+	@echo "== again on SQLite at $(MOVED_TODAY): the non-browser tests and the journeys"
 	KB_TEST_DATABASE_URL= $(VENV)/bin/pytest -m "not browser" --today $(MOVED_TODAY)
+	KB_TEST_DATABASE_URL= $(VENV)/bin/pytest tests/test_journey_*.py --today $(MOVED_TODAY)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
