@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 from kb.auth.service import create_token
 from kb.extensions import db
 from kb.models import Deal
-from tests.conftest import PG_URL
 from tests.test_api_deals import deal_body
 
 CALLERS = 10
 
 
-@pytest.mark.skipif(not PG_URL, reason="SQLite serialises writers, so the race needs PostgreSQL")
+# SQLite serialises writers, so the race needs PostgreSQL (the run against it has it).
+@pytest.mark.postgresql
 def test_concurrent_posts_of_one_crm_id_store_one_deal(app, users, live_server):
     token = create_token(users.admin)
     db.session.commit()

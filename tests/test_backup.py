@@ -22,7 +22,7 @@ from tests.conftest import PG_URL, _drop_postgres_database, _psycopg
 
 ANCHOR = date(2026, 6, 30)
 QUERIES = ["pricing", "onboarding support", "integration", "competitor:Acme", ""]
-needs_postgres = pytest.mark.skipif(not PG_URL, reason="KB_TEST_DATABASE_URL is not set")
+needs_postgres = pytest.mark.postgresql
 
 
 @pytest.fixture
