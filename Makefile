@@ -6,11 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench
 
+# The deploy extra (gunicorn) too: the metrics test runs real gunicorn workers.
 # npm brings axe-core, which the accessibility tests inject into each page.
 $(STAMP): pyproject.toml package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[test]'
+	$(VENV)/bin/pip install --quiet -e '.[test,deploy]'
 	npm ci --no-audit --no-fund
 	touch $(STAMP)
 
