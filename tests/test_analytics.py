@@ -341,3 +341,36 @@ def test_the_pages_show_a_new_debrief_at_once(client, auth, users, data):
     rep_debrief(users.rep, "K", 1, "lost", [reason("price.total-cost", "hurt", True)], ["Acme"])
     after = client.get("/analytics/reasons").get_data(as_text=True)
     assert "<dd>4 <span" in after
+
+
+def test_win_rate_by_quarter_follows_the_chosen_period(client, auth, users):
+    """History loaded from old interviews charts from its first quarter under
+    "All time", and a past quarter's trend ends with that quarter."""
+    today = date.today()
+    rep_debrief(users.rep, "Old win", 4 * 365, "won", [reason("price.total-cost", "helped")])
+    rep_debrief(users.rep, "Old loss", 4 * 365, "lost", [reason("price.total-cost", "hurt")])
+    rep_debrief(users.rep, "Recent", 10, "won", [reason("price.total-cost", "helped")])
+    auth.login(users.manager)
+
+    def quarter_rows(query: str) -> list[str]:
+        html = client.get("/analytics/reasons" + query).get_data(as_text=True)
+        figure = html.split('id="win-rate-quarter-figure"')[1].split("</figure>")[0]
+        return [row.split("</th>")[0] for row in figure.split('<th scope="row">')[1:]]
+
+    first = quarter_key(today - timedelta(days=4 * 365))
+    all_time = quarter_rows("?period=all")
+    assert all_time[0] == first and all_time[-1] == quarter_key(today)
+    assert len(all_time) >= 16  # four years of quarters, the empty ones included
+    # The default 90 days still shows a trend: the last 8 quarters, to today's.
+    recent = quarter_rows("")
+    assert len(recent) == 8 and recent[-1] == quarter_key(today) and first not in recent
+    # A past quarter's chart ends with that quarter and shows its deals.
+    old = quarter_rows("?period=" + first)
+    assert old[-1] == first and len(old) == 8
+
+
+def test_a_quarter_chart_with_no_deals_says_so(client, auth, users):
+    auth.login(users.manager)
+    html = client.get("/analytics/reasons?period=all").get_data(as_text=True)
+    figure = html.split('id="win-rate-quarter-figure"')[1].split("</figure>")[0]
+    assert "Nothing to show for this selection." in figure

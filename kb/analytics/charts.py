@@ -99,7 +99,10 @@ class Chart:
 
     @property
     def empty(self) -> bool:
-        return not self.labels
+        """Nothing to draw: no labels, or a row of blanks (or of zero counts),
+        which would read as a real figure."""
+        nothing = (None,) if self.unit == "percent" else (None, 0)
+        return all(v in nothing for s in self.series for v in s.values)
 
     def spec(self) -> dict[str, Any]:
         return {

@@ -93,6 +93,20 @@ def recent_quarters(today: date, count: int = 8) -> list[Period]:
     return periods
 
 
+def trend_quarters(
+    period: Period, first_day: date | None, least: int = 8, most: int = 40
+) -> Period:
+    """The quarters a trend chart shows for a chosen period: from the quarter
+    of its start (or of the first deal in it, for "all time") to the quarter of
+    its end, at least `least` quarters so a short period still shows a trend,
+    and at most `most` (ten years)."""
+    start = max(period.start, first_day) if first_day else period.end
+    start = min(start, period.end)
+    count = (period.end.year - start.year) * 4 + quarter_of(period.end) - quarter_of(start) + 1
+    shown = recent_quarters(period.end, min(most, max(least, count)))
+    return Period(shown[0].start, quarter_end(shown[-1].start), f"{len(shown)} quarters")
+
+
 def rolling(key: str, today: date) -> Period:
     days = ROLLING[key]
     return Period(today - timedelta(days=days - 1), today, ROLLING_LABELS[key])

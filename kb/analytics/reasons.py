@@ -322,6 +322,13 @@ def debriefed_deal(filters: Mapping[str, Any]):
     )
 
 
+def first_close(filters: Mapping[str, Any]) -> date | None:
+    """The close date of the first debriefed deal matching `filters`: where an
+    "all time" trend starts."""
+    stmt = select(func.min(Deal.close_date)).where(debriefed_deal(filters), *deal_clauses(filters))
+    return db.session.scalar(stmt)
+
+
 def win_rates(dimension: str, filters: Mapping[str, Any], period: Period) -> list[WinRate]:
     """Deals won, lost and undecided per competitor, segment, region or
     quarter, over the debriefed deals closed in `period`."""

@@ -20,8 +20,7 @@ from kb.analytics.periods import (
     Period,
     choose_period,
     period_choices,
-    quarter_end,
-    recent_quarters,
+    trend_quarters,
 )
 from kb.lookups import choice_values, competitor_names
 from kb.models import Outcome
@@ -141,8 +140,7 @@ def reasons_page():
     prev = period.previous()
     by = request.args.get("by", "competitor")
     by = by if by in reasons.BREAKDOWNS else "competitor"
-    quarters = recent_quarters(min(period.end, today), 8)
-    trend = Period(quarters[0].start, quarter_end(quarters[-1].start), "Last 8 quarters")
+    trend = trend_quarters(period, reasons.first_close(filters))
 
     def compute():
         tables = reasons.top_reasons(filters, period, REASON_LIMIT)
