@@ -19,8 +19,7 @@ import io
 import json
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
-from contextlib import suppress
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -28,7 +27,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, TYPE_STRING
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment, Font, NamedStyle
 from openpyxl.utils import get_column_letter
 
 from kb.exports.rows import Book, Column, Sheet
@@ -132,7 +131,7 @@ def json_chunks(items: Iterable[dict[str, Any]]) -> Iterator[str]:
     yield "".join(parts)
 
 
-LINK_FONT = Font(color="0563C1", underline="single")
+LINK_STYLE = "Link"
 
 
 def _xlsx_text(ws, text: str) -> Any:
@@ -148,27 +147,22 @@ def _xlsx_text(ws, text: str) -> Any:
     return text
 
 
-def _xlsx_link(ws, url: str) -> WriteOnlyCell:
+def _xlsx_link(ws, url: str | None) -> Any:
     """A link to `url`, as a HYPERLINK formula of the app's own address (no
     user text), not a cell link: openpyxl holds every cell link of a sheet in
     memory until the file is saved, and Excel opens at most 65,530 of them a
     sheet, while an export may link any number of debriefs."""
+    if url is None:
+        return None
     cell = WriteOnlyCell(ws, value='=HYPERLINK("{}")'.format(url.replace('"', "%22")))
-    cell.font = LINK_FONT
+    cell.style = LINK_STYLE  # by name: setting a Font would look it up per cell
     return cell
 
 
-def _xlsx_value(ws, column: Column, value: Any) -> Any:
+def _xlsx_value(ws, value: Any) -> Any:
     """A cell's value, typed; dates and amounts as cells with their format."""
     if value is None:
         return None
-    if column.link:
-        return _xlsx_link(ws, value)
-    if column.codes is not None and isinstance(value, str):
-        # A value that is not a code stays as it is: the winner column holds
-        # competitors' names as well as "no_decision" and "in_house".
-        with suppress(ValueError):
-            value = label_of(column.codes(value))
     if isinstance(value, bool):
         value = "Yes" if value else "No"
     elif isinstance(value, Decimal):
@@ -191,12 +185,25 @@ def _xlsx_value(ws, column: Column, value: Any) -> Any:
     return cell
 
 
+def _xlsx_cell_maker(column: Column) -> Callable[[Any, Any], Any]:
+    """How a column's values become cells: a link, a code's label, or as typed."""
+    if column.link:
+        return _xlsx_link
+    if column.codes is None:
+        return _xlsx_value
+    # A value that is not a code stays as it is: the winner column holds
+    # competitors' names as well as "no_decision" and "in_house".
+    labels = {member.value: label_of(member) for member in column.codes}
+    return lambda ws, value: _xlsx_value(ws, labels.get(value, value))
+
+
 def write_xlsx(book: Book, out) -> None:
     """The book into one workbook on `out` (a path or a binary file), in one
     pass over its rows: openpyxl's write-only sheets each spool their rows
     to a temporary file, so rows of several sheets may come interleaved. A
     sheet's filter, written after its rows, covers the rows it got."""
     wb = Workbook(write_only=True)
+    wb.add_named_style(NamedStyle(LINK_STYLE, font=Font(color="0563C1", underline="single")))
     bold = Font(bold=True)
     sheets = []
     for name, columns in book.sheets:
@@ -211,14 +218,14 @@ def write_xlsx(book: Book, out) -> None:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             header.append(cell)
         ws.append(header)
-        sheets.append((ws, columns))
+        sheets.append((ws, [(c.key, _xlsx_cell_maker(c)) for c in columns]))
     written = [1] * len(sheets)
     for number, row in book.items():
-        ws, columns = sheets[number]
-        ws.append([_xlsx_value(ws, column, row.get(column.key)) for column in columns])
+        ws, makers = sheets[number]
+        ws.append([make(ws, row.get(key)) for key, make in makers])
         written[number] += 1
-    for (ws, columns), last_row in zip(sheets, written, strict=True):
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last_row}"
+    for (ws, makers), last_row in zip(sheets, written, strict=True):
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(makers))}{last_row}"
     wb.save(out)
 
 
