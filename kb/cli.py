@@ -359,6 +359,13 @@ def bench(
 @click.option(
     "--period", default="90d", show_default=True, help="Themes: the period of the figures."
 )
+@click.option(
+    "--base-url",
+    envvar="KB_BASE_URL",
+    default="",
+    help="Where the app is reached (https://kb.example.com), for the links to "
+    "debriefs; none without it. Default: $KB_BASE_URL.",
+)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
 def export(
     what: str,
@@ -369,10 +376,12 @@ def export(
     competitor: tuple[str, ...],
     segment: tuple[str, ...],
     period: str,
+    base_url: str,
     output: str,
 ) -> None:
     """Export debriefs, themes or practices to a file. Reads every debrief (as
     an admin); practices show no anonymous author."""
+    from contextlib import nullcontext
     from datetime import date
 
     from kb import search
@@ -405,9 +414,13 @@ def export(
         # What the search page would say about the query and filters.
         for warning in search.all_matches(rows.export_viewer(), args["search"]).warnings:
             click.echo(f"Note: {warning}", err=True)
-    chunks = build.chunks(what, fmt, kind or what, rows.export_viewer(), None, args)
-    with open(output, "wb") as f:
-        for chunk in chunks:
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise click.ClickException(
+            f"--base-url {base_url!r}: give the full address, such as https://kb.example.com."
+        )
+    links = rows.links_at(base_url) if base_url else nullcontext()
+    with links, open(output, "wb") as f:
+        for chunk in build.chunks(what, fmt, kind or what, rows.export_viewer(), None, args):
             f.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
     click.echo(f"Wrote {output}.")
 

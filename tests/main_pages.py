@@ -120,6 +120,7 @@ def admin_pages() -> list[str]:
         "/admin/competitors/1",
         "/admin/taxonomy",
         "/admin/lists",
+        "/admin/settings",
         "/admin/audit",
     ]
     if team:

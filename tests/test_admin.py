@@ -52,6 +52,8 @@ ADMIN_PAGES = [
     ("get", "/admin/lists/{choice}"),
     ("post", "/admin/lists/{choice}"),
     ("post", "/admin/lists/{choice}/remove"),
+    ("get", "/admin/settings"),
+    ("post", "/admin/settings"),
     ("get", "/admin/audit"),
 ]
 

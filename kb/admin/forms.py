@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from kb.app_settings import MIN_WIN_RATE_SAMPLE
 from kb.auth.service import MIN_PASSWORD_LENGTH
 from kb.models import Role
 
@@ -100,6 +101,17 @@ class CategoryForm(FlaskForm):
 
 class ChoiceForm(FlaskForm):
     value = _name("Value", max_length=80)
+
+
+class SettingsForm(FlaskForm):
+    """A field per setting of kb.app_settings, named by its key; the service
+    checks the values."""
+
+    min_win_rate_sample = StringField(
+        MIN_WIN_RATE_SAMPLE.label,
+        validators=[Length(max=20)],
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
 
 
 class TokenForm(FlaskForm):

@@ -9,8 +9,9 @@ from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
+from kb import app_settings
 from kb.admin import queries, service
-from kb.admin.forms import NewUserForm, PasswordForm, TeamForm, UserProfileForm
+from kb.admin.forms import NewUserForm, PasswordForm, SettingsForm, TeamForm, UserProfileForm
 from kb.auth.service import revoke_token
 from kb.extensions import db
 from kb.models import ApiToken, AuditEntry, Competitor, ReasonCategory, Role, Team, User
@@ -27,6 +28,7 @@ ENTITY_PAGES = {
     "reason_category": ("admin.category", "category_id"),
     "choice": ("admin.choice", "choice_id"),
     "debrief": ("debriefs.show", "debrief_id"),
+    "setting": ("admin.settings", None),  # one page for every setting
 }
 
 
@@ -233,6 +235,26 @@ def team(team_id: int):
     ), status
 
 
+# --- Settings ------------------------------------------------------------------
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings():
+    form = SettingsForm(data={s.key: app_settings.value_of(s) for s in app_settings.SETTINGS})
+    done, changes = carry_out(
+        form,
+        lambda: app_settings.save(
+            current_user, {s.key: form[s.key].data for s in app_settings.SETTINGS}
+        ),
+    )
+    if done:
+        flash("Settings saved." if changes else "Nothing to change.", "success")
+        return redirect(url_for("admin.settings"))
+    status = 422 if form.is_submitted() else 200
+    fields = [(s, form[s.key]) for s in app_settings.SETTINGS]
+    return render_template("admin/settings.html", form=form, fields=fields), status
+
+
 # --- The audit log -------------------------------------------------------------
 
 
@@ -240,7 +262,7 @@ def _entity_url(entry: AuditEntry) -> str | None:
     if entry.entity_type not in ENTITY_PAGES or entry.action == "delete":
         return None
     endpoint, arg = ENTITY_PAGES[entry.entity_type]
-    return url_for(endpoint, **{arg: entry.entity_id})
+    return url_for(endpoint, **({arg: entry.entity_id} if arg else {}))
 
 
 @bp.get("/audit")

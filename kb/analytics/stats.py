@@ -9,19 +9,17 @@ statistics library.
 import math
 from dataclasses import dataclass
 
-from flask import current_app, has_app_context
+from kb import app_settings
 
 Z95 = 1.959963984540054  # the normal quantile of 97.5 %
-MIN_SAMPLE = 30  # decided deals below which a comparison is "too few to tell"
 MIN_GROWTH_COUNT = 10  # mentions below which growth is shown as counts
 SIGNIFICANT_P = 0.05
 
 
 def min_sample() -> int:
-    """Decided deals a win-rate comparison needs (KB_MIN_WIN_RATE_SAMPLE)."""
-    if has_app_context():
-        return int(current_app.config.get("KB_MIN_WIN_RATE_SAMPLE", MIN_SAMPLE))
-    return MIN_SAMPLE
+    """Decided deals a win-rate comparison needs: what an admin set, else
+    KB_MIN_WIN_RATE_SAMPLE (kb.app_settings)."""
+    return app_settings.value_of(app_settings.MIN_WIN_RATE_SAMPLE)
 
 
 def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float] | None:

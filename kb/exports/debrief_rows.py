@@ -16,16 +16,29 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased, joinedload
 
 from kb import search
-from kb.exports.rows import BATCH, Book, Column
+from kb.exports.rows import BATCH, Book, Column, debrief_url
 from kb.extensions import db
-from kb.models import Competitor, Deal, Debrief, Quote, Reason, ReasonCategory, User
+from kb.models import (
+    Competitor,
+    Deal,
+    Debrief,
+    DebriefSource,
+    DebriefStatus,
+    Direction,
+    Outcome,
+    Quote,
+    Reason,
+    ReasonCategory,
+    User,
+    WinnerKind,
+)
 from kb.permissions import can_view_debrief
 from kb.search import SearchParams
 
 DEBRIEF_COLUMNS = (
     Column("id", "Debrief id", 10),
-    Column("status", "Status", 11),
-    Column("source", "Source", 10),
+    Column("status", "Status", 11, codes=DebriefStatus),
+    Column("source", "Source", 14, codes=DebriefSource),
     Column("author", "Author", 18),
     Column("deal_id", "Deal id", 9),
     Column("crm_id", "CRM id", 14),
@@ -34,8 +47,8 @@ DEBRIEF_COLUMNS = (
     Column("amount", "Amount", 13),
     Column("currency", "Currency", 9),
     Column("close_date", "Close date", 12),
-    Column("outcome", "Outcome", 12),
-    Column("winner", "Winner", 16),
+    Column("outcome", "Outcome", 12, codes=Outcome),
+    Column("winner", "Winner", 16, codes=WinnerKind),
     Column("competitors", "Competitors", 24),
     Column("segment", "Segment", 14),
     Column("region", "Region", 12),
@@ -50,15 +63,16 @@ DEBRIEF_COLUMNS = (
     Column("lessons_learned", "Lessons learned", 40),
     Column("reasons", "Reasons", 8),
     Column("quotes", "Quotes", 8),
+    Column("url", "Link", 40, link=True),
 )
 REASON_COLUMNS = (
     Column("debrief_id", "Debrief id", 10),
     Column("deal", "Deal", 28),
-    Column("outcome", "Outcome", 12),
+    Column("outcome", "Outcome", 12, codes=Outcome),
     Column("rank", "Rank", 6),
     Column("category", "Category", 26),
     Column("category_group", "Category group", 18),
-    Column("direction", "Direction", 10),
+    Column("direction", "Direction", 10, codes=Direction),
     Column("primary", "Primary", 8),
     Column("competitor", "Competitor", 16),
     Column("explanation", "Explanation", 60),
@@ -66,7 +80,7 @@ REASON_COLUMNS = (
 QUOTE_COLUMNS = (
     Column("debrief_id", "Debrief id", 10),
     Column("deal", "Deal", 28),
-    Column("outcome", "Outcome", 12),
+    Column("outcome", "Outcome", 12, codes=Outcome),
     Column("position", "Position", 8),
     Column("speaker_role", "Speaker role", 18),
     Column("text", "Quote", 80),
@@ -223,6 +237,7 @@ def debrief_row(record: Record) -> dict[str, Any]:
         "lessons_learned": d.lessons_learned,
         "reasons": len(record.reasons),
         "quotes": len(record.quotes),
+        "url": debrief_url(d.id),
     }
 
 

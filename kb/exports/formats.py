@@ -1,31 +1,37 @@
 """Writing rows out as CSV, XLSX or JSON, a chunk at a time.
 
-Every string cell of a CSV or XLSX file goes through `neutralise`: a
-spreadsheet runs a cell starting with =, +, -, @, a tab or a carriage return
-as a formula, so such a cell gets a leading single quote. In a CSV value, a
-separator of another locale (";", a tab, "|") followed by a formula character
-("fine;=1+2") gets the same quote before that character, and the value is
-quoted: a spreadsheet whose locale splits on that separator ignores the
-file's quoting there and would otherwise open the rest as a cell of its own
-starting with "=". Values are otherwise kept as typed, and JSON is never
+Every string cell of a CSV file goes through `neutralise`: a spreadsheet
+runs a cell starting with =, +, -, @, a tab or a carriage return as a
+formula, so such a cell gets a leading single quote. A separator of another
+locale (";", a tab, "|") followed by a formula character ("fine;=1+2") gets
+the same quote before that character, and the value is quoted: a spreadsheet
+whose locale splits on that separator ignores the file's quoting there and
+would otherwise open the rest as a cell of its own starting with "=".
+
+An XLSX cell says what it holds, so its text is kept exactly: every string
+is written as a string cell, which a spreadsheet shows as text and never
+runs, even when it starts with "=". XLSX sheets are for people: codes are
+shown as the pages show them ("No decision", "Hurt", "Yes"), each debrief
+has a link to its page, and each header row has a filter. JSON is never
 altered."""
 
 import io
 import json
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, TYPE_STRING
+from openpyxl.styles import Alignment, Font, NamedStyle
 from openpyxl.utils import get_column_letter
 
-from kb.exports.rows import Book, Sheet
+from kb.exports.rows import Book, Column, Sheet
+from kb.models.enums import label_of
 
 FORMATS = ("csv", "xlsx", "json")
 CONTENT_TYPES = {
@@ -125,16 +131,46 @@ def json_chunks(items: Iterable[dict[str, Any]]) -> Iterator[str]:
     yield "".join(parts)
 
 
+LINK_STYLE = "Link"
+
+
+def _xlsx_text(ws, text: str) -> Any:
+    """Text exactly as written. openpyxl takes a string starting with "="
+    for a formula and one such as "#N/A" for an error; those go in a cell
+    typed as a string. Control characters (pasted from other tools) are not
+    allowed in the file format; they are invisible, so they are dropped."""
+    text = ILLEGAL_CHARACTERS_RE.sub("", text)[:XLSX_MAX_CELL]
+    if text.startswith("=") or text in ERROR_CODES:
+        cell = WriteOnlyCell(ws, value=text)
+        cell.data_type = TYPE_STRING
+        return cell
+    return text
+
+
+def _xlsx_link(ws, url: str | None) -> Any:
+    """A link to `url`, as a HYPERLINK formula of the app's own address (no
+    user text), not a cell link: openpyxl holds every cell link of a sheet in
+    memory until the file is saved, and Excel opens at most 65,530 of them a
+    sheet, while an export may link any number of debriefs."""
+    if url is None:
+        return None
+    cell = WriteOnlyCell(ws, value='=HYPERLINK("{}")'.format(url.replace('"', "%22")))
+    cell.style = LINK_STYLE  # by name: setting a Font would look it up per cell
+    return cell
+
+
 def _xlsx_value(ws, value: Any) -> Any:
     """A cell's value, typed; dates and amounts as cells with their format."""
-    if isinstance(value, Decimal):
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        value = "Yes" if value else "No"
+    elif isinstance(value, Decimal):
         value = float(value)
     elif isinstance(value, list | tuple):
         value = "; ".join(str(v) for v in value)
     if isinstance(value, str):
-        # Control characters (pasted from other tools) are not allowed in
-        # the file format; they are invisible, so they are dropped.
-        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))[:XLSX_MAX_CELL]
+        return _xlsx_text(ws, value)
     if isinstance(value, datetime):
         cell = WriteOnlyCell(ws, value=value.replace(tzinfo=None))
         cell.number_format = "yyyy-mm-dd hh:mm"
@@ -149,11 +185,25 @@ def _xlsx_value(ws, value: Any) -> Any:
     return cell
 
 
+def _xlsx_cell_maker(column: Column) -> Callable[[Any, Any], Any]:
+    """How a column's values become cells: a link, a code's label, or as typed."""
+    if column.link:
+        return _xlsx_link
+    if column.codes is None:
+        return _xlsx_value
+    # A value that is not a code stays as it is: the winner column holds
+    # competitors' names as well as "no_decision" and "in_house".
+    labels = {member.value: label_of(member) for member in column.codes}
+    return lambda ws, value: _xlsx_value(ws, labels.get(value, value))
+
+
 def write_xlsx(book: Book, out) -> None:
     """The book into one workbook on `out` (a path or a binary file), in one
     pass over its rows: openpyxl's write-only sheets each spool their rows
-    to a temporary file, so rows of several sheets may come interleaved."""
+    to a temporary file, so rows of several sheets may come interleaved. A
+    sheet's filter, written after its rows, covers the rows it got."""
     wb = Workbook(write_only=True)
+    wb.add_named_style(NamedStyle(LINK_STYLE, font=Font(color="0563C1", underline="single")))
     bold = Font(bold=True)
     sheets = []
     for name, columns in book.sheets:
@@ -168,10 +218,14 @@ def write_xlsx(book: Book, out) -> None:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             header.append(cell)
         ws.append(header)
-        sheets.append((ws, [c.key for c in columns]))
+        sheets.append((ws, [(c.key, _xlsx_cell_maker(c)) for c in columns]))
+    written = [1] * len(sheets)
     for number, row in book.items():
-        ws, keys = sheets[number]
-        ws.append([_xlsx_value(ws, row.get(key)) for key in keys])
+        ws, makers = sheets[number]
+        ws.append([make(ws, row.get(key)) for key, make in makers])
+        written[number] += 1
+    for (ws, makers), last_row in zip(sheets, written, strict=True):
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(makers))}{last_row}"
     wb.save(out)
 
 

@@ -6,16 +6,32 @@ Practices go only through presenters.present, so an anonymous practice shows
 its author to no one the page would not show it to."""
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
+from flask import current_app, has_request_context, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from werkzeug.routing import MapAdapter
 
 from kb.analytics.periods import Period
 from kb.extensions import db
-from kb.models import Practice, Role, Theme, User
+from kb.models import (
+    Outcome,
+    Polarity,
+    Practice,
+    PracticeKind,
+    PracticeStatus,
+    Role,
+    Theme,
+    ThemeStatus,
+    User,
+)
 from kb.practices.presenters import present
 from kb.practices.queries import PlaybookParams, _loaded, practice_statement
 from kb.themes import engine, evidence, figures, reports
@@ -26,9 +42,46 @@ TOP_QUOTES = 3
 
 @dataclass(frozen=True)
 class Column:
+    """A sheet's column. CSV and JSON keep the stored codes; an XLSX sheet,
+    read by people, shows the label of a `codes` member ("No decision" for
+    "no_decision") and makes a `link` column's address a link."""
+
     key: str
     title: str
     width: int = 14
+    codes: type[StrEnum] | None = None
+    link: bool = False
+
+
+# Where links point when an export is written outside a request (`kb export
+# --base-url`): a URL adapter bound to that address.
+_links_at: ContextVar[MapAdapter | None] = ContextVar("export_links_at", default=None)
+
+
+@contextmanager
+def links_at(base_url: str) -> Iterator[None]:
+    """Links to debriefs at `base_url`, where the app is reached
+    ("https://kb.example.com" or one with a path), while the block runs."""
+    parts = urlsplit(base_url)
+    adapter = current_app.url_map.bind(
+        parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme
+    )
+    token = _links_at.set(adapter)
+    try:
+        yield
+    finally:
+        _links_at.reset(token)
+
+
+def debrief_url(debrief_id: int) -> str | None:
+    """The debrief's page, as an absolute address: at the address given to
+    `links_at`, else the request's or SERVER_NAME's; None when nothing says
+    where the app is reached."""
+    if (adapter := _links_at.get()) is not None:
+        return adapter.build("debriefs.show", {"debrief_id": debrief_id}, force_external=True)
+    if not has_request_context() and not current_app.config.get("SERVER_NAME"):
+        return None
+    return url_for("debriefs.show", debrief_id=debrief_id, _external=True)
 
 
 @dataclass(frozen=True)
@@ -56,8 +109,8 @@ class Book:
 THEME_COLUMNS = (
     Column("id", "Theme id", 9),
     Column("name", "Theme", 28),
-    Column("polarity", "Polarity", 10),
-    Column("status", "Status", 12),
+    Column("polarity", "Polarity", 10, codes=Polarity),
+    Column("status", "Status", 12, codes=ThemeStatus),
     Column("query", "Query", 36),
     Column("description", "Description", 40),
     Column("owner", "Owner", 18),
@@ -77,26 +130,27 @@ EVIDENCE_COLUMNS = (
     Column("rank", "Rank", 6),
     Column("debrief_id", "Debrief id", 10),
     Column("deal", "Deal", 28),
-    Column("outcome", "Outcome", 12),
+    Column("outcome", "Outcome", 12, codes=Outcome),
     Column("speaker_role", "Speaker role", 18),
     Column("text", "Quote", 80),
+    Column("url", "Link", 40, link=True),
 )
 PRACTICE_COLUMNS = (
     Column("id", "Practice id", 10),
-    Column("kind", "Kind", 10),
+    Column("kind", "Kind", 10, codes=PracticeKind),
     Column("title", "Title", 32),
     Column("situation", "Situation", 40),
     Column("actions", "Actions", 40),
     Column("result", "Result", 40),
     Column("tags", "Tags", 20),
-    Column("status", "Status", 11),
+    Column("status", "Status", 11, codes=PracticeStatus),
     Column("featured", "Featured", 9),
     Column("anonymous", "Anonymous", 10),
     Column("byline", "By", 24),
     Column("author_id", "Author id", 9),
     Column("competitors", "Competitors", 22),
     Column("segment", "Segment", 14),
-    Column("outcome", "Outcome", 12),
+    Column("outcome", "Outcome", 12, codes=Outcome),
     Column("deal", "Deal", 28),
     Column("endorsements", "Endorsements", 12),
     Column("comments", "Comments", 10),
@@ -139,6 +193,7 @@ def theme_documents(period: Period, today: date) -> Iterator[dict[str, Any]]:
                         "outcome": e.debrief.deal.outcome.value,
                         "speaker_role": e.quote.speaker_role,
                         "text": e.quote.text,
+                        "url": debrief_url(e.debrief.id),
                     }
                 )
         mentioned = numbers.mentioned if numbers else None

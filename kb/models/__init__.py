@@ -21,6 +21,7 @@ from kb.models.idempotency import IdempotencyKey
 from kb.models.index_outbox import IndexChange
 from kb.models.lookups import Choice, ReasonCategory
 from kb.models.practices import Comment, Endorsement, Practice, Tag, practice_tags
+from kb.models.settings import Setting
 from kb.models.themes import Theme
 from kb.models.users import ApiToken, Team, User
 
@@ -54,6 +55,7 @@ __all__ = [
     "Reason",
     "ReasonCategory",
     "Role",
+    "Setting",
     "Team",
     "User",
     "WinnerKind",

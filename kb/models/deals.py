@@ -55,10 +55,9 @@ class Deal(db.Model):
             return "Us"
         if self.winner_kind == WinnerKind.COMPETITOR and self.winner_competitor:
             return self.winner_competitor.name
-        return {
-            WinnerKind.NO_DECISION: "No decision",
-            WinnerKind.IN_HOUSE: "Built in-house",
-        }.get(self.winner_kind)
+        if self.winner_kind in (WinnerKind.NO_DECISION, WinnerKind.IN_HOUSE):
+            return self.winner_kind.label
+        return None
 
     @property
     def quarter(self) -> str:

@@ -29,6 +29,14 @@ class WinnerKind(enum.StrEnum):
     NO_DECISION = "no_decision"
     IN_HOUSE = "in_house"
 
+    @property
+    def label(self) -> str:
+        return {
+            "competitor": "A competitor",
+            "no_decision": "No decision",
+            "in_house": "Built in-house",
+        }[self.value]
+
 
 class DebriefSource(enum.StrEnum):
     REP = "rep"
@@ -47,6 +55,12 @@ class DebriefStatus(enum.StrEnum):
 class Direction(enum.StrEnum):
     HELPED = "helped"
     HURT = "hurt"
+
+
+def label_of(member: enum.StrEnum) -> str:
+    """A code as the pages show it: the member's own label where it has one,
+    else its value in words, as the templates print it ("hurt": "Hurt")."""
+    return getattr(member, "label", None) or member.value.replace("_", " ").capitalize()
 
 
 def enum_column(enum_cls: type[enum.StrEnum], name: str) -> sa.Enum:
