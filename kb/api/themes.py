@@ -80,7 +80,7 @@ def list_themes():
         found = reports.overview(themes, period, "name", date.today())
         if found is None:
             raise _no_index()
-        rows, _, baseline = found
+        rows, _, baseline, as_of = found
         by_id = {row.theme.id: row.figures for row in rows}
         for item in items:
             f = by_id[item["id"]]
@@ -97,6 +97,8 @@ def list_themes():
                 "baseline": _rate_json(baseline),
                 "revenue": _revenue_json(f.revenue),
                 "warnings": f.warnings,
+                # When the figures lag the latest change: the time they reflect.
+                "as_of": as_of.isoformat() if as_of else None,
             }
     return {"items": items}
 
