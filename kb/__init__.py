@@ -86,7 +86,7 @@ def create_app(config: dict | None = None) -> Flask:
     from kb import search
 
     search.init_app(app)
-    from kb.themes import stored
+    from kb.themes import keeper
 
-    stored.init_app(app)
+    keeper.init_app(app)
     return app

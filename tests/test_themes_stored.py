@@ -13,7 +13,7 @@ from kb.admin import service as admin
 from kb.auth.service import create_token
 from kb.extensions import db
 from kb.models import Competitor
-from kb.themes import engine, figures, service, stored
+from kb.themes import discovery, engine, figures, service, stored, stored_discoveries
 from tests.conftest import PASSWORD
 
 CLIFF = "The renewal cliff scared their CFO."
@@ -228,3 +228,71 @@ def test_the_indexer_thread_stores_fresh_figures_after_a_change(
         assert shown["mentions"] == 3 and shown["as_of"] is None
     finally:
         worker.app.extensions["kb_search_indexer"].stop()
+
+
+# --- discoveries -------------------------------------------------------------------
+
+DISCOVER = "/api/v1/themes/discover?outcome=lost&background=all"
+
+
+@pytest.fixture
+def discovering(monkeypatch) -> list[str]:
+    calls: list[str] = []
+    discover = discovery.discover
+
+    def counted(*args, **kwargs):
+        calls.append("discover")
+        return discover(*args, **kwargs)
+
+    monkeypatch.setattr(discovery, "discover", counted)
+    return calls
+
+
+def test_a_discovery_one_worker_made_is_shown_by_another_without_computing(
+    app, api, users, make_debrief, workers, discovering
+):
+    cliff_debriefs(make_debrief, users.rep, 2)
+    first = api.get(users.marketing, DISCOVER)
+    assert first.status_code == 200 and discovering == ["discover"]
+
+    worker = workers(users.marketing)
+    response = worker.client.get(DISCOVER, headers=worker.headers)
+    assert response.json["subset"]["debriefs"] == 2 and response.json["as_of"] is None
+    assert response.json["terms"] == first.json["terms"]
+    assert discovering == ["discover"]  # not computed again
+
+    other = worker.client.get(DISCOVER + "&min_support=2", headers=worker.headers)
+    assert other.status_code == 200 and len(discovering) == 2  # other input: computed
+
+
+def test_a_stored_discovery_shows_as_of_after_a_change_until_recomputed(
+    app, api, users, make_debrief, workers, discovering
+):
+    cliff_debriefs(make_debrief, users.rep, 2)
+    assert api.get(users.marketing, DISCOVER).status_code == 200
+    worker = workers(users.marketing, KB_SEARCH_INDEXER="external")
+    cliff_debriefs(make_debrief, users.rep, 1)
+    discovering.clear()
+
+    lagging = worker.client.get(DISCOVER, headers=worker.headers).json
+    assert lagging["subset"]["debriefs"] == 2 and lagging["as_of"] is not None
+    worker.page(users.marketing)
+    page = worker.client.get("/themes/discover?outcome=lost&background=all")
+    assert "Found as of" in page.get_data(as_text=True)
+    assert discovering == []
+
+    assert stored_discoveries.refresh_recent(force=True) == 1  # the keeper's next pass
+    fresh = worker.client.get(DISCOVER, headers=worker.headers).json
+    assert fresh["subset"]["debriefs"] == 3 and fresh["as_of"] is None
+    assert stored_discoveries.refresh_recent(force=True) == 0  # current: left alone
+
+
+def test_inline_a_lagging_stored_discovery_is_computed_again(
+    app, api, users, make_debrief, workers
+):
+    cliff_debriefs(make_debrief, users.rep, 2)
+    assert api.get(users.marketing, DISCOVER).status_code == 200
+    cliff_debriefs(make_debrief, users.rep, 1)
+    worker = workers(users.marketing)
+    shown = worker.client.get(DISCOVER, headers=worker.headers).json
+    assert shown["subset"]["debriefs"] == 3 and shown["as_of"] is None

@@ -260,6 +260,8 @@ def discover_themes():
         },
         "warnings": result.warnings,
         "took_ms": result.took_ms,
+        # When the result lags the latest change: the time it reflects.
+        "as_of": result.as_of.isoformat() if result.as_of else None,
     }
 
 

@@ -14,9 +14,8 @@ from kb.analytics.periods import Period
 from kb.analytics.reasons import WinRate
 from kb.extensions import db
 from kb.models import Theme
-from kb.themes import discovery, engine, figures, queries, stored
+from kb.themes import discovery, engine, figures, queries, stored, stored_discoveries
 from kb.themes.facts import deal_facts
-from kb.themes.terms import term_cache
 
 SORTS = {
     "growth": "Growth",
@@ -282,19 +281,12 @@ def discovery_input(args) -> DiscoveryInput:
 
 def discover(given: DiscoveryInput, today: date) -> discovery.Discovery | None:
     """Raises discovery.DiscoveryError for input it cannot use; None while
-    there is no index."""
-    snap = engine.snapshot()
-    if snap is None:
-        return None
-    return discovery.discover(
-        snap,
-        term_cache(),
-        given.query,
-        given.filters,
-        given.background,
-        given.min_support,
-        today,
+    there is no index. Another worker's result for the same input is shown
+    when it may be (stored_discoveries.shared)."""
+    params = stored_discoveries.params_of(
+        given.query, given.filters, given.background, given.min_support, today
     )
+    return stored_discoveries.shared(params) or stored_discoveries.compute(params)
 
 
 # Filters a tracked finding leaves out: its period (a theme is followed over

@@ -4,7 +4,7 @@ every web worker on it.
 Every theme's overview figures cost a few hundred milliseconds after each
 change to the index, per worker, and a fresh worker pays seconds for its
 first ones (decoding postings, reading every deal). So the process that runs
-the machine's indexer recomputes them in a background thread after the index
+the machine's indexer recomputes them in a background thread (kb.themes.keeper) after the index
 changes (within the indexer's next pass), and stores them beside the index,
 in KB_INDEX_DIR/theme-figures.pickle, replaced atomically; every worker
 reads the last good figures from there instead of computing its own.
@@ -30,15 +30,13 @@ import logging
 import os
 import pickle
 import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import func, select
 
-from kb import search
 from kb.analytics.periods import Period, choose_period
 from kb.analytics.reasons import WinRate
 from kb.extensions import db
@@ -52,7 +50,6 @@ FILE = "theme-figures.pickle"
 FORMAT = 1  # bump when what is stored changes shape
 EXTENSION = "kb_theme_stored"
 DEFAULT_PERIOD = "90d"  # the overview's and the API's default
-CHECK_SECONDS = 1.0  # the keeper looks whether the figures are current at most this often
 MAX_LAG_SECONDS = 300.0
 
 
@@ -233,67 +230,17 @@ def refresh() -> bool:
         overviews,
         baseline,
     )
-    _write(path(), found)
+    write_atomically(path(), found)
     return True
 
 
-def _write(target: Path, stored: StoredFigures) -> None:
+def write_atomically(target: Path, value) -> None:
+    """Pickle `value` to `target`; readers see the old file or the new one, never half."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         with open(tmp, "wb") as f:
-            pickle.dump(stored, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, target)  # readers see the old file or the new one, never half
+            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-
-
-class Keeper:
-    """Keeps the stored figures current: a thread of the process that runs
-    this machine's indexer, woken after each of the indexer's passes, so
-    that computing figures never delays applying changes."""
-
-    def __init__(self, app: Flask):
-        self.app = app
-        self.wanted = threading.Event()
-        self.failing = False
-        self._thread: threading.Thread | None = None
-        self._pid = 0
-        self._guard = threading.Lock()
-
-    def wake(self) -> None:
-        """Called in the indexer's thread: starts the keeper here (once per
-        process) and asks it to look."""
-        with self._guard:
-            if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
-                self._pid = os.getpid()
-                self._thread = threading.Thread(target=self.run, name="kb-theme-figures")
-                self._thread.daemon = True
-                self._thread.start()
-        self.wanted.set()
-
-    def run(self) -> None:
-        while True:
-            self.wanted.wait()
-            self.wanted.clear()
-            started = time.monotonic()
-            self.look()
-            time.sleep(max(0.0, CHECK_SECONDS - (time.monotonic() - started)))
-
-    def look(self) -> None:
-        with self.app.app_context():
-            try:
-                if refresh():
-                    log.info("themes: overview figures stored")
-                self.failing = False
-            except Exception:
-                if not self.failing:  # once per outage
-                    log.exception("themes: storing the overview figures failed; retrying")
-                self.failing = True
-            finally:
-                db.session.remove()
-
-
-def init_app(app: Flask) -> None:
-    if app.config.get("KB_THEME_FIGURES_STORED", True):
-        search.after_indexer_cycle(app, Keeper(app).wake)
