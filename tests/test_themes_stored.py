@@ -139,6 +139,19 @@ def test_where_no_indexer_recomputes_them_lagging_figures_are_not_used(
     assert shown["mentions"] == 3 and shown["as_of"] is None
 
 
+def test_figures_lagging_longer_than_the_limit_are_computed_again(
+    app, users, make_debrief, workers
+):
+    cliff_debriefs(make_debrief, users.rep, 2)
+    make_theme(users.marketing, "Renewal cliff", '"renewal cliff"')
+    assert stored.refresh()
+    cliff_debriefs(make_debrief, users.rep, 1)
+    time.sleep(0.01)
+    worker = workers(users.marketing, KB_SEARCH_INDEXER="external", KB_THEME_FIGURES_MAX_LAG=0)
+    shown = worker.figures()["Renewal cliff"]  # the indexer's process is not keeping them
+    assert shown["mentions"] == 3 and shown["as_of"] is None
+
+
 def test_a_created_or_edited_theme_is_counted_at_once(app, users, make_debrief, workers):
     cliff_debriefs(make_debrief, users.rep, 2)
     make_debrief(users.rep, quotes=[{"text": "Their procurement stalled for months."}])

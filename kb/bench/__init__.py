@@ -95,6 +95,9 @@ def _app(workdir: Path, **overrides) -> Flask:
             "SERVER_NAME": "localhost",
             # The corpus is indexed in bulk and timed; not at start-up.
             "KB_SEARCH_CATCH_UP_ON_START": False,
+            # Sections time one worker computing; the themes section turns
+            # sharing on itself where it measures it.
+            "KB_THEME_FIGURES_STORED": False,
             **overrides,
         }
     )
