@@ -4,10 +4,11 @@ every web worker on it.
 Every theme's overview figures cost a few hundred milliseconds after each
 change to the index, per worker, and a fresh worker pays seconds for its
 first ones (decoding postings, reading every deal). So the process that runs
-the machine's indexer recomputes them in a background thread (kb.themes.keeper) after the index
-changes (within the indexer's next pass), and stores them beside the index,
-in KB_INDEX_DIR/theme-figures.pickle, replaced atomically; every worker
-reads the last good figures from there instead of computing its own.
+the machine's indexer recomputes them in a background thread
+(kb.themes.keeper) after the index changes (within the indexer's next pass),
+and stores them beside the index, in KB_INDEX_DIR/theme-figures.pickle,
+replaced atomically; every worker reads the last good figures from there
+instead of computing its own.
 
 Stored figures are *current* when they were computed from the index state
 searches now read, that state holds every committed change, and the day and
@@ -157,13 +158,15 @@ def load() -> StoredFigures | None:
     return stored
 
 
-def is_current(stored: StoredFigures) -> bool:
-    state = engine.index_state()
+def is_current(state: tuple, reference: str) -> bool:
+    """Whether what was computed from this index state and reference data
+    is what would be computed now."""
+    now = engine.index_state()
     return (
-        state is not None
-        and stored.state == state
-        and latest_change() <= state[1]
-        and stored.reference == reference_version()
+        now is not None
+        and state == now
+        and latest_change() <= now[1]
+        and reference == reference_version()
     )
 
 
@@ -176,7 +179,7 @@ def shared(period: Period, today: date) -> Shared | None:
     stored = load()
     if stored is None or stored.today != today or stored.period != period:
         return None
-    if is_current(stored):
+    if is_current(stored.state, stored.reference):
         return Shared(stored, None)
     max_lag = float(config.get("KB_THEME_FIGURES_MAX_LAG", MAX_LAG_SECONDS))
     age = (datetime.now(UTC) - stored.as_of).total_seconds()

@@ -79,16 +79,6 @@ def _read(path: Path) -> StoredDiscovery | None:
     return found
 
 
-def _current(found: StoredDiscovery) -> bool:
-    state = engine.index_state()
-    return (
-        state is not None
-        and found.state == state
-        and stored.latest_change() <= state[1]
-        and found.reference == stored.reference_version()
-    )
-
-
 def shared(params: tuple) -> discovery.Discovery | None:
     """The stored discovery for these parameters when a page may show it,
     with `as_of` set when it lags the latest change; None otherwise."""
@@ -100,7 +90,7 @@ def shared(params: tuple) -> discovery.Discovery | None:
     if found is None or found.params != params:
         return None
     _mark_asked(path, time.time())
-    if _current(found):
+    if stored.is_current(found.state, found.reference):
         return found.result
     age = (datetime.now(UTC) - found.as_of).total_seconds()
     max_lag = float(config.get("KB_THEME_FIGURES_MAX_LAG", stored.MAX_LAG_SECONDS))
@@ -159,7 +149,11 @@ def refresh_recent(force: bool = False) -> int:
         if done >= RECOMPUTE:
             break
         found = _read(path)
-        if found is None or found.params[-1] != today or _current(found):
+        if (
+            found is None
+            or found.params[-1] != today
+            or stored.is_current(found.state, found.reference)
+        ):
             continue
         try:
             compute(found.params)
