@@ -53,8 +53,8 @@ class Keeper:
             try:
                 if stored.refresh():
                     log.info("themes: overview figures stored")
-                if found := stored_discoveries.refresh_recent():
-                    log.info("themes: %d recently asked discoveries recomputed", found)
+                if stored_discoveries.refresh_recent():
+                    log.info("themes: a recently asked discovery recomputed")
                 self.failing = False
             except Exception:
                 if not self.failing:  # once per outage

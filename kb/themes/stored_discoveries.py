@@ -5,11 +5,13 @@ worker. A worker that computes one stores it beside the index, in
 KB_INDEX_DIR/discoveries/ (one file per subset, background, minimum support
 and day, replaced atomically), so that any worker asked the same shows it at
 once. After a change to the index the process that runs the machine's
-indexer recomputes the most recently asked ones (RECOMPUTE of those asked in
-the last ASKED_SECONDS) at most every PASS_SECONDS; meanwhile pages show the
-last good result with its "as of" time, under the same rules as the stored
-theme figures (kb.themes.stored: current, or lagging for at most
-KB_THEME_FIGURES_MAX_LAG seconds, and never lagging in inline mode).
+indexer recomputes those asked in the last ASKED_SECONDS, most recent
+first, one at a time, idle after each for at least as long as it took (a
+discovery can take seconds: the keeper must keep the overview's figures
+current meanwhile, and leave the indexer's process time to serve). Pages
+show the last good result with its "as of" time meanwhile, under the same
+rules as the stored theme figures (kb.themes.stored: current, or lagging for
+at most KB_THEME_FIGURES_MAX_LAG seconds, and never lagging in inline mode).
 """
 
 import contextlib
@@ -36,9 +38,8 @@ FOLDER = "discoveries"
 FORMAT = 1
 ASKED_SECONDS = 3600.0  # recomputed after changes while asked this recently
 FORGET_SECONDS = 86400.0  # removed when not asked for this long
-RECOMPUTE = 5  # at most this many per pass: each costs about a second at 100,000
-PASS_SECONDS = 5.0
-_last_pass = [0.0]
+MIN_IDLE_SECONDS = 1.0
+_next_pass = [0.0]  # time.monotonic() before which the keeper recomputes none
 
 
 @dataclass
@@ -128,13 +129,12 @@ def _mark_asked(path: Path, when: float) -> None:
 
 
 def refresh_recent(force: bool = False) -> int:
-    """Recompute the most recently asked discoveries that are no longer
+    """Recompute the most recently asked discovery that is no longer
     current, and forget those nobody asked for a long time; for the keeper
-    (kb.themes.keeper), at most every PASS_SECONDS unless forced. Returns
-    how many it recomputed."""
-    if not folder().is_dir() or (not force and time.monotonic() - _last_pass[0] < PASS_SECONDS):
+    (kb.themes.keeper), which calls it after every look. Returns how many it
+    recomputed (0 or 1)."""
+    if not folder().is_dir() or (not force and time.monotonic() < _next_pass[0]):
         return 0
-    _last_pass[0] = time.monotonic()
     now, today = time.time(), date.today()
     asked = []
     for path in folder().glob("*.pickle"):
@@ -144,10 +144,7 @@ def refresh_recent(force: bool = False) -> int:
                 path.unlink()
             elif now - when <= ASKED_SECONDS:
                 asked.append((when, path))
-    done = 0
     for when, path in sorted(asked, reverse=True):
-        if done >= RECOMPUTE:
-            break
         found = _read(path)
         if (
             found is None
@@ -155,11 +152,14 @@ def refresh_recent(force: bool = False) -> int:
             or stored.is_current(found.state, found.reference)
         ):
             continue
+        started = time.monotonic()
         try:
             compute(found.params)
         except discovery.DiscoveryError:
             path.unlink(missing_ok=True)  # no longer valid input (a filter's value went away)
             continue
         _mark_asked(path, when)  # recomputing is not asking
-        done += 1
-    return done
+        took = time.monotonic() - started
+        _next_pass[0] = time.monotonic() + max(MIN_IDLE_SECONDS, took)
+        return 1
+    return 0
