@@ -86,4 +86,7 @@ def create_app(config: dict | None = None) -> Flask:
     from kb import search
 
     search.init_app(app)
+    from kb.themes import keeper
+
+    keeper.init_app(app)
     return app

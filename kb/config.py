@@ -63,6 +63,10 @@ def from_environment(instance_path: str) -> dict:
         "KB_SEARCH_INDEXER": env.get("KB_SEARCH_INDEXER", ""),
         # /healthz fails when a committed change waits longer than this for the index.
         "KB_INDEX_MAX_LAG_SECONDS": float(env.get("KB_INDEX_MAX_LAG_SECONDS", "30")),
+        # Theme figures computed once per machine and shared (kb.themes.stored):
+        # off with 0; lagging figures are shown, with their time, this long at most.
+        "KB_THEME_FIGURES_STORED": env.get("KB_THEME_FIGURES_STORED", "1") != "0",
+        "KB_THEME_FIGURES_MAX_LAG": float(env.get("KB_THEME_FIGURES_MAX_LAG", "300")),
         # Operations (kb.observability): "json" writes one JSON object per log line.
         "KB_LOG_FORMAT": env.get("KB_LOG_FORMAT", "text"),
         "KB_LOG_LEVEL": env.get("KB_LOG_LEVEL", "INFO"),

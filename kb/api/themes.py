@@ -80,7 +80,7 @@ def list_themes():
         found = reports.overview(themes, period, "name", date.today())
         if found is None:
             raise _no_index()
-        rows, _, baseline = found
+        rows, _, baseline, as_of = found
         by_id = {row.theme.id: row.figures for row in rows}
         for item in items:
             f = by_id[item["id"]]
@@ -97,6 +97,8 @@ def list_themes():
                 "baseline": _rate_json(baseline),
                 "revenue": _revenue_json(f.revenue),
                 "warnings": f.warnings,
+                # When the figures lag the latest change: the time they reflect.
+                "as_of": as_of.isoformat() if as_of else None,
             }
     return {"items": items}
 
@@ -258,6 +260,8 @@ def discover_themes():
         },
         "warnings": result.warnings,
         "took_ms": result.took_ms,
+        # When the result lags the latest change: the time it reflects.
+        "as_of": result.as_of.isoformat() if result.as_of else None,
     }
 
 

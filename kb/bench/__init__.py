@@ -80,7 +80,7 @@ def folder_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def _app(workdir: Path) -> Flask:
+def _app(workdir: Path, **overrides) -> Flask:
     from kb import create_app
 
     return create_app(
@@ -95,6 +95,10 @@ def _app(workdir: Path) -> Flask:
             "SERVER_NAME": "localhost",
             # The corpus is indexed in bulk and timed; not at start-up.
             "KB_SEARCH_CATCH_UP_ON_START": False,
+            # Sections time one worker computing; the themes section turns
+            # sharing on itself where it measures it.
+            "KB_THEME_FIGURES_STORED": False,
+            **overrides,
         }
     )
 

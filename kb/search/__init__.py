@@ -7,6 +7,7 @@
     catch_up() -> int                          apply outstanding outbox changes now, here
     wait_until_current(timeout) -> bool        wait for the indexer to apply what is committed
     run_indexer(waiting)                       be this machine's indexer until stopped
+    after_indexer_cycle(app, hook)             run hook() after each pass of this machine's indexer
     reindex(progress) -> int                   rebuild the index from the database
     documents_in_database() -> int             what a rebuild will index (for a progress bar)
     index_status() -> dict                     documents, outbox lag (for /healthz)
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session
 from kb.extensions import db
 from kb.models import Choice, Competitor, CompetitorAlias, IndexChange, ReasonCategory, User
 from kb.search.documents import DOCUMENT_TYPES
-from kb.search.follower import Follower
+from kb.search.follower import CYCLE_HOOKS, Follower
 from kb.search.index import MODES, SearchIndex, Settings, outbox_ready
 from kb.search.service import AllMatches, FacetCount, Hit, SearchParams, SearchResult, Snippet
 from kb.search.service import all_matches as _all_matches
@@ -49,6 +50,7 @@ __all__ = [
     "SearchParams",
     "SearchResult",
     "Snippet",
+    "after_indexer_cycle",
     "all_matches",
     "catch_up",
     "documents_in_database",
@@ -118,6 +120,14 @@ def run_indexer(waiting: Callable[[], None] | None = None) -> Follower:
     current_app.extensions[FOLLOWER] = follower
     follower.run(waiting)
     return follower
+
+
+def after_indexer_cycle(app: Flask, hook: Callable[[], None]) -> None:
+    """Run `hook` (in the indexer's thread, with an app context) after each
+    pass of the indexer, in whichever process on this machine is elected:
+    for work done once per machine after the index changes. It must be
+    quick; hand anything slow to a thread of its own."""
+    app.extensions.setdefault(CYCLE_HOOKS, []).append(hook)
 
 
 def reindex(progress: Callable[[int], None] | None = None) -> int | None:

@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 
 ELECT_SECONDS = 1.0
 RETRY_SECONDS = 5.0  # after a failure (database down, disk full)
+# app.extensions key: callables run after each pass of the elected indexer,
+# for work done once per machine after the index changes (theme figures).
+CYCLE_HOOKS = "kb_search_indexer_hooks"
 
 
 class Follower:
@@ -93,9 +96,17 @@ class Follower:
                     unmerged = index.merge_segments()
                     pause = 0 if unmerged else pause
                 failing = False
+                self._after_cycle()
             except Exception:
                 if not failing:  # once per outage, not every few seconds
                     log.exception("search indexer: applying the outbox failed; retrying")
                 failing, pause = True, RETRY_SECONDS
             if index.woken.wait(pause):
                 index.woken.clear()
+
+    def _after_cycle(self) -> None:
+        for hook in self.app.extensions.get(CYCLE_HOOKS, ()):
+            try:
+                hook()
+            except Exception:
+                log.exception("search indexer: an after-cycle hook failed")

@@ -27,7 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from markupsafe import Markup
@@ -142,6 +142,7 @@ class Discovery:
     min_support: int
     sampled: int
     took_ms: float = 0.0
+    as_of: datetime | None = None  # set when shown from a store that lags the latest change
 
 
 class DiscoveryError(ValueError):

@@ -19,6 +19,7 @@ import weakref
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -55,8 +56,12 @@ class Snapshot:
         self.index = index
         self.view = view
         self.vocabulary = index.vocabulary()
-        # Changes whenever a document is added, changed or removed.
-        self.state = tuple((data.segment_id, reader.doc_count()) for data, reader, _ in view.leaves)
+        # Changes whenever a document is added, changed or removed, or the
+        # reference data a query resolves names against (aliases are synonyms).
+        self.state = (
+            tuple((data.segment_id, reader.doc_count()) for data, reader, _ in view.leaves),
+            hash(repr(self.vocabulary)),
+        )
         self.population = view.docs("doc_type", DEBRIEF) & view.docs("status", "submitted")
         self._debrief_ids: array | None = None
         self._frequencies: dict[tuple[str, str], int] = {}
@@ -161,7 +166,7 @@ def snapshot() -> Snapshot | None:
         return None
     with _snapshots_lock:
         found = _snapshots.get(view)
-        if found is None or found.index is not index:
+        if found is None or found.index is not index or found.vocabulary is not index.vocabulary():
             found = _snapshots[view] = Snapshot(index, view)
         return found
 
@@ -178,3 +183,26 @@ def query_problems(query: str) -> list[str]:
 def highlight_terms(query: str) -> set[str]:
     index = current_app.extensions[EXTENSION]
     return set(parse(query, index.vocabulary(), None, find_authors).highlight)
+
+
+def index_state() -> tuple | None:
+    """Which index state searches here would read: the generation and how
+    far into the outbox it has applied (its cursor, gaps included); None
+    while there is no index yet. Cheap: two small file reads."""
+    folder = current_app.extensions[EXTENSION].folder
+    generation = folder.current()
+    cursor = folder.read_cursor(generation) if generation else None
+    if cursor is None:
+        return None
+    return (generation.name, cursor.applied_id, tuple(sorted(cursor.gaps)))
+
+
+def index_folder() -> Path:
+    """The index folder, where what a machine computes once is kept."""
+    return current_app.extensions[EXTENSION].folder.root
+
+
+def applies_inline() -> bool:
+    """Whether this process applies its own changes (tests, scripts) rather
+    than a machine's indexer applying everyone's."""
+    return current_app.extensions[EXTENSION].settings.mode == "inline"

@@ -3,19 +3,19 @@ their charts, and discovery, from request parameters to plain data."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
 from kb.analytics.charts import Chart, Series, interval, percent, rate_value, sparkline
 from kb.analytics.filters import clean_filters, filters_from_args
 from kb.analytics.periods import Period
+from kb.analytics.reasons import WinRate
 from kb.extensions import db
 from kb.models import Theme
-from kb.themes import discovery, engine, figures, queries
+from kb.themes import discovery, engine, figures, queries, stored, stored_discoveries
 from kb.themes.facts import deal_facts
-from kb.themes.terms import term_cache
 
 SORTS = {
     "growth": "Growth",
@@ -50,18 +50,34 @@ class OverviewRow:
         return f"Mentions per quarter: {points}"
 
 
-def overview(themes: list[Theme], period: Period, sort: str, today: date):
-    """(rows, the currency revenue is sorted on, the baseline win rate), or
-    None while there is no index."""
-    snap = engine.snapshot()
-    if snap is None:
-        return None
-    facts = deal_facts()
-    rows = [
-        OverviewRow(t, f, sparkline(f.spark))
-        for t in themes
-        for f in [figures.overview(snap, facts, t, period, today)]
-    ]
+class OverviewResult(NamedTuple):
+    rows: list[OverviewRow]
+    currency: str  # the currency revenue is sorted on
+    baseline: WinRate | None
+    as_of: datetime | None  # set when the figures lag the latest change
+
+
+def overview(themes: list[Theme], period: Period, sort: str, today: date) -> OverviewResult | None:
+    """The overview's rows, sorted; None while there is no index. Figures
+    the machine's indexer stored are used when they may be (stored.shared);
+    the rest are computed here."""
+    kept = stored.shared(period, today)
+    found: dict[int, figures.Overview] = {}
+    baseline = None
+    if kept is not None:
+        found = {t.id: f for t in themes if (f := kept.overview(t)) is not None}
+        baseline = kept.baseline
+    if baseline is None or len(found) < len(themes):
+        snap = engine.snapshot()
+        if snap is None:
+            return None
+        facts = deal_facts()
+        for theme in themes:
+            if theme.id not in found:
+                found[theme.id] = figures.overview(snap, facts, theme, period, today)
+        if baseline is None:
+            baseline = figures.baseline(snap, facts, period)
+    rows = [OverviewRow(t, found[t.id], sparkline(found[t.id].spark)) for t in themes]
     currency = main_currency([r.figures for r in rows])
     keys = {
         "growth": lambda r: (-r.figures.growth_key(), -r.figures.now, r.theme.name.lower()),
@@ -70,7 +86,7 @@ def overview(themes: list[Theme], period: Period, sort: str, today: date):
         "name": lambda r: r.theme.name.lower(),
     }
     rows.sort(key=keys.get(sort, keys["growth"]))
-    return rows, currency, figures.baseline(snap, facts, period)
+    return OverviewResult(rows, currency, baseline, kept.as_of if kept is not None else None)
 
 
 def theme_figures(theme: Theme, period: Period, by: str, today: date):
@@ -265,19 +281,12 @@ def discovery_input(args) -> DiscoveryInput:
 
 def discover(given: DiscoveryInput, today: date) -> discovery.Discovery | None:
     """Raises discovery.DiscoveryError for input it cannot use; None while
-    there is no index."""
-    snap = engine.snapshot()
-    if snap is None:
-        return None
-    return discovery.discover(
-        snap,
-        term_cache(),
-        given.query,
-        given.filters,
-        given.background,
-        given.min_support,
-        today,
+    there is no index. Another worker's result for the same input is shown
+    when it may be (stored_discoveries.shared)."""
+    params = stored_discoveries.params_of(
+        given.query, given.filters, given.background, given.min_support, today
     )
+    return stored_discoveries.shared(params) or stored_discoveries.compute(params)
 
 
 # Filters a tracked finding leaves out: its period (a theme is followed over

@@ -67,7 +67,7 @@ def index():
         db.session.scalars(select(Theme).options(selectinload(Theme.owner)).order_by(Theme.name))
     )
     found = reports.overview(themes, period, sort, today)
-    rows, currency, baseline = found if found else ([], "USD", None)
+    rows, currency, baseline, as_of = found if found else ([], "USD", None, None)
     return render_template(
         "themes/index.html",
         title="Themes",
@@ -75,6 +75,7 @@ def index():
         rows=rows,
         currency=currency,
         baseline=baseline,
+        figures_as_of=as_of,
         index_missing=found is None,
         period=period,
         prev=period.previous(),
