@@ -37,8 +37,7 @@ def test_a_debrief_filed_on_one_node_is_searchable_on_the_other_and_a_restarted_
     token = create_token(users.rep)
     for node in node_pair:
         node.start()
-    for node in node_pair:
-        node.wait_until_healthy(120)
+    two_nodes.wait_until_healthy(node_pair, 120)
     assert a.index_dir != b.index_dir
     assert (a.index_dir / "CURRENT").exists() and (b.index_dir / "CURRENT").exists()
 

@@ -136,16 +136,24 @@ def section(bench: Bench) -> dict:
     clients = [threading.Thread(target=client, name=f"bench-client-{i}") for i in range(CLIENTS)]
     for thread in clients:
         thread.start()
+    echo(f"{'writes':>8} {'open files':>11} {'RSS MB':>8} {'deleted, mapped':>16} {'segments':>9}")
     samples: list[dict] = []
+
+    def take() -> None:
+        s = sample(filed[0], index_dir)
+        samples.append(s)
+        line = f"{s['writes']:>8,} {s['open_files']:>11} {s['rss_mb']:>8.1f}"
+        echo(f"{line} {s['deleted_mapped']:>16} {s['segments']:>9}")
+
     while any(thread.is_alive() for thread in clients):
         time.sleep(0.1)
         if filed[0] >= (samples[-1]["writes"] + step if samples else warm_up):
-            samples.append(sample(filed[0], index_dir))
+            take()
     for thread in clients:
         thread.join()
     seconds = time.perf_counter() - started
     search.wait_until_current(120)
-    samples.append(sample(filed[0], index_dir))
+    take()
     server.shutdown()
     server.server_close()
     serving.join(timeout=10)
@@ -153,10 +161,6 @@ def section(bench: Bench) -> dict:
     gc.collect()
     collected = sample(filed[0], index_dir)
 
-    echo(f"{'writes':>8} {'open files':>11} {'RSS MB':>8} {'deleted, mapped':>16} {'segments':>9}")
-    for s in samples:
-        line = f"{s['writes']:>8,} {s['open_files']:>11} {s['rss_mb']:>8.1f}"
-        echo(f"{line} {s['deleted_mapped']:>16} {s['segments']:>9}")
     first, last = samples[0], samples[-1]
     figures = {}
     for key in (*FLAT, "segments"):

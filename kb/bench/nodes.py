@@ -15,6 +15,7 @@ KB_BENCH_POSTGRES_URL), fills it with the demo generator, starts both nodes
 """
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -54,6 +55,16 @@ def gunicorn() -> str:
     return found
 
 
+@functools.cache
+def _control_socket_options() -> list[str]:
+    """gunicorn 25 and later open a control socket at one fixed path per
+    user; two servers of one user would share it. Older ones have none."""
+    shown = subprocess.run(  # noqa: S603  (gunicorn's own help)
+        [gunicorn(), "--help"], capture_output=True, text=True, check=False
+    ).stdout
+    return ["--no-control-socket"] if "--no-control-socket" in shown else []
+
+
 class Node:
     """One app node: gunicorn (one worker, four threads) serving the app on a
     free localhost port, with its own index folder and instance folder; its
@@ -89,7 +100,9 @@ class Node:
         log = open(self.folder / "server.log", "ab")  # noqa: SIM115  (closed in stop())
         self.process = subprocess.Popen(  # noqa: S603  (the product's own server, fixed arguments)
             [gunicorn(), "--bind", f"127.0.0.1:{self.port}", "--workers", "1"]
-            + ["--threads", "4", "--chdir", str(self.folder), "kb:create_app()"],
+            + ["--threads", "4", "--chdir", str(self.folder)]
+            + _control_socket_options()
+            + ["kb:create_app()"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -143,19 +156,16 @@ class Node:
         status, body = self.request("GET", "/healthz")
         return status, body or {}
 
-    def wait_until_healthy(self, timeout: float, since: float | None = None) -> float:
-        """Seconds (from `since`, a time.monotonic(); by default now) until
-        /healthz answers "ok" with every change applied. Its first request
-        also starts the node's index writer."""
-        started = time.monotonic() if since is None else since
-        while time.monotonic() - started < timeout:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"node {self.name} exited:\n{self.log_tail()}")
-            status, body = self.health()
-            if status == 200 and body.get("search_index", {}).get("outbox_lag") == 0:
-                return time.monotonic() - started
-            time.sleep(0.05)
-        raise TimeoutError(f"node {self.name} was not healthy after {timeout} s: {body}")
+    def healthy(self) -> bool:
+        """Whether /healthz answers "ok" with every change applied. The first
+        request to a node also starts its index writer."""
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"node {self.name} exited:\n{self.log_tail()}")
+        status, body = self.health()
+        return status == 200 and body.get("search_index", {}).get("outbox_lag") == 0
+
+    def wait_until_healthy(self, timeout: float) -> float:
+        return wait_until_healthy([self], timeout)[0]
 
     def file(self, token: str, word: str) -> int:
         status, body = self.request("POST", "/api/v1/debriefs", token, payload(word))
@@ -205,6 +215,22 @@ def payload(term: str) -> dict:
         ],
         "quotes": [{"text": f"The {term} question decided it."}],
     }
+
+
+def wait_until_healthy(nodes: list[Node], timeout: float) -> list[float]:
+    """Seconds until each node is healthy, asking each in turn, so that every
+    node's index writer starts at once."""
+    started = time.monotonic()
+    seconds: list[float | None] = [None] * len(nodes)
+    while None in seconds:
+        for i, node in enumerate(nodes):
+            if seconds[i] is None and node.healthy():
+                seconds[i] = time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            late = [n.name for n, s in zip(nodes, seconds, strict=True) if s is None]
+            raise TimeoutError(f"node(s) {', '.join(late)} not healthy after {timeout} s")
+        time.sleep(0.05)
+    return seconds
 
 
 def searchable_after(nodes: list[Node], token: str, term: str, debrief_id: int, timeout: float):
@@ -310,10 +336,9 @@ def section(bench: Bench) -> dict:
 def _measure(bench: Bench, nodes: list[Node], token: str) -> dict:
     a, b = nodes
     echo = bench.echo
-    started = time.monotonic()
     for node in nodes:
         node.start()
-    first_ready = [node.wait_until_healthy(1800, since=started) for node in nodes]
+    first_ready = wait_until_healthy(nodes, 1800)
     documents = b.health()[1]["search_index"]["documents"]
     echo(
         "Two nodes (gunicorn, 1 worker × 4 threads each, own index folders) on one "
