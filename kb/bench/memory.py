@@ -171,6 +171,8 @@ def section(bench: Bench) -> dict:
     server.shutdown()
     server.server_close()
     serving.join(timeout=10)
+    if follower is not None:
+        follower.stop()  # before the bench removes the index folder under it
     logging.getLogger("werkzeug").setLevel(quiet)
     gc.collect()
     collected = sample(filed[0], index_dir)
