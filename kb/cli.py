@@ -309,7 +309,7 @@ def indexer() -> None:
 @click.option(
     "--only",
     multiple=True,
-    type=click.Choice(["search", "themes", "exports", "imports"]),
+    type=click.Choice(["search", "themes", "exports", "imports", "nodes", "memory"]),
     help="Run only this section (repeatable); all of them by default.",
 )
 @click.option(
@@ -319,6 +319,27 @@ def indexer() -> None:
     help="Rows per file the imports section imports (repeatable); 10,000, 100,000 "
     "and 200,000 by default.",
 )
+@click.option(
+    "--postgres-url",
+    envvar="KB_BENCH_POSTGRES_URL",
+    default="",
+    help="A PostgreSQL server (postgresql://user@host/db) on which the nodes section "
+    "creates, and afterwards drops, a database of its own. Without it that section is skipped.",
+)
+@click.option(
+    "--filings",
+    default=50,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Nodes: debriefs filed on one node and timed until the other finds them.",
+)
+@click.option(
+    "--writes",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Memory: debriefs filed through the API while open files and memory are sampled.",
+)
 def bench(
     count: int,
     seed: int,
@@ -327,6 +348,9 @@ def bench(
     keep: bool,
     only: tuple[str, ...],
     import_rows: tuple[int, ...],
+    postgres_url: str,
+    filings: int,
+    writes: int,
 ) -> None:
     """Measure speed and memory on generated data, in a temporary database
     and index folder (never the configured ones)."""
@@ -340,6 +364,9 @@ def bench(
         keep=keep,
         only=only,
         import_sizes=import_rows,
+        postgres_url=postgres_url,
+        filings=filings,
+        writes=writes,
     )
 
 

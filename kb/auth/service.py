@@ -2,9 +2,9 @@
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 
 from kb import audit
 from kb.extensions import db
@@ -14,6 +14,9 @@ from kb.validation import ValidationFailed
 
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "kb_"  # noqa: S105  (a marker that makes leaked tokens easy to spot)
+# How stale a token's "last used" time may get: writing it on every request
+# would cost a database write and commit per API call (half of a search).
+TOKEN_USE_RESOLUTION = timedelta(seconds=60)
 
 
 def user_count() -> int:
@@ -96,9 +99,28 @@ def user_for_token(token: str) -> User | None:
     )
     if record is None or not record.user.active:
         return None
-    record.last_used_at = datetime.now(UTC).replace(tzinfo=None)
-    db.session.commit()
+    _note_use(record)
     return record.user
+
+
+def _note_use(record: ApiToken) -> None:
+    """Record that the token was used now, unless that was already recorded
+    within TOKEN_USE_RESOLUTION: most requests write and commit nothing. The
+    condition is repeated in the UPDATE, so of several workers that see a
+    stale time at once only the first writes."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    stale = now - TOKEN_USE_RESOLUTION
+    if record.last_used_at is not None and record.last_used_at > stale:
+        return
+    db.session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == record.id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= stale),
+        )
+        .values(last_used_at=now)
+    )
+    db.session.commit()
 
 
 def revoke_token(actor: User, token: ApiToken) -> bool:

@@ -28,6 +28,10 @@ class Bench:
     echo: Callable[[str], None] = click.echo
     results: dict = field(default_factory=dict)
     import_sizes: tuple[int, ...] = ()  # rows per imported file; the section's own by default
+    postgres_url: str = ""  # a PostgreSQL server the nodes section makes its database on
+    filings: int = 50  # nodes: debriefs filed on one node and looked for on the other
+    catch_up_filings: int = 100  # nodes: debriefs filed while the other node is down
+    writes: int = 10_000  # memory: debriefs filed while memory and open files are sampled
 
     @property
     def database_path(self) -> Path:
@@ -58,11 +62,25 @@ def _imports_section(bench: Bench) -> dict:
     return section(bench)
 
 
+def _nodes_section(bench: Bench) -> dict:
+    from kb.bench.nodes import section
+
+    return section(bench)
+
+
+def _memory_section(bench: Bench) -> dict:
+    from kb.bench.memory import section
+
+    return section(bench)
+
+
 SECTIONS: list[tuple[str, Callable[[Bench], dict]]] = [
     ("search", _search_section),
     ("themes", _themes_section),
     ("exports", _exports_section),
     ("imports", _imports_section),
+    ("nodes", _nodes_section),
+    ("memory", _memory_section),
 ]
 SECTION_NAMES = tuple(name for name, _ in SECTIONS)
 
@@ -112,6 +130,7 @@ def run(
     only: tuple[str, ...] = (),
     echo: Callable[[str], None] = click.echo,
     import_sizes: tuple[int, ...] = (),
+    **options,
 ) -> dict:
     from kb.cli import init_database
     from kb.demo.generator import generate
@@ -120,7 +139,9 @@ def run(
     echo(f"Benchmark data in {workdir} ({'kept' if keep else 'removed afterwards'}).")
     try:
         app = _app(workdir)
-        bench = Bench(app, count, seed, queries_per_type, workdir, echo, import_sizes=import_sizes)
+        bench = Bench(
+            app, count, seed, queries_per_type, workdir, echo, import_sizes=import_sizes, **options
+        )
         with app.app_context():
             init_database()
             started = time.perf_counter()

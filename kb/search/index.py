@@ -106,7 +106,7 @@ class SearchIndex:
                 generation = self.folder.current()
                 if generation is None:
                     return None
-                searcher = indexer.open_generation(generation).searcher()
+                searcher = indexer.open_searcher(generation)
                 local.stamp, local.path, local.searcher = stamp, str(generation), searcher
                 local.view = View(local.path, searcher)
         except Exception as exc:  # a damaged index must not break the page

@@ -26,6 +26,7 @@ from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.reading import SegmentReader
 from whoosh.writing import NO_MERGE
+from whoosh.writing import SegmentWriter as WhooshSegmentWriter
 
 from kb.models import IndexChange
 from kb.search.documents import DOCUMENT_TYPES, batches, key_of
@@ -50,6 +51,7 @@ REBUILD_GAP_WINDOW = 200
 # rewrites documents a few times at most and never the whole index at once.
 MERGE_TIER = 8
 MERGE_WIDTH = 6
+OPEN_ATTEMPTS = 5
 
 
 _unknown_types: set[str] = set()
@@ -72,6 +74,27 @@ def codec() -> W3Codec:
     return Codec(blocklimit=CODEC_BLOCK)
 
 
+class SegmentWriter(WhooshSegmentWriter):
+    """Whoosh's writer, which lets go of its searcher when it is done.
+
+    The searcher Whoosh opens for deletions keeps its own close method as an
+    attribute (a reference cycle), so after every commit the closed searcher
+    stayed in memory until a full garbage collection, and with it a memory
+    map, and an open file, of every segment it had read: deleted segment
+    files too, once merged away. Breaking the cycle frees them at once."""
+
+    def _finish(self):
+        searcher = self._searcher
+        super()._finish()
+        if searcher is not None:
+            vars(searcher).pop("_orig_close", None)
+
+
+def index_writer(ix) -> SegmentWriter:
+    """A writer for applying changes or merging (one process, no merging unless asked)."""
+    return SegmentWriter(ix, timeout=30.0, codec=codec())
+
+
 def open_generation(path: Path):
     """The Whoosh index of a generation; raises when it is missing or damaged."""
     ix = whoosh_index.open_dir(str(path))
@@ -82,6 +105,19 @@ def open_generation(path: Path):
     if not same_analysis(ix.schema):
         raise RebuildNeeded("the index was written with another text analysis")
     return ix
+
+
+def open_searcher(path: Path):
+    """A searcher of the generation's newest commit. The indexer may commit
+    while it opens, removing the table of contents or the merged segment
+    files it was about to read; the commit after that is complete, so open
+    that one instead of reporting the index as missing."""
+    for attempt in range(OPEN_ATTEMPTS):
+        try:
+            return open_generation(path).searcher()
+        except FileNotFoundError:
+            if attempt == OPEN_ATTEMPTS - 1 or not path.is_dir():
+                raise
 
 
 def latest_outbox_id(session: Session) -> int:
@@ -127,7 +163,7 @@ def apply_changes(ix, session: Session, rows: list) -> None:
     wanted: dict[str, set[int]] = {}
     for row in rows:
         wanted.setdefault(row.doc_type, set()).add(row.doc_id)
-    writer = ix.writer(timeout=30.0, codec=codec())
+    writer = index_writer(ix)
     try:
         for doc_type, ids in wanted.items():
             kind = DOCUMENT_TYPES.get(doc_type)
@@ -230,7 +266,7 @@ def merge(ix) -> bool:
     """Merge one tier of segments when one is full. Returns whether it did."""
     if not merge_due(ix):
         return False
-    writer = ix.writer(timeout=30.0, codec=codec())
+    writer = index_writer(ix)
     try:
         writer.commit(mergetype=merge_tiers)
     except BaseException:
