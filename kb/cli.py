@@ -369,10 +369,11 @@ def evaluate(
     in a temporary database and index folder (never the configured ones)."""
     from kb.evaluation import run
     from kb.evaluation.dataset import QUERIES, SAMPLE, DataError
+    from kb.evaluation.load import LoadError
 
     try:
         run(data or SAMPLE, queries or QUERIES, limit, json_path, keep)
-    except DataError as exc:
+    except (DataError, LoadError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

@@ -58,6 +58,18 @@ def test_a_file_without_a_label_column_is_refused_clearly(app, tmp_path):
     assert "Evaluation data in" not in result.output  # refused before any database was made
 
 
+def test_a_file_whose_labels_have_no_query_is_refused_clearly(app, tmp_path):
+    reviews = tmp_path / "reviews.csv"
+    reviews.write_text("text,label\nToo slow,speed\nToo dear,price\n")
+
+    result = CliRunner().invoke(main, ["evaluate", "--data", str(reviews)])
+
+    assert result.exit_code == 1
+    assert "None of the labels of" in result.output
+    assert "(price, speed) has a query" in result.output
+    assert "Evaluation data in" not in result.output
+
+
 def test_the_full_published_file_reads_only_negative_texts_and_undoes_the_label_leak(tmp_path):
     published = tmp_path / "Tweets.csv"
     published.write_bytes(
@@ -75,6 +87,7 @@ def test_the_full_published_file_reads_only_negative_texts_and_undoes_the_label_
         ("Cancelled Flight", "@Delta you cancelled my flight – why"),
     ]
     assert repair("Late Flightr, reLate Flightd") == "later, related"
+    assert repair("I'm Flight Booking Problems 3 tickets") == "I'm booking 3 tickets"
 
 
 def test_the_baseline_ranks_by_chi2_and_keeps_only_significant_terms():

@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 from sqlalchemy import event
 
-from kb.evaluation.dataset import QUERIES, SAMPLE, read_queries, read_texts
+from kb.evaluation.dataset import QUERIES, SAMPLE, DataError, read_queries, read_texts
 from kb.evaluation.measure import TOP, LabelFigures, measure
 
 COVERAGE = (
@@ -112,7 +112,12 @@ def run(
     from kb.extensions import db
 
     texts = read_texts(data, limit)
-    wanted = [q for q in read_queries(queries) if any(t.label == q.label for t in texts)]
+    present = {t.label for t in texts}
+    wanted = [q for q in read_queries(queries) if q.label in present]
+    if not wanted:
+        raise DataError(
+            f"None of the labels of {data} ({', '.join(sorted(present))}) has a query in {queries}."
+        )
     workdir = Path(tempfile.mkdtemp(prefix="kb-evaluate-"))
     echo(f"Evaluation data in {workdir} ({'kept' if keep else 'removed afterwards'}).")
     try:

@@ -7,10 +7,11 @@ texts are read: the others have no reason label. Rows without a label are
 skipped.
 
 The published airline file replaced every "late" in the tweets by
-"Late Flight" and every "cancel" by "Cancelled Flight" ("Cancelled Flightled",
-"Late Flightr"), so two label names leak into the text. The replacement is
-undone on reading: the evaluation measures the customers' words, not the
-labellers'.
+"Late Flight", every "cancel" by "Cancelled Flight" and every "booking" by
+"Flight Booking Problems" ("Cancelled Flightled", "Late Flightr", "I'm
+Flight Booking Problems three tickets"), so three label names leak into the
+text. The replacement is undone on reading: the evaluation measures the
+customers' words, not the labellers'.
 """
 
 import csv
@@ -23,7 +24,11 @@ DATA = Path(__file__).parent / "data"
 SAMPLE = DATA / "airline_complaints_sample.csv"
 QUERIES = DATA / "airline_queries.csv"
 LABEL_COLUMNS = ("negativereason", "label")
-_LEAKS = ((re.compile("Late Flight"), "late"), (re.compile("Cancelled Flight"), "cancel"))
+_LEAKS = (
+    (re.compile("Late Flight"), "late"),
+    (re.compile("Cancelled Flight"), "cancel"),
+    (re.compile("Flight Booking Problems"), "booking"),
+)
 
 
 @dataclass(frozen=True)
