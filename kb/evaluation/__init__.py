@@ -82,6 +82,11 @@ def print_table(echo: Callable[[str], None], rows: list[LabelFigures], texts: in
         f"{mean['theme_recall']:>6.2f}"
     )
     for r in rows:
+        if r.paging_repeated or r.paging_missed:
+            echo(
+                f"Note: paging through the search API for {r.query!r} showed "
+                f"{r.paging_repeated} results twice and missed {r.paging_missed}."
+            )
         if r.theme_count != r.theme_listed:
             echo(f"Note: theme {r.label!r} counts {r.theme_count} but lists {r.theme_listed}.")
 
@@ -97,6 +102,26 @@ def _without_fsync(engine) -> None:
     engine.dispose()
 
 
+def _app(workdir: Path):
+    """An app on a database and index folder in `workdir`, as `kb bench`
+    makes, with no background indexer: the texts are indexed in one go after
+    loading, and no thread writes into the folder once it is removed."""
+    from kb import create_app
+
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'evaluation.sqlite3'}",
+            "KB_INDEX_DIR": str(workdir / "index"),
+            "KB_SEARCH_INDEXER": "external",
+            "KB_SEARCH_CATCH_UP_ON_START": False,
+            "SECRET_KEY": "evaluation",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "SERVER_NAME": "localhost",
+        }
+    )
+
+
 def run(
     data: Path = SAMPLE,
     queries: Path = QUERIES,
@@ -106,7 +131,6 @@ def run(
     echo: Callable[[str], None] = click.echo,
 ) -> dict:
     from kb import search
-    from kb.bench import _app
     from kb.cli import init_database
     from kb.evaluation import load
     from kb.extensions import db

@@ -22,7 +22,7 @@ from kb.admin.service import add_choice
 from kb.auth.service import create_token, create_user
 from kb.evaluation.dataset import Text
 from kb.extensions import db
-from kb.models import Role
+from kb.models import Role, User
 
 PASSWORD = "evaluation-password-1"  # noqa: S105  (a throwaway user in a throwaway database)
 CLOSE_DATE = "2015-02-24"  # the airline tweets were written 16–24 February 2015
@@ -40,6 +40,7 @@ class Api:
 
     client: FlaskClient
     token: str
+    user: User
 
     def call(self, method: str, url: str, **kwargs) -> dict:
         headers = {"Authorization": f"Bearer {self.token}"}
@@ -59,7 +60,7 @@ def connect(app: Flask) -> Api:
     user = create_user("evaluation@example.com", PASSWORD, Role.ADMIN, "Evaluation")
     token = create_token(user, "kb evaluate")
     db.session.commit()
-    return Api(app.test_client(), token)
+    return Api(app.test_client(), token, user)
 
 
 def segment_codes(app: Flask, labels: Sequence[str]) -> dict[str, str]:

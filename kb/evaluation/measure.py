@@ -8,7 +8,9 @@
   "delayed" and "delay" are one term, as are "bags" and "bag").
 - Search: precision@20 (labelled texts among the first 20 results, by
   relevance; among all results when fewer) and recall (labelled texts among
-  all results, over the label's texts).
+  all results, over the label's texts). All results are read as an export
+  reads them; paging through the API is checked against them, since tied
+  scores can order differently from one page to the next.
 - Theme: a theme created with the label's query; its count of debriefs over
   all time against the label's true count, and the precision and recall of
   the debriefs its page links to (its search link), which should be as many
@@ -17,8 +19,11 @@
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
+from werkzeug.datastructures import MultiDict
+
+from kb import search
 from kb.evaluation import baseline
 from kb.evaluation.dataset import LabelQuery
 from kb.evaluation.load import Api
@@ -43,6 +48,8 @@ class LabelFigures:
     search_results: int
     precision_at_20: float
     recall: float
+    paging_repeated: int  # results the API's pages showed twice
+    paging_missed: int  # results no page showed
     theme_count: int  # what the theme's page says
     theme_listed: int  # the debriefs its search link lists
     theme_precision: float
@@ -84,8 +91,19 @@ def discovery_top(api: Api, segment: str) -> list[dict]:
     return sorted(findings, key=lambda f: -f["g2"])[:TOP]
 
 
-def search_ids(api: Api, params: Mapping[str, str | list[str]]) -> list[int]:
-    """Every debrief the search finds, best first."""
+def first_page(api: Api, query: str) -> list[int]:
+    """The first TOP results by relevance, as the search page shows them."""
+    found = api.get("/api/v1/search", q=query, per_page=TOP, facets=0, highlight=0)
+    return [hit["id"] for hit in found["hits"]]
+
+
+def matched_ids(api: Api, params: Mapping[str, str | list[str]]) -> set[int]:
+    """Every debrief the search finds: what "export these results" reads."""
+    return set(search.all_matches(api.user, params).ids)
+
+
+def paged_ids(api: Api, params: Mapping[str, str | list[str]]) -> list[int]:
+    """The results as a client paging through the API by relevance sees them."""
     ids: list[int] = []
     page = 1
     while True:
@@ -101,7 +119,7 @@ def search_ids(api: Api, params: Mapping[str, str | list[str]]) -> list[int]:
         page += 1
 
 
-def theme_matches(api: Api, label: str, query: str) -> tuple[int, list[int]]:
+def theme_matches(api: Api, label: str, query: str) -> tuple[int, set[int]]:
     """A new theme's count of debriefs over all time, and the debriefs its
     "see them in search" link lists."""
     created = api.post(
@@ -109,8 +127,8 @@ def theme_matches(api: Api, label: str, query: str) -> tuple[int, list[int]]:
         {"name": label[:120], "query": query, "filters": {}, "status": "tracked"},
     )
     theme = api.get(f"/api/v1/themes/{created['id']}", period="all")
-    params = parse_qs(urlsplit(theme["search_url"]).query)
-    return theme["figures"]["mentions"], search_ids(api, params)
+    params = MultiDict(parse_qsl(urlsplit(theme["search_url"]).query))
+    return theme["figures"]["mentions"], matched_ids(api, params)
 
 
 def _share(part: int, whole: int) -> float:
@@ -134,8 +152,9 @@ def measure(
     plain_found = found_terms(wanted.terms, [_analysed(t) for t in plain_top])
     terms = distinct_terms(wanted.terms)
 
-    ids = search_ids(api, {"q": wanted.query})
-    first = ids[:TOP]
+    ids = matched_ids(api, {"q": wanted.query})
+    first = first_page(api, wanted.query)
+    paged = paged_ids(api, {"q": wanted.query})
     counted, theme_ids = theme_matches(api, wanted.label, wanted.query)
     theme_hits = len(relevant.intersection(theme_ids))
     return LabelFigures(
@@ -152,6 +171,8 @@ def measure(
         search_results=len(ids),
         precision_at_20=_share(len(relevant.intersection(first)), len(first)),
         recall=_share(len(relevant.intersection(ids)), len(relevant)),
+        paging_repeated=len(paged) - len(set(paged)),
+        paging_missed=len(ids - set(paged)),
         theme_count=counted,
         theme_listed=len(theme_ids),
         theme_precision=_share(theme_hits, len(theme_ids)),
