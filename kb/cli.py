@@ -4,6 +4,7 @@ import getpass
 import os
 import sys
 from datetime import datetime
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -99,6 +100,7 @@ def register_commands(app: Flask) -> None:
         reindex,
         indexer,
         bench,
+        evaluate,
         export,
     ):
         app.cli.add_command(command)
@@ -368,6 +370,38 @@ def bench(
         filings=filings,
         writes=writes,
     )
+
+
+@click.command("evaluate")
+@click.option(
+    "--data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A labelled CSV (text and negativereason columns); the bundled airline sample by default.",
+)
+@click.option(
+    "--queries",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The query and defining terms per label (CSV: label, query, terms); the "
+    "airline data's by default.",
+)
+@click.option("--limit", type=click.IntRange(1), default=None, help="Load only the first N texts.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write JSON here.")
+@click.option("--keep", is_flag=True, help="Keep the temporary database and index folder.")
+def evaluate(
+    data: Path | None, queries: Path | None, limit: int | None, json_path: str | None, keep: bool
+) -> None:
+    """Measure discovery, search and themes against labelled real feedback,
+    in a temporary database and index folder (never the configured ones)."""
+    from kb.evaluation import run
+    from kb.evaluation.dataset import QUERIES, SAMPLE, DataError
+    from kb.evaluation.load import LoadError
+
+    try:
+        run(data or SAMPLE, queries or QUERIES, limit, json_path, keep)
+    except (DataError, LoadError) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command("export")
