@@ -73,3 +73,28 @@ def test_a_submitted_debrief_is_searchable_within_two_seconds(api, users):
     found = api.get(users.peer, "/api/v1/search?q=axolotl").json
     assert time.perf_counter() - started < 2
     assert [h["id"] for h in found["hits"]] == [created.json["id"]]
+
+
+def test_paging_through_equal_scores_shows_every_debrief_once(api, users):
+    """Short, alike texts score the same: page 2 must continue page 1, for a
+    one-word query and for one of several words alike."""
+    from kb import search
+    from kb.debriefs import service
+
+    filed = []
+    for n in range(45):
+        payload = debrief_payload()
+        payload["deal"]["name"] = f"Tie {n}"
+        payload["reasons"][0]["explanation"] = "Flight cancelled, rebooking took hours."
+        filed.append(service.save_debrief(users.rep, service.parse(payload)).id)
+    search.reindex()  # one segment holding them all, as after an import
+    for q in ("cancelled", "cancelled OR rebooking"):
+        seen = []
+        for page in (1, 2, 3):
+            body = api.get(
+                users.rep,
+                "/api/v1/search",
+                query_string={"q": q, "sort": "relevance", "per_page": 20, "page": page},
+            ).json
+            seen += [hit["id"] for hit in body["hits"]]
+        assert sorted(seen) == sorted(filed), q

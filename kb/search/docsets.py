@@ -391,13 +391,16 @@ def _top_single(bits: int, weight: float, postings: Postings, k: int, size: int)
         # Most of the term's documents are wanted: take a few more than k by
         # impact and drop the unwanted ones.
         want = min(len(ids), int(k / share) + 16)
-        best = heapq.nlargest(want, range(len(ids)), key=impacts.__getitem__)
-        kept = [i for i in best if flags[ids[i]]]
+        best = heapq.nlargest(want, zip(impacts, range(len(ids))))  # noqa: B905
+        kept = [i for _, i in best if flags[ids[i]]]
         if len(kept) >= k or want == len(ids):
             return [(weight * impacts[i], ids[i]) for i in kept[:k]]
     candidates = compress(range(len(ids)), map(flags.__getitem__, ids))
-    best = heapq.nlargest(k, candidates, key=impacts.__getitem__)
-    return [(weight * impacts[i], ids[i]) for i in best]
+    # Ties go to the later document (postings are in document order), as in
+    # the final merge: the first k are then the start of the first k + n,
+    # so page 2 continues page 1 even when many scores are equal.
+    best = heapq.nlargest(k, ((impacts[i], i) for i in candidates))
+    return [(weight * impacts[i], ids[i]) for _, i in best]
 
 
 def _top_summed(bits: int, parts: list[tuple[float, Postings]], k: int, size: int) -> list:
@@ -406,5 +409,4 @@ def _top_summed(bits: int, parts: list[tuple[float, Postings]], k: int, size: in
     for weight, postings in parts:
         for docnum, impact in zip(postings.ids, postings.impacts, strict=True):
             scores[docnum] += weight * impact
-    best = heapq.nlargest(k, members(bits), key=scores.__getitem__)
-    return [(scores[d], d) for d in best]
+    return heapq.nlargest(k, ((scores[d], d) for d in members(bits)))
