@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
-from kb.admin import queries, service
+from kb.admin import queries, service, wordlists
 from kb.admin.forms import NewUserForm, PasswordForm, TeamForm, UserProfileForm
 from kb.auth.service import revoke_token
 from kb.extensions import db
@@ -17,6 +17,7 @@ from kb.models import ApiToken, AuditEntry, Competitor, ReasonCategory, Role, Te
 from kb.validation import ValidationFailed, page_from_text
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+wordlists.register(bp)
 T = TypeVar("T")
 
 # Where the audit log links an entry to, by entity type.

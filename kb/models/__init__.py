@@ -23,6 +23,7 @@ from kb.models.lookups import Choice, ReasonCategory
 from kb.models.practices import Comment, Endorsement, Practice, Tag, practice_tags
 from kb.models.themes import Theme
 from kb.models.users import ApiToken, Team, User
+from kb.models.wordlists import ExcludedPhrase
 
 __all__ = [
     "Comment",
@@ -47,6 +48,7 @@ __all__ = [
     "DebriefSource",
     "DebriefStatus",
     "Direction",
+    "ExcludedPhrase",
     "IdempotencyKey",
     "IndexChange",
     "Outcome",
