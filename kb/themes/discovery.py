@@ -340,8 +340,9 @@ class _Bounds:
     - Its background count outside the subset is at least its document
       frequency less its subset count and the documents that are in neither."""
 
-    def __init__(self, snap: Snapshot, subset: _Side, rest_size: int):
+    def __init__(self, snap: Snapshot, subset: _Side, rest_size: int, min_support: int = 1):
         self.snap, self.subset, self.rest_size = snap, subset, rest_size
+        self.min_support = min_support
         self.outside = snap.view.size - subset.size - rest_size
         self.known: dict[tuple[str, ...], int] = {}
         self.frequency: dict[tuple[str, ...], int] = {}
@@ -377,29 +378,30 @@ class _Bounds:
         return found
 
     def _most_of(self, gram: tuple[str, ...]) -> int:
-        most = min(self.subset.size, self.df(gram))
-        if len(gram) > 2:
+        most = self.subset.size
+        if len(gram) > 1:
             # Its two longest parts, each bounded by theirs in turn, down to
-            # its pairs: at most the count of any pair or phrase inside it.
+            # its words: at most the count of any word or phrase inside it.
             left, right = gram[:-1], gram[1:]
             self._longer.setdefault(left, []).append(gram)
             self._longer.setdefault(right, []).append(gram)
-            return min(most, self.most(left), self.most(right))
-        if len(gram) == 2:
-            left, right = gram[:1], gram[1:]
-            self._longer.setdefault(left, []).append(gram)
-            self._longer.setdefault(right, []).append(gram)
             most = min(most, self.most(left), self.most(right))
-            return min(most, self.subset.pairs(gram)) if self.whole else most
-        if self.whole:
+        if self.whole and len(gram) == 1:
             most = min(most, self.subset.counts.get(gram, 0) + self.subset.in_names(gram))
-        return most
+        elif self.whole and len(gram) == 2:
+            most = min(most, self.subset.pairs(gram))
+        if most < self.min_support:
+            return most  # too rare already: no need to read its frequency
+        return min(most, self.df(gram))
 
     def score(self, gram: tuple[str, ...]) -> float:
         found = self._score.get(gram)
         if found is None:
             most = self.most(gram)
-            least = max(0, self.df(gram) - most - self.outside)
+            # Without its frequency (too rare to be a finding), no debrief
+            # outside the subset is known for sure to have it.
+            frequency = self.df(gram) if most >= self.min_support else 0
+            least = max(0, frequency - most - self.outside)
             found = upper_bound(most, self.subset.size, self.rest_size, least)
             self._score[gram] = found
         return found
@@ -448,7 +450,7 @@ def _best(
     phrase can lift an idea into a list only through one of those).
     Estimates only choose the order in which phrases are counted."""
     rest_size = (background_bits & ~subset.bits).bit_count()
-    bounds = _Bounds(snap, subset, rest_size)
+    bounds = _Bounds(snap, subset, rest_size, min_support)
     value_bound = value_bound or (lambda bounds, gram: bounds.score(gram))
     # Bounds before any counting: for the multiple-comparison correction
     # of the candidates that are never counted.
