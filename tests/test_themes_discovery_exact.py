@@ -2,13 +2,14 @@
 rest-of-corpus count an estimate from document frequencies would overstate
 (it is common in drafts, which the index holds but no figure counts) still
 ranks where its exact G² puts it, and the list equals a brute-force exact
-count over every word and phrase of the subset's text."""
+count over every word and phrase of the subset's text, merged into ideas
+the same way."""
 
 import random
 
 import pytest
 
-from kb.themes import discovery, engine
+from kb.themes import discovery, engine, ideas
 from kb.themes.discovery import SIGNIFICANT, log_likelihood
 from kb.themes.terms import term_cache
 
@@ -73,24 +74,40 @@ def corpus(users, make_debrief):
         )
 
 
-def brute_force(snap, filters: dict, min_support: int, limit: int) -> list[tuple[str, ...]]:
-    """Every word, pair and triple of every subset debrief's text, counted
-    exactly on the index, scored, pruned and ranked."""
+def brute_force(snap, filters: dict, min_support: int, limit: int) -> dict[str, list]:
+    """Every word and phrase of every subset debrief's text, counted exactly
+    on the index, scored, merged into ideas and ranked: the rows of each
+    list, each with its variants."""
     subset = snap.match("", filters).bits
     rest = snap.population & ~subset
     n1, n2 = subset.bit_count(), rest.bit_count()
     texts = term_cache().terms(snap.debriefs_of(subset))
+    left = discovery.left_out(snap, filters)
     found = []
     for gram in discovery.count_grams(texts):
-        if not discovery._keep(gram):
+        if not discovery._keep(gram, left):
             continue
         bits = snap.phrase_bits(gram)
         a, c = (bits & subset).bit_count(), (bits & rest).bit_count()
         score = log_likelihood(a, n1, c, n2)
         if a >= min_support and score >= SIGNIFICANT:
-            found.append(discovery.Finding(gram, " ".join(gram), score, a, n1, 0, 0, c, n2))
-    found.sort(key=lambda f: -f.score)
-    return [f.terms for f in discovery.prune(found)[:limit]]
+            found.append(
+                discovery.Finding(
+                    gram, " ".join(gram), score, a, n1, 0, 0, c, n2, bits=bits & subset
+                )
+            )
+    lists, _ = ideas.ranked(found, lambda f: f.score, limit, lambda f: discovery._kind(f.terms))
+    return {
+        kind: [(i.shown.terms, sorted(v.terms for v in i.variants)) for i in lists.get(kind, [])]
+        for kind in ("words", "phrases")
+    }
+
+
+def rows(result) -> dict[str, list]:
+    return {
+        kind: [(f.terms, sorted(v.terms for v in f.variants)) for f in getattr(result, kind)]
+        for kind in ("words", "phrases")
+    }
 
 
 def test_a_word_an_estimate_would_drop_is_found_where_its_exact_score_ranks_it(app, corpus):
@@ -118,17 +135,17 @@ def test_a_word_an_estimate_would_drop_is_found_where_its_exact_score_ranks_it(a
     onboarding = found[("onboard",)]
     assert (onboarding.subset, onboarding.rest) == (22, 1)
     assert onboarding.score == pytest.approx(exact)
-    assert list(found).index(("onboard",)) < 20
-    assert [f.terms for f in result.findings] == brute_force(snap, filters, 3, discovery.RESULTS)
+    assert [f.terms for f in result.words].index(("onboard",)) < 20
+    assert rows(result) == brute_force(snap, filters, 3, discovery.RESULTS)
 
-    # Shorter lists are the top of the same list, cut-offs and all.
-    for limit in (1, 2):
+    # Shorter lists are the top of the same lists, cut-offs, merged ideas and all.
+    for limit in (1, 2, 3):
         short = discovery.discover(
             snap, term_cache(), "", filters, "all", 2, limit=limit, sample=SAMPLE
         )
         expected = brute_force(snap, filters, 2, limit)
-        assert len(expected) == limit
-        assert [f.terms for f in short.findings] == expected
+        assert expected["words"] and expected["phrases"], expected
+        assert rows(short) == expected
 
 
 def test_the_upper_bound_is_never_below_a_score_it_bounds():

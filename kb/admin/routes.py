@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from kb import app_settings
-from kb.admin import queries, service
+from kb.admin import queries, service, wordlists
 from kb.admin.forms import NewUserForm, PasswordForm, SettingsForm, TeamForm, UserProfileForm
 from kb.auth.service import revoke_token
 from kb.extensions import db
@@ -18,6 +18,7 @@ from kb.models import ApiToken, AuditEntry, Competitor, ReasonCategory, Role, Te
 from kb.validation import ValidationFailed, page_from_text
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+wordlists.register(bp)
 T = TypeVar("T")
 
 # Where the audit log links an entry to, by entity type.

@@ -12,6 +12,7 @@ from kb.api import ApiError, api_user, bp, json_body
 from kb.extensions import db
 from kb.models import Theme
 from kb.themes import discovery, evidence, figures, queries, reports, service
+from kb.themes.significance import Correction
 
 
 def theme_json(theme: Theme) -> dict[str, Any]:
@@ -212,7 +213,18 @@ def _finding_json(f: discovery.Finding, emerging: bool = False) -> dict[str, Any
         "words": f.words,
         "query": f.query,
         "g2": round(f.score, 3),
+        "p_value": f.p_value,
+        "exploratory": f.exploratory,
         "subset": {"debriefs": f.subset, "of": f.subset_size, "share": f.subset_share},
+        "variants": [
+            {
+                "phrase": v.phrase,
+                "terms": list(v.terms),
+                "g2": round(v.score, 3),
+                "debriefs": v.subset,
+            }
+            for v in f.variants
+        ],
     }
     if emerging:
         body["previous"] = {"debriefs": f.rest, "of": f.rest_size, "share": f.rest_share}
@@ -229,9 +241,22 @@ def _finding_json(f: discovery.Finding, emerging: bool = False) -> dict[str, Any
     return body
 
 
+def _correction_json(c: Correction | None) -> dict[str, Any] | None:
+    if c is None:
+        return None
+    return {
+        "method": "Benjamini-Hochberg",
+        "false_discovery_rate": c.q,
+        "candidates_tested": c.tested,
+        "passing": c.passing,
+        "exact": c.exact,
+        "p_cutoff": c.cutoff,
+    }
+
+
 @bp.get("/themes/discover")
 def discover_themes():
-    """Words (`terms`) and two- and three-word `phrases` over-represented in
+    """Words (`terms`) and two- to four-word `phrases` over-represented in
     the subset (search parameters: q, outcome, competitor, …), against
     `background` (all, or previous), with at least `min_support` debriefs."""
     given = reports.discovery_input(request.args)
@@ -243,20 +268,21 @@ def discover_themes():
         raise ApiError(400, "invalid_parameter", str(exc), exc.errors) from None
     if result is None:
         raise _no_index()
-    findings = [_finding_json(f) for f in result.findings]
     return {
         "subset": {"query": given.query, "filters": given.filters, "debriefs": result.subset_size},
         "background": {"kind": result.background, "debriefs": result.background_size},
         "min_support": result.min_support,
         "statistic": "G2 (Dunning log-likelihood ratio, 1 degree of freedom)",
-        "terms": [f for f in findings if f["words"] == 1],
-        "phrases": [f for f in findings if f["words"] > 1],
+        "terms": [_finding_json(f) for f in result.words],
+        "phrases": [_finding_json(f) for f in result.phrases],
+        "multiple_comparisons": _correction_json(result.correction),
         "emerging": {
             "period": _period_json(result.emerging_period) if result.emerging_period else None,
             "previous_period": (
                 _period_json(result.emerging_before) if result.emerging_before else None
             ),
             "items": [_finding_json(f, emerging=True) for f in result.emerging],
+            "multiple_comparisons": _correction_json(result.emerging_correction),
         },
         "warnings": result.warnings,
         "took_ms": result.took_ms,

@@ -14,7 +14,7 @@ decoded or analysed yet), the first after a debrief is filed ("changed": the
 index state moved, so no cached result applies, but decoded postings and
 analysed debriefs are reused, as in a running server), and a repeat
 ("cached"). The targets apply to "changed". The planted phrases' ranks in
-discovery are reported too.
+discovery's list of phrases are reported too.
 
 Then a fresh worker: a new process on the same database and index folder
 (nothing decoded, no cache) asks for the overview and the discovery, once
@@ -272,7 +272,7 @@ def section(bench: Bench) -> dict:
     snap = engine.snapshot()
     for planted in PLANTED_THEMES:
         found = discovery.discover(snap, term_cache(), "", _planted_filters(planted), "all", 5)
-        phrases = [f.phrase.replace("-", " ") for f in found.findings]
+        phrases = [f.phrase.replace("-", " ") for f in found.phrases]
         wanted = planted.phrase.replace("-", " ")
         ranks[planted.key] = phrases.index(wanted) + 1 if wanted in phrases else None
 

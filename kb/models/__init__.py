@@ -24,6 +24,7 @@ from kb.models.practices import Comment, Endorsement, Practice, Tag, practice_ta
 from kb.models.settings import Setting
 from kb.models.themes import Theme
 from kb.models.users import ApiToken, Team, User
+from kb.models.wordlists import ExcludedPhrase
 
 __all__ = [
     "Comment",
@@ -48,6 +49,7 @@ __all__ = [
     "DebriefSource",
     "DebriefStatus",
     "Direction",
+    "ExcludedPhrase",
     "IdempotencyKey",
     "IndexChange",
     "Outcome",

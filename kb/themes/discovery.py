@@ -13,31 +13,44 @@ counts shown agree with a search, and a finding tracked as a theme matches
 exactly the debriefs it was counted on.
 
 Candidates are read from the subset's own text (a sample of it beyond
-SAMPLE debriefs): single words, and two- and three-word sequences within one
-section, without stop words at either end and without numbers. The list is
-exact: every candidate that could be in it is counted exactly on the index.
-Estimates (from the sample and the index's document frequencies) only choose
-the order of counting; a candidate is left uncounted only when an upper
-bound on its score, from its document frequency, is below the list's
-cut-off (see _best).
+SAMPLE debriefs): single words, and sequences of two to four words within
+one section, without stop words at either end and without what
+kb.themes.exclusions leaves out (numbers on their own, URLs, @handles,
+competitors' names and aliases, the words that name the subset's outcome,
+admins' own list). Words and phrases are ranked in separate lists, so that
+a phrase is not crowded out by the more frequent words it is made of, and
+the forms of one idea are merged into one row (kb.themes.ideas).
+
+The lists are exact: every candidate that could be in them is counted
+exactly on the index. Estimates (from the sample and the index's document
+frequencies) only choose the order of counting; a candidate is left
+uncounted only when an upper bound on its score, from its document
+frequency, is below the lists' cut-off and its support is too low to be
+merged into a listed idea (see _best). How many findings pass a
+Benjamini–Hochberg correction over every candidate tested is reported with
+them (kb.themes.significance); the others are marked exploratory.
 """
 
 import math
 import time
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from itertools import product
 from typing import Any
 
 from markupsafe import Markup
 
 from kb.analytics.cache import cached
 from kb.analytics.periods import Period, parse_date, parse_quarter, rolling
-from kb.search.analysis import analyse, spans, stem
+from kb.search.analysis import analyse, spans
 from kb.search.documents import Section
 from kb.search.highlight import snippets
+from kb.themes import exclusions, ideas
 from kb.themes.engine import Match, Snapshot
+from kb.themes.exclusions import Exclusions
+from kb.themes.significance import Correction, correct, p_value
 from kb.themes.terms import TermCache, names, sections
 
 MIN_SUPPORT, MAX_SUPPORT, DEFAULT_SUPPORT = 1, 1000, 5
@@ -46,35 +59,33 @@ SHORTLIST = 360  # candidates counted exactly first, best estimates first
 EMERGING_SHORTLIST = 180
 SIGNIFICANT = 10.83  # G² for p < 0.001 (one degree of freedom)
 EMERGING_SIGNIFICANT = 3.84  # p < 0.05
-RESULTS = 30
+RESULTS = 20  # per list: words, and phrases
+MAX_WORDS = 4  # the longest phrase read as a candidate (see grams)
 EXAMPLES = 2
 BACKGROUNDS = {"all": "All submitted debriefs", "previous": "The same search, previous period"}
 
 # Words too common to make a theme on their own or to start or end a phrase,
 # beyond those the index already leaves out; compared as index terms.
-_EXTRA_STOP_WORDS = """
-    about above after again against all also am any because been before being
-    below between both but could did do does doing down during each even ever
-    every few further got had has having he her here hers him his how however
-    i into its itself just me might more most much must my no nor now off once
-    only other our ours out over own same she should so some still such than
-    their theirs them then there these they those through too under until up
-    upon very was were what which while who whom why would yes yours
-    get gets make made one two three lot really well way back many thing things
-"""
-STOP_WORDS = frozenset(stem(w) for w in _EXTRA_STOP_WORDS.split())
+STOP_WORDS = exclusions.STOP_WORDS
 
 
 def log_likelihood(a: int, n1: int, c: int, n2: int) -> float:
     """Dunning's G² for `a` of `n1` subset documents and `c` of `n2` other
-    documents containing a phrase; negative when the subset uses it less."""
+    documents containing a phrase; negative when the subset uses it less.
+
+    Computed as 2(Σ O ln O − Σ rows ln rows − Σ columns ln columns + N ln N),
+    which equals 2 Σ O ln(O/E) and is several times quicker to evaluate for
+    the tens of thousands of bounds discovery works out."""
     n = n1 + n2
     k = a + c
     if n1 <= 0 or n2 <= 0 or k == 0 or k == n:
         return 0.0
-    observed = (a, n1 - a, c, n2 - c)
-    expected = (n1 * k / n, n1 * (n - k) / n, n2 * k / n, n2 * (n - k) / n)
-    g2 = 2 * sum(o * math.log(o / e) for o, e in zip(observed, expected, strict=True) if o)
+    log = math.log
+    cells = 0.0
+    for o in (a, n1 - a, c, n2 - c):
+        if o:
+            cells += o * log(o)
+    g2 = 2 * (cells - n1 * log(n1) - n2 * log(n2) - k * log(k) - (n - k) * log(n - k) + n * log(n))
     g2 = max(0.0, g2)
     return g2 if a * n2 >= c * n1 else -g2
 
@@ -97,6 +108,16 @@ class Finding:
     rest: int  # background debriefs outside the subset with it: what G² compares
     rest_size: int
     examples: list[Example] = field(default_factory=list)
+    # The subset debriefs with it, for telling forms of one idea apart.
+    bits: int = field(default=0, repr=False, compare=False)
+    # Other forms of the same idea, merged into this row (kb.themes.ideas).
+    variants: list["Finding"] = field(default_factory=list)
+    # Whether it fails the Benjamini–Hochberg correction (kb.themes.significance).
+    exploratory: bool = False
+
+    @property
+    def p_value(self) -> float:
+        return p_value(self.score)
 
     @property
     def words(self) -> int:
@@ -134,15 +155,23 @@ class Discovery:
     subset_size: int
     background: str
     background_size: int
-    findings: list[Finding]
+    words: list[Finding]
+    phrases: list[Finding]
     emerging: list[Finding]
     emerging_period: Period | None
     emerging_before: Period | None
     warnings: list[str]
     min_support: int
     sampled: int
+    correction: Correction | None = None
+    emerging_correction: Correction | None = None
     took_ms: float = 0.0
     as_of: datetime | None = None  # set when shown from a store that lags the latest change
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Words and phrases, strongest first."""
+        return sorted(self.words + self.phrases, key=lambda f: -f.score)
 
 
 class DiscoveryError(ValueError):
@@ -177,26 +206,18 @@ def shifted(filters: Mapping[str, Any], period: Period) -> dict[str, Any]:
 # --- candidates ---------------------------------------------------------------
 
 
-def _keep(gram: tuple[str, ...], named: frozenset[str] = frozenset()) -> bool:
-    if gram[0] in STOP_WORDS or gram[-1] in STOP_WORDS:
-        return False
-    if len(gram) == 1 and gram[0].isdigit():
-        return False  # a bare number; "6 weeks" and "30%" are findings
-    # A one-character term may be a digit or an emoji ("😡" is a finding).
-    return not any((len(term) < 2 and term.isalpha()) or term in named for term in gram)
+def _keep(gram: tuple[str, ...], left_out: Exclusions | None = None) -> bool:
+    return (left_out or _DEFAULT).keeps(gram)
 
 
-def filtered_names(snap: Snapshot, filters: Mapping[str, Any]) -> frozenset[str]:
-    """Index terms of the competitors the subset is chosen by: a subset of
-    deals against Acme naturally says "Acme"; that is no finding."""
-    terms: set[str] = set()
-    for key in ("competitor", "winner"):
-        values = filters.get(key) or []
-        for value in [values] if isinstance(values, str) else values:
-            name = snap.vocabulary.competitor(str(value))
-            for spelling in snap.vocabulary.spellings.get(name, []) if name else []:
-                terms.update(analyse(spelling))
-    return frozenset(terms)
+_DEFAULT = exclusions.for_discovery({}, {}, ())
+
+
+def left_out(snap: Snapshot, filters: Mapping[str, Any]) -> Exclusions:
+    """What this subset's findings leave out: stop words, every competitor's
+    names and aliases, the words of the outcome the subset is chosen by,
+    and admins' own list."""
+    return exclusions.for_discovery(snap.vocabulary.spellings, filters, exclusions.extra_phrases())
 
 
 def _sample(ids: list[int], size: int) -> list[int]:
@@ -206,16 +227,25 @@ def _sample(ids: list[int], size: int) -> list[int]:
     return [ids[int(i * step)] for i in range(size)]
 
 
+def grams(doc: tuple) -> set[tuple[str, ...]]:
+    """Every word and sequence of up to MAX_WORDS words within one section."""
+    seen: set[tuple[str, ...]] = set()
+    for terms in doc:
+        seen.update(zip(terms))  # noqa: B905  (one-word tuples)
+        if len(terms) > 1:
+            second, third, fourth = terms[1:], terms[2:], terms[3:]
+            seen.update(zip(terms, second))  # noqa: B905  (shorter by design)
+            seen.update(zip(terms, second, third))  # noqa: B905
+            seen.update(zip(terms, second, third, fourth))  # noqa: B905
+    return seen
+
+
 def count_grams(analysed: Mapping[int, tuple]) -> Counter:
-    """Documents containing each word, word pair and word triple (within a section)."""
+    """Documents containing each word and sequence of up to MAX_WORDS words
+    (within a section)."""
     counts: Counter = Counter()
     for doc in analysed.values():
-        seen: set[tuple[str, ...]] = set()
-        for terms in doc:
-            seen.update((t,) for t in terms)
-            seen.update(zip(terms, terms[1:], strict=False))
-            seen.update(zip(terms, terms[1:], terms[2:], strict=False))
-        counts.update(seen)
+        counts.update(grams(doc))
     return counts
 
 
@@ -230,23 +260,50 @@ class _Side:
     analysed: dict
     ids: list[int] = field(default_factory=list)
     _named: Counter | None = None
+    _name_terms: dict[int, tuple] | None = None
+    _pairs: Counter | None = None
 
     def estimate(self, gram: tuple[str, ...]) -> float:
         return self.counts.get(gram, 0) * self.scale
+
+    def name_terms(self) -> dict[int, tuple]:
+        """Each debrief's names (deal, account, competitors, role) as index
+        terms, one tuple per name."""
+        if self._name_terms is None:
+            analysed: dict[str, tuple] = {}
+            out: dict[int, tuple] = {}
+            for debrief_id, found in names(self.ids).items():
+                for name in found:
+                    if name not in analysed:
+                        analysed[name] = tuple(analyse(name))
+                out[debrief_id] = tuple(analysed[n] for n in found)
+            self._name_terms = out
+        return self._name_terms
 
     def in_names(self, gram: tuple[str, ...]) -> int:
         """The side's debriefs whose names (deal, account, competitors,
         role) have the phrase: counted on every debrief, not a sample."""
         if self._named is None:
-            analysed: dict[str, tuple] = {}
-            named: Counter = Counter()
-            for found in names(self.ids).values():
-                for name in found:
-                    if name not in analysed:
-                        analysed[name] = (tuple(analyse(name)),)
-                named.update(count_grams({0: tuple(t for n in found for t in analysed[n])}))
-            self._named = named
+            self._named = count_grams(self.name_terms())
         return self._named.get(gram, 0)
+
+    def pairs(self, gram: tuple[str, ...]) -> int:
+        """At least the side's debriefs whose indexed text has this word
+        pair, when every debrief of the side was read: the index reads a
+        debrief's names and sections as one sequence of terms, so besides
+        the pairs inside each, any last term of one may meet any first term
+        of another."""
+        if self._pairs is None:
+            found: Counter = Counter()
+            named = self.name_terms()
+            for debrief_id, doc in self.analysed.items():
+                parts = [p for p in (*doc, *named.get(debrief_id, ())) if p]
+                seen = {pair for p in parts for pair in zip(p, p[1:])}  # noqa: B905
+                if len(parts) > 1:
+                    seen.update(product({p[-1] for p in parts}, {p[0] for p in parts}))
+                found.update(seen)
+            self._pairs = found
+        return self._pairs.get(gram, 0)
 
 
 def _side(snap: Snapshot, terms: TermCache, bits: int, size: int = SAMPLE) -> _Side:
@@ -257,9 +314,9 @@ def _side(snap: Snapshot, terms: TermCache, bits: int, size: int = SAMPLE) -> _S
     return _Side(bits, len(ids), counts, len(ids) / max(1, len(sample)), analysed, ids)
 
 
-def _candidates(side: _Side, named: frozenset[str]) -> list[tuple[str, ...]]:
-    """Every word, pair and triple of the side's (sampled) text worth a look."""
-    return [gram for gram in side.counts if _keep(gram, named)]
+def _candidates(side: _Side, left: Exclusions) -> list[tuple[str, ...]]:
+    """Every word and phrase of the side's (sampled) text worth a look."""
+    return [gram for gram in side.counts if left.keeps(gram)]
 
 
 def upper_bound(most: int, subset_size: int, rest_size: int, least_rest: int = 0) -> float:
@@ -279,16 +336,21 @@ class _Bounds:
       (drafts, deleted and other documents included), and at most the count
       of each word or shorter phrase in it.
     - When the subset was read whole, a word's subset count is at most the
-      debriefs whose text or names have it.
+      debriefs whose text or names have it, and a pair's at most the
+      debriefs whose sequence of terms may hold it (_Side.pairs).
     - Its background count outside the subset is at least its document
       frequency less its subset count and the documents that are in neither."""
 
-    def __init__(self, snap: Snapshot, subset: _Side, rest_size: int):
+    def __init__(self, snap: Snapshot, subset: _Side, rest_size: int, min_support: int = 1):
         self.snap, self.subset, self.rest_size = snap, subset, rest_size
+        self.min_support = min_support
         self.outside = snap.view.size - subset.size - rest_size
         self.known: dict[tuple[str, ...], int] = {}
         self.frequency: dict[tuple[str, ...], int] = {}
         self._most: dict[tuple[str, ...], int] = {}
+        self._score: dict[tuple[str, ...], float] = {}
+        # A phrase -> the longer phrases whose kept bound was read from it.
+        self._longer: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
         self.whole = len(subset.analysed) >= subset.size
 
     def df(self, gram: tuple[str, ...]) -> int:
@@ -299,7 +361,14 @@ class _Bounds:
 
     def learn(self, gram: tuple[str, ...], count: int) -> None:
         self.known[gram] = count
-        self._most.clear()  # bounds of phrases containing it may tighten
+        # Bounds of the phrases containing it may tighten: forget those kept.
+        stale = [gram]
+        while stale:
+            part = stale.pop()
+            self._score.pop(part, None)
+            for longer in self._longer.pop(part, ()):
+                if self._most.pop(longer, None) is not None:
+                    stale.append(longer)
 
     def most(self, gram: tuple[str, ...]) -> int:
         if gram in self.known:
@@ -310,19 +379,46 @@ class _Bounds:
         return found
 
     def _most_of(self, gram: tuple[str, ...]) -> int:
-        most = min(self.subset.size, self.df(gram))
-        for part in _parts(gram):
-            most = min(most, self.known.get(part, most))
-        if self.whole:
-            for term in gram:
-                word = (term,)
-                most = min(most, self.subset.counts.get(word, 0) + self.subset.in_names(word))
-        return most
+        most = self.subset.size
+        if len(gram) > 1:
+            # Its two longest parts, each bounded by theirs in turn, down to
+            # its words: at most the count of any word or phrase inside it.
+            left, right = gram[:-1], gram[1:]
+            self._longer.setdefault(left, []).append(gram)
+            self._longer.setdefault(right, []).append(gram)
+            most = min(most, self.most(left), self.most(right))
+        if self.whole and len(gram) == 1:
+            most = min(most, self.subset.counts.get(gram, 0) + self.subset.in_names(gram))
+        elif self.whole and len(gram) == 2:
+            most = min(most, self.subset.pairs(gram))
+        if most < self.min_support:
+            return most  # too rare already: no need to read its frequency
+        return min(most, self.df(gram))
 
     def score(self, gram: tuple[str, ...]) -> float:
-        most = self.most(gram)
-        least = max(0, self.df(gram) - most - self.outside)
-        return upper_bound(most, self.subset.size, self.rest_size, least)
+        found = self._score.get(gram)
+        if found is None:
+            most = self.most(gram)
+            # Without its frequency (too rare to be a finding), no debrief
+            # outside the subset is known for sure to have it.
+            frequency = self.df(gram) if most >= self.min_support else 0
+            least = max(0, frequency - most - self.outside)
+            found = upper_bound(most, self.subset.size, self.rest_size, least)
+            self._score[gram] = found
+        return found
+
+
+@dataclass
+class Ranked:
+    """The ideas of each kind, best first (each a Finding with its variants),
+    and how many candidates pass the multiple-comparison correction."""
+
+    lists: dict[Any, list[Finding]]
+    correction: Correction
+
+
+def _kind(terms: tuple[str, ...]) -> str:
+    return "phrases" if len(terms) > 1 else "words"
 
 
 def _best(
@@ -337,37 +433,47 @@ def _best(
     value=lambda f: f.score,
     value_bound=None,
     first: int = SHORTLIST,
-) -> list[Finding]:
-    """The best `limit` findings among the candidates by `value`, exactly
-    as if every candidate were counted on the index, then pruned.
+    kinds: tuple[str, ...] = ("words", "phrases"),
+    kind=_kind,
+) -> Ranked:
+    """The best `limit` ideas of each of `kinds` among the candidates, by
+    `value`, exactly as if every candidate were counted on the index, then
+    merged into ideas (kb.themes.ideas).
 
     Counting a phrase exactly means decoding its postings, so candidates are
     counted in order of an estimate (`guess`, highest first), and one is left
     uncounted only when it provably cannot change the result: when upper
     bounds on its G² (and its `value`, by `value_bound`) from what is known
     for sure of its counts (_Bounds) are below what it takes to be a finding
-    or to enter the list, and the bound on its subset count is below what it
-    takes to make a listed phrase it contains drop out as part of it.
+    or to enter a list, and the bound on its subset count is below what it
+    takes to be merged with a finding of an idea that ranks high enough to
+    be listed (an idea's rank only grows with its forms, so an uncounted
+    phrase can lift an idea into a list only through one of those).
     Estimates only choose the order in which phrases are counted."""
     rest_size = (background_bits & ~subset.bits).bit_count()
-    bounds = _Bounds(snap, subset, rest_size)
+    bounds = _Bounds(snap, subset, rest_size, min_support)
     value_bound = value_bound or (lambda bounds, gram: bounds.score(gram))
+    # Bounds before any counting: for the multiple-comparison correction
+    # of the candidates that are never counted.
+    first_bounds = {gram: bounds.score(gram) for gram in candidates}
     pending = sorted(
         (
             gram
-            for gram in candidates
-            if bounds.most(gram) >= min_support and bounds.score(gram) >= threshold
+            for gram, bound in first_bounds.items()
+            if bound >= threshold and bounds.most(gram) >= min_support
         ),
         key=guess,
         reverse=True,
     )
-    rank = lambda f: (-value(f), -f.score)  # noqa: E731
     found: dict[tuple[str, ...], Finding | None] = {}
-    batch = pending[:first]
+    scores: dict[tuple[str, ...], float] = {}
+    size = first
+    batch = pending[:size]
     while batch:
         counted = _exact(snap, batch, subset, background_bits, min_support, threshold)
-        for gram, (finding, count) in zip(batch, counted, strict=True):
+        for gram, (finding, count, score) in zip(batch, counted, strict=True):
             found[gram] = finding
+            scores[gram] = score
             bounds.learn(gram, count)
         pending = [
             gram
@@ -376,19 +482,29 @@ def _best(
             and bounds.most(gram) >= min_support
             and bounds.score(gram) >= threshold
         ]
-        top = _top(found, rank, limit)
-        if len(top) < limit:
-            batch = pending  # anything that may be a finding may still enter
+        # Counted in rounds, best guesses first, each round larger: counting
+        # the likeliest first raises the cut-off that lets the rest go.
+        size *= 4
+        lists, _ = _ideas(found, value, limit, kind)
+        if any(len(lists.get(k, [])) < limit for k in kinds):
+            batch = pending[:size]  # anything that may be a finding may still enter
             continue
-        cutoff = value(top[-1])
-        listed = {f.terms: f.subset for f in top}
-        batch = [
-            gram
-            for gram in pending
-            if value_bound(bounds, gram) >= cutoff
-            or any(bounds.most(gram) >= 0.7 * listed.get(part, math.inf) for part in _parts(gram))
-        ]
-    return _top(found, rank, limit)
+        cutoff = {k: lists[k][-1].strength(value) for k in kinds}
+        needed = _needed(lists, kinds, cutoff, kind, bounds, value_bound)
+        batch = [gram for gram in pending if needed(gram)][:size]
+    lists, _ = _ideas(found, value, limit, kind)
+    # Every candidate is a test: those counted with their exact G², the
+    # others with the bound that left them uncounted.
+    bounded = (bound for gram, bound in first_bounds.items() if gram not in scores)
+    correction = correct(scores.values(), bounded, len(candidates))
+    rows: dict[Any, list[Finding]] = {}
+    for k in kinds:
+        rows[k] = []
+        for idea in lists.get(k, []):
+            row = replace(idea.shown, variants=idea.variants, examples=[])
+            row.exploratory = not correction.passes(row.p_value)
+            rows[k].append(row)
+    return Ranked(rows, correction)
 
 
 def _parts(gram: tuple[str, ...]) -> list[tuple[str, ...]]:
@@ -397,9 +513,37 @@ def _parts(gram: tuple[str, ...]) -> list[tuple[str, ...]]:
     return [gram[i:j] for i in range(n) for j in range(i + 1, n + 1) if j - i < n]
 
 
-def _top(found: Mapping, rank, limit: int) -> list[Finding]:
-    ranked = sorted((f for f in found.values() if f is not None), key=rank)
-    return prune(ranked)[:limit]
+def _needed(lists, kinds, cutoff, kind, bounds: _Bounds, value_bound):
+    """Whether an uncounted phrase may change the lists: its value may reach
+    its list's cut-off; or it may be merged with a listed idea (it reaches
+    MERGE of the rarest of that idea's phrases with a word in common) or
+    take a listed word in; or, a word, it may be a variant of a listed idea."""
+    rarest: dict[str, float] = {}
+    words: dict[str, float] = {}
+    inside: set[str] = set()
+    for idea in (idea for k in kinds for idea in lists[k]):
+        if len(idea.shown.terms) == 1:
+            words[idea.shown.terms[0]] = ideas.MERGE * idea.shown.subset
+            continue
+        inside |= idea.terms
+        for f in idea.forms:
+            for t in f.terms:
+                rarest[t] = min(rarest.get(t, math.inf), ideas.MERGE * f.subset)
+
+    def needed(gram: tuple[str, ...]) -> bool:
+        if value_bound(bounds, gram) >= cutoff[kind(gram)]:
+            return True
+        if len(gram) == 1:
+            return gram[0] in inside
+        most = bounds.most(gram)
+        return any(most >= min(rarest.get(t, math.inf), words.get(t, math.inf)) for t in gram)
+
+    return needed
+
+
+def _ideas(found: Mapping, value, limit: int, kind):
+    findings = (f for f in found.values() if f is not None)
+    return ideas.ranked(findings, value, limit, lambda f: kind(f.terms))
 
 
 def _exact(
@@ -409,38 +553,36 @@ def _exact(
     background_bits: int,
     min_support: int,
     threshold: float,
-) -> list[tuple[Finding | None, int]]:
+) -> list[tuple[Finding | None, int, float]]:
     """Each phrase counted on the index: its finding (None when it is not
-    one: too rare, not significant, or an artefact of names) and its count
-    in the subset."""
+    one: too rare, not significant, or an artefact of names), its count in
+    the subset and its G²."""
     rest_bits = background_bits & ~subset.bits
     subset_size, background_size = subset.size, background_bits.bit_count()
     rest_size = rest_bits.bit_count()
-    found: list[tuple[Finding | None, int]] = []
+    found: list[tuple[Finding | None, int, float]] = []
     for gram in grams:
         bits = snap.phrase_bits(gram)
-        a = (bits & subset.bits).bit_count()
+        inside = bits & subset.bits
+        a = inside.bit_count()
         c = (bits & rest_bits).bit_count()
         score = log_likelihood(a, subset_size, c, rest_size)
         if a < min_support or score < threshold or _in_names(subset, gram, a):
-            found.append((None, a))
+            found.append((None, a, score))
             continue
-        found.append(
-            (
-                Finding(
-                    gram,
-                    " ".join(gram),
-                    score,
-                    a,
-                    subset_size,
-                    (bits & background_bits).bit_count(),
-                    background_size,
-                    c,
-                    rest_size,
-                ),
-                a,
-            )
+        finding = Finding(
+            gram,
+            " ".join(gram),
+            score,
+            a,
+            subset_size,
+            (bits & background_bits).bit_count(),
+            background_size,
+            c,
+            rest_size,
+            bits=inside,
         )
+        found.append((finding, a, score))
     return found
 
 
@@ -449,16 +591,6 @@ def _in_names(side: _Side, gram: tuple[str, ...], count: int) -> bool:
     than what the debriefs say: an artefact of how deals are named."""
     named = side.in_names(gram)
     return named > 0.5 * count and named >= 3
-
-
-def prune(findings: list[Finding]) -> list[Finding]:
-    """Drop a word or phrase that is mostly part of a longer one also found
-    (shown once, as the longer phrase)."""
-    widest: dict[tuple[str, ...], int] = {}  # part -> most subset debriefs of a phrase with it
-    for g in findings:
-        for part in _parts(g.terms):
-            widest[part] = max(widest.get(part, 0), g.subset)
-    return [f for f in findings if not widest.get(f.terms, 0) >= 0.7 * f.subset]
 
 
 def _surface(gram: tuple[str, ...], texts: list[Section]) -> tuple[str, Section] | None:
@@ -473,16 +605,13 @@ def _surface(gram: tuple[str, ...], texts: list[Section]) -> tuple[str, Section]
 
 
 def _add_examples(findings: list[Finding], side: _Side) -> None:
-    """Name each finding as it is written and attach example snippets."""
-    wanted = {f.terms: f for f in findings}
+    """Name each finding (and its variants) as it is written and attach
+    example snippets to each finding."""
+    named = [v for f in findings for v in (f, *f.variants)]
+    wanted = {f.terms: f for f in named}
     where: dict[tuple[str, ...], list[int]] = {gram: [] for gram in wanted}
     for debrief_id, doc in side.analysed.items():
-        grams: set[tuple[str, ...]] = set()
-        for terms in doc:
-            grams.update((t,) for t in terms)
-            grams.update(zip(terms, terms[1:], strict=False))
-            grams.update(zip(terms, terms[1:], terms[2:], strict=False))
-        for gram in grams & wanted.keys():
+        for gram in grams(doc) & wanted.keys():
             if len(where[gram]) < EXAMPLES:
                 where[gram].append(debrief_id)
     texts = sections({i for ids in where.values() for i in ids})
@@ -495,6 +624,8 @@ def _add_examples(findings: list[Finding], side: _Side) -> None:
             phrase, section = found
             if finding.phrase == " ".join(gram):
                 finding.phrase = phrase
+            if finding not in findings:
+                break  # a variant: its name is enough
             html = snippets([section], set(gram), 1)[0].html
             finding.examples.append(Example(debrief_id, html))
 
@@ -533,9 +664,11 @@ def discover(
         )
     if errors:
         raise DiscoveryError(errors)
+    left = left_out(snap, filters)
     key = (
         "discover",
         snap.state,
+        left,
         query,
         repr(sorted(filters.items())),
         background,
@@ -547,7 +680,7 @@ def discover(
 
     def compute() -> Discovery:
         found = _discover(
-            snap, terms, query, filters, background, min_support, today, period, limit, sample
+            snap, terms, query, filters, background, min_support, today, period, limit, sample, left
         )
         found.took_ms = round((time.perf_counter() - started) * 1000, 1)
         return found
@@ -555,11 +688,12 @@ def discover(
     return cached(key, compute)
 
 
-def _discover(snap, terms, query, filters, background, min_support, today, period, limit, sample):
+def _discover(
+    snap, terms, query, filters, background, min_support, today, period, limit, sample, left
+):
     subset_match: Match = snap.match(query, filters)
     warnings = list(subset_match.warnings)
     subset = _side(snap, terms, subset_match.bits, sample)
-    named = filtered_names(snap, filters)
 
     if background == "previous":
         before = snap.match(query, shifted(filters, period.previous()))
@@ -575,43 +709,46 @@ def _discover(snap, terms, query, filters, background, min_support, today, perio
             return max(0.0, snap.doc_frequency(gram) * share - subset.estimate(gram))
 
     rest_size = (background_bits & ~subset.bits).bit_count()
-    findings: list[Finding] = []
+    found = Ranked({"words": [], "phrases": []}, Correction(0, 0, 0))
     if subset.size and rest_size:
 
         def guess(gram) -> float:
             c = min(rest_estimate(gram), rest_size)
             return log_likelihood(round(subset.estimate(gram)), subset.size, round(c), rest_size)
 
-        candidates = _candidates(subset, named)
-        findings = _best(
+        candidates = _candidates(subset, left)
+        found = _best(
             snap, subset, background_bits, candidates, guess, min_support, SIGNIFICANT, limit
         )
-        _add_examples(findings, subset)
+        _add_examples(found.lists["words"] + found.lists["phrases"], subset)
     elif not subset.size:
         warnings.append("No submitted debrief matches this subset.")
     else:
         warnings.append("The background has no debriefs outside the subset to compare with.")
 
     emerging, now_period, before_period = _emerging(
-        snap, terms, query, filters, subset, period, today, min_support, limit, named, sample
+        snap, terms, query, filters, subset, period, today, min_support, limit, left, sample
     )
     return Discovery(
         subset.size,
         background,
         background_bits.bit_count(),
-        findings,
-        emerging,
+        found.lists["words"],
+        found.lists["phrases"],
+        emerging.lists["all"] if emerging else [],
         now_period,
         before_period,
         warnings,
         min_support,
         min(subset.size, sample),
+        found.correction if subset.size and rest_size else None,
+        emerging.correction if emerging else None,
     )
 
 
 def _emerging(
-    snap, terms, query, filters, subset, period, today, min_support, limit, named, sample
-):
+    snap, terms, query, filters, subset, period, today, min_support, limit, left, sample
+) -> tuple[Ranked | None, Period, Period | None]:
     """Phrases whose share of the subset's debriefs grew most against the
     same search over the previous period of equal length (the subset's own
     period, or the last 90 days when it has none)."""
@@ -621,12 +758,12 @@ def _emerging(
     else:
         now = subset
     if period.start > today:
-        return [], period, None
+        return None, period, None
     before_period = period.previous()
     before_bits = snap.match(query, shifted(filters, before_period)).bits
     before = _side(snap, terms, before_bits, sample)
     if not now.size or not before.size:
-        return [], period, before_period
+        return None, period, before_period
 
     def change(gram) -> float:
         return now.estimate(gram) / now.size - before.estimate(gram) / before.size
@@ -637,7 +774,7 @@ def _emerging(
         snap,
         now,
         before_bits,
-        _candidates(now, named),
+        _candidates(now, left),
         change,
         min_support,
         EMERGING_SIGNIFICANT,
@@ -645,6 +782,8 @@ def _emerging(
         value=lambda f: f.change,
         value_bound=lambda bounds, gram: 100 * bounds.most(gram) / now.size,
         first=EMERGING_SHORTLIST,
+        kinds=("all",),
+        kind=lambda terms: "all",
     )
-    _add_examples(found, now)
+    _add_examples(found.lists["all"], now)
     return found, period, before_period

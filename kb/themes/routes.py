@@ -238,12 +238,15 @@ def discover():
                 errors.update(exc.errors)
         if errors:
             status = 422
-    tracks = emerging_tracks = []
+    links = {}
     if result is not None:
-        shown = result.findings + result.emerging
+        lists = {"words": result.words, "phrases": result.phrases, "emerging": result.emerging}
+        shown = [f for found in lists.values() for f in found]
         tracked = reports.tracking([f"{f.query} {given.query}".strip() for f in shown])
-        tracks = [reports.finding_links(f, given, tracked) for f in result.findings]
-        emerging_tracks = [reports.finding_links(f, given, tracked) for f in result.emerging]
+        links = {
+            name: [reports.finding_links(f, given, tracked) for f in found]
+            for name, found in lists.items()
+        }
     return (
         render_template(
             "themes/discover.html",
@@ -251,8 +254,7 @@ def discover():
             given=given,
             errors=errors,
             result=result,
-            tracks=tracks,
-            emerging_tracks=emerging_tracks,
+            links=links,
             index_missing=result is None and given.asked and not errors,
             backgrounds=discovery.BACKGROUNDS,
             limits=(discovery.MIN_SUPPORT, discovery.MAX_SUPPORT),

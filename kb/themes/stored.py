@@ -41,7 +41,15 @@ from sqlalchemy import func, select
 from kb.analytics.periods import Period, choose_period
 from kb.analytics.reasons import WinRate
 from kb.extensions import db
-from kb.models import Choice, Competitor, CompetitorAlias, IndexChange, ReasonCategory, Theme
+from kb.models import (
+    Choice,
+    Competitor,
+    CompetitorAlias,
+    ExcludedPhrase,
+    IndexChange,
+    ReasonCategory,
+    Theme,
+)
 from kb.themes import engine, figures
 from kb.themes.facts import deal_facts
 
@@ -95,7 +103,8 @@ def _digest(rows) -> str:
 
 
 def reference_version() -> str:
-    """Changes when any competitor, alias, choice or reason category does."""
+    """Changes when any competitor, alias, choice or reason category does, or
+    the words admins leave out of discovery."""
     session = db.session
     rows = (
         session.execute(select(Competitor.id, Competitor.name).order_by(Competitor.id)).all(),
@@ -113,6 +122,7 @@ def reference_version() -> str:
                 ReasonCategory.parent_id,
             ).order_by(ReasonCategory.id)
         ).all(),
+        session.execute(select(ExcludedPhrase.key).order_by(ExcludedPhrase.key)).all(),
     )
     return _digest([[tuple(r) for r in part] for part in rows])
 

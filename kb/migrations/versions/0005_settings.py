@@ -1,6 +1,6 @@
 """Settings: values admins set in place of the configured defaults
 
-Revision ID: 0005_figures
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-30 08:20:00.000000
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0005_figures'
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,132 @@
+"""What discovery leaves out of its findings, and the lists admins edit.
+
+- Stop words: too common to be a finding on their own or to start or end a
+  phrase (the index's own stop words never reach discovery at all).
+- Boilerplate of scraped feedback: HTML entities whose "&" or ";" was lost
+  ("amp"), retweet markers written in lower case.
+- URLs and @handles: kept whole by the analyser so that they are
+  searchable, but a link or an account is an address, not a reason.
+- Competitors' names and aliases: competitor is a facet of every debrief
+  already; "acme" in losses to Acme, or an alias such as "@acmehq", is no
+  finding. No finding contains a name; the words of a longer name ("ACME
+  Corp") work as stop words.
+- Words that only name the outcome ("lost", "chose", "vendor") when the
+  subset is chosen by outcome: losses say "lost"; that is the filter.
+- The extra words and phrases admins add (kb.admin.wordlists), stored in
+  the database: no finding contains any of them.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from whoosh.analysis import STOP_WORDS as INDEX_STOP_WORDS
+
+from kb.extensions import db
+from kb.models import ExcludedPhrase
+from kb.search.analysis import analyse, stem
+
+STOP_WORDS_TEXT = """
+    about above after again against all also am any because been before being
+    below between both but could did do does doing down during each even ever
+    every few further got had has having he her here hers him his how however
+    i into its itself just me might more most much must my no nor now off once
+    only other our ours out over own same she should so some still such than
+    their theirs them then there these they those through too under until up
+    upon very was were what which while who whom why would yes yours
+    get gets make made one two three lot really well way back many thing things
+"""
+BOILERPLATE_TEXT = "amp quot apos nbsp lt gt rt via"
+# Words that name an outcome rather than a reason for it, by the outcome
+# filter ("Acme won", "we lost", "they chose another vendor").
+_WIN_LOSE = (
+    "won win wins winning winner lost lose loses losing loss losses "
+    "chose choose chosen selected picked vendor vendors"
+)
+OUTCOME_TEXT = {
+    "won": _WIN_LOSE,
+    "lost": _WIN_LOSE,
+    "no_decision": "decision decided undecided vendor vendors",
+}
+
+STOP_WORDS = frozenset(stem(w) for w in STOP_WORDS_TEXT.split())
+BOILERPLATE = frozenset(BOILERPLATE_TEXT.split())
+OUTCOME_WORDS = {
+    outcome: frozenset(term for w in text.split() for term in analyse(w))
+    for outcome, text in OUTCOME_TEXT.items()
+}
+# Any outcome filter (a winner filter chooses losses or wins too).
+ANY_OUTCOME_WORDS = frozenset().union(*OUTCOME_WORDS.values())
+
+MAX_PHRASE = 120
+MAX_ENTRIES = 500
+
+
+@dataclass(frozen=True)
+class Exclusions:
+    """Index terms that may not start or end a finding (nor be one), and
+    term sequences no finding may contain."""
+
+    ends: frozenset[str] = frozenset()
+    inside: frozenset[tuple[str, ...]] = frozenset()
+
+    def keeps(self, gram: tuple[str, ...]) -> bool:
+        if gram[0] in self.ends or gram[-1] in self.ends:
+            return False
+        inside = self.inside
+        for term in gram:
+            if term[0] == "@" or "://" in term or term.startswith("www."):
+                return False  # an account or an address
+            if (len(term) < 2 and term.isalpha()) or (term,) in inside:
+                return False
+        n = len(gram)
+        if n == 1:
+            return not gram[0].isdigit()  # a bare number; "6 weeks" and "30%" are findings
+        return not any(gram[i:j] in inside for i in range(n - 1) for j in range(i + 2, n + 1))
+
+
+def outcome_words(filters: Mapping[str, Any]) -> frozenset[str]:
+    """The words that name the outcome the subset is chosen by, if it is."""
+    outcomes = filters.get("outcome") or []
+    outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes)
+    words: set[str] = set()
+    for outcome in outcomes:
+        words |= OUTCOME_WORDS.get(str(outcome), frozenset())
+    if filters.get("winner"):
+        words |= ANY_OUTCOME_WORDS
+    return frozenset(words)
+
+
+def name_sequences(spellings: Mapping[str, list[str]]) -> frozenset[tuple[str, ...]]:
+    """Every competitor's name and alias as index terms."""
+    return frozenset(
+        terms for names in spellings.values() for name in names if (terms := tuple(analyse(name)))
+    )
+
+
+def extra_phrases() -> tuple[str, ...]:
+    """The words and phrases admins added, as written, in order."""
+    return tuple(db.session.scalars(select(ExcludedPhrase.phrase).order_by(ExcludedPhrase.key)))
+
+
+def for_discovery(
+    spellings: Mapping[str, list[str]], filters: Mapping[str, Any], extra: Iterable[str]
+) -> Exclusions:
+    ends = set(STOP_WORDS | BOILERPLATE | outcome_words(filters))
+    inside = set(name_sequences(spellings))
+    for name in list(inside):
+        if len(name) > 1:
+            ends.update(name)  # "corp" of "ACME Corp" is not a finding either
+    inside.update(terms for phrase in extra if (terms := tuple(analyse(phrase))))
+    return Exclusions(frozenset(ends), frozenset(inside))
+
+
+def built_in() -> dict[str, list[str]]:
+    """The built-in lists as people write them, for the admin page."""
+    return {
+        "index": sorted(INDEX_STOP_WORDS),
+        "stop": sorted(STOP_WORDS_TEXT.split()),
+        "boilerplate": sorted(BOILERPLATE_TEXT.split()),
+        **{f"outcome_{k}": v.split() for k, v in OUTCOME_TEXT.items()},
+    }
