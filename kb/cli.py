@@ -309,7 +309,7 @@ def indexer() -> None:
 @click.option(
     "--only",
     multiple=True,
-    type=click.Choice(["search", "themes", "exports", "imports"]),
+    type=click.Choice(["search", "themes", "exports", "imports", "reindex"]),
     help="Run only this section (repeatable); all of them by default.",
 )
 @click.option(

@@ -58,11 +58,18 @@ def _imports_section(bench: Bench) -> dict:
     return section(bench)
 
 
+def _reindex_section(bench: Bench) -> dict:
+    from kb.bench.reindex import section
+
+    return section(bench)
+
+
 SECTIONS: list[tuple[str, Callable[[Bench], dict]]] = [
     ("search", _search_section),
     ("themes", _themes_section),
     ("exports", _exports_section),
     ("imports", _imports_section),
+    ("reindex", _reindex_section),
 ]
 SECTION_NAMES = tuple(name for name, _ in SECTIONS)
 
