@@ -35,9 +35,9 @@ import sys
 import traceback
 import zlib
 from array import array
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from itertools import chain
+from itertools import chain, repeat
 from operator import itemgetter, sub
 from pathlib import Path
 
@@ -70,8 +70,23 @@ VALUE_CACHE = 100_000
 Part = list[tuple[str, list[int]]]
 
 
+class _Postings(dict):
+    """term → document numbers (or frequencies), one array per term."""
+
+    __slots__ = ()
+
+    def __missing__(self, term):
+        found = self[term] = array("I")
+        return found
+
+
+_consume = deque(maxlen=0).extend
+_append = array.append
+
+
 class _Field:
-    """What a builder needs to know about one field of the schema."""
+    """What a builder needs to know about one field of the schema, and the
+    postings it holds for it."""
 
     def __init__(self, name: str, field: fields.FieldType):
         if field.vector or field.separate_spelling():
@@ -93,21 +108,53 @@ class _Field:
         # kept as text, whose order is that of its UTF-8 bytes.
         self.raw = isinstance(field, fields.NUMERIC)
         self.values: dict = {}
+        self.clear()
 
-    def terms(self, value) -> tuple[tuple[object, int], ...]:
-        """(term, frequency) of a value that is not a list of terms, as
-        Whoosh's field.index() makes them."""
+    def clear(self) -> None:
+        self.docs = _Postings()
+        self.freqs = _Postings() if self.frequencies else None
+
+    def add(self, docnum: int, value) -> tuple[int, int]:
+        """Record the postings of one document's value; returns their
+        number and the value's length as Whoosh counts it."""
+        if isinstance(value, list) and not self.raw:
+            # A list is taken as its terms, already analysed.
+            if self.frequencies:
+                counts = Counter(value)
+                terms, freqs, length = counts, counts.values(), len(value)
+            else:
+                terms = dict.fromkeys(value)
+                freqs, length = None, len(terms)
+        else:
+            terms, freqs, length = self._terms(value)
+        # The loops over terms run in C: this is done for every posting.
+        _consume(map(_append, map(self.docs.__getitem__, terms), repeat(docnum)))
+        if self.frequencies:
+            _consume(map(_append, map(self.freqs.__getitem__, terms), freqs))
+        return len(terms), length
+
+    def _terms(self, value) -> tuple[tuple, tuple, int]:
+        """(terms, frequencies, length) of a value that is not a list of
+        terms, as Whoosh's field.index() makes them."""
         key = value if not isinstance(value, list) else tuple(value)
         found = self.values.get(key)
         if found is None:
-            found = tuple(
+            items = [
                 (term if self.raw else term.decode("utf-8"), freq)
                 for term, freq, _, _ in self.field.index(value)
-            )
+            ]
+            terms = tuple(term for term, _ in items)
+            freqs = tuple(freq for _, freq in items)
+            found = (terms, freqs, sum(freqs))
             if len(self.values) >= VALUE_CACHE:
                 self.values.clear()
             self.values[key] = found
         return found
+
+    def sorted_postings(self) -> Iterator[tuple[object, array, array | None]]:
+        freqs = self.freqs
+        for term in sorted(self.docs):
+            yield term, self.docs[term], freqs[term] if freqs is not None else None
 
 
 class SegmentBuilder:
@@ -122,7 +169,6 @@ class SegmentBuilder:
         self.segment = codec.new_segment(storage, INDEX_NAME)
         self.perdoc = codec.per_document_writer(storage, self.segment)
         self.fields = {name: _Field(name, schema[name]) for name in schema.names()}
-        self.postings: dict[str, dict] = {name: {} for name, f in self.fields.items() if f.indexed}
         self.docnum = 0
         self.held = 0
         self.spill = spill or SPILL_POSTINGS
@@ -140,26 +186,8 @@ class SegmentBuilder:
             spec = self.fields[name]
             length = 0
             if spec.indexed:
-                table = self.postings[name]
-                if isinstance(value, list) and not spec.raw:
-                    # A list is taken as its terms, already analysed.
-                    if spec.frequencies:
-                        counts = Counter(value)
-                        length = len(value)
-                    else:
-                        counts = dict.fromkeys(value, 1)
-                        length = len(counts)
-                    items = counts.items()
-                else:
-                    items = spec.terms(value)
-                    length = sum(freq for _, freq in items)
-                for term, freq in items:
-                    entry = table.get(term)
-                    if entry is None:
-                        entry = table[term] = (array("I"), array("I"))
-                    entry[0].append(docnum)
-                    entry[1].append(freq)
-                self.held += len(items)
+                postings, length = spec.add(docnum, value)
+                self.held += postings
                 if not spec.scorable:
                     length = 0
             perdoc.add_field(name, spec.field, value if spec.stored else None, length)
@@ -170,30 +198,31 @@ class SegmentBuilder:
         if self.held >= self.spill:
             self._write_run()
 
-    def _sorted_terms(self) -> Iterator[tuple[str, object, array, array]]:
-        for name in sorted(self.postings):
-            table = self.postings[name]
-            for term in sorted(table):
-                docs, freqs = table[term]
-                yield name, term, docs, freqs
+    def _sorted_terms(self) -> Iterator[tuple[str, object, array, array | None]]:
+        for name in sorted(self.fields):
+            spec = self.fields[name]
+            if spec.indexed:
+                for term, docs, freqs in spec.sorted_postings():
+                    yield name, term, docs, freqs
 
     def _write_run(self) -> None:
         """Move the postings held in memory to a compressed run file."""
         name = f"{INDEX_NAME}_{self.segment.segment_id()}.{len(self.runs)}.run"
         with gzip.open(os.path.join(self.storage.folder, name), "wb", compresslevel=1) as run:
-            dump = pickle.Pickler(run, pickle.HIGHEST_PROTOCOL).dump
-            for field, term, docs, freqs in self._sorted_terms():
-                dump((field, term, docs, freqs))
+            for record in self._sorted_terms():
+                pickle.dump(record, run, pickle.HIGHEST_PROTOCOL)
         self.runs.append(name)
-        self.postings = {name: {} for name in self.postings}
+        for spec in self.fields.values():
+            spec.clear()
         self.held = 0
 
-    def _read_run(self, name: str) -> Iterator[tuple[str, object, array, array]]:
+    def _read_run(self, name: str) -> Iterator[tuple[str, object, array, array | None]]:
+        # One pickle per term, each loaded on its own: an unpickler kept
+        # across them would keep every term it has read.
         with gzip.open(os.path.join(self.storage.folder, name), "rb") as run:
-            load = pickle.Unpickler(run).load  # noqa: S301  (this builder's own run file)
             while True:
                 try:
-                    yield load()
+                    yield pickle.load(run)  # noqa: S301  (this builder's own run file)
                 except EOFError:
                     return
 
@@ -209,7 +238,8 @@ class SegmentBuilder:
         for field, term, docs, freqs in heapq.merge(*sources, key=itemgetter(0, 1)):
             if current is not None and current[0] == field and current[1] == term:
                 current[2].extend(docs)
-                current[3].extend(freqs)
+                if freqs is not None:
+                    current[3].extend(freqs)
                 continue
             if current is not None:
                 yield current
@@ -248,7 +278,8 @@ class SegmentBuilder:
         finally:
             writer.close()
             self._remove_runs()
-        self.postings = {}
+        for spec in self.fields.values():
+            spec.clear()
         self.segment.set_doc_count(self.docnum)
         if self.segment.should_assemble():
             self.segment.create_compound_file(self.storage)
