@@ -7,8 +7,9 @@ tuples, several minutes and gigabytes of temporary files. Here a builder
 keeps each field's postings in memory as two compact arrays per term
 (documents and frequencies), counted with a Counter per document, and
 writes the segment with Whoosh's own codec one term at a time, so the
-files are those Whoosh itself writes (tests/test_search_bulk.py compares
-the two postings for postings).
+files are in Whoosh's format and read by its code (tests/test_search_bulk.py
+compares what it writes with what Whoosh's writer writes, posting for
+posting; only blocks too small to gain from compression are left as they are).
 
 Documents are read in order of their ids and split into one contiguous
 range per builder process; each builder writes one segment and the
@@ -32,6 +33,7 @@ import pickle
 import queue
 import signal
 import sys
+import time
 import traceback
 import zlib
 from array import array
@@ -58,7 +60,7 @@ log = logging.getLogger(__name__)
 READ_BATCH = 1000
 # Postings a builder holds in memory before writing them to a run: about
 # 60 MB of arrays and dictionaries.
-SPILL_POSTINGS = 5_000_000
+SPILL_POSTINGS = 3_000_000
 # Below this many documents one builder in the calling process is quicker
 # than starting processes.
 SMALL = 5_000
@@ -383,6 +385,7 @@ def build(
 ) -> int:
     """Index the documents of `plan` into the empty generation folder, with
     `processes` builder processes (0: in this process). Returns the count."""
+    started = time.perf_counter()
     storage = FileStorage(str(generation))
     TOC.create(storage, schema, INDEX_NAME)
     parts = _split(plan, processes) if processes else [plan]
@@ -397,7 +400,15 @@ def build(
         with contextlib.suppress(OSError):
             if leftover.is_dir():
                 leftover.rmdir()
-    return sum(count for _, count in results)
+    count = sum(count for _, count in results)
+    log.info(
+        "search: built %d documents into %d segments with %d builder processes in %.1f s",
+        count,
+        len(segments),
+        processes,
+        time.perf_counter() - started,
+    )
+    return count
 
 
 def _split(plan: Part, processes: int) -> list[Part]:
