@@ -311,7 +311,7 @@ def indexer() -> None:
 @click.option(
     "--only",
     multiple=True,
-    type=click.Choice(["search", "themes", "exports", "imports", "nodes", "memory"]),
+    type=click.Choice(["search", "themes", "exports", "imports", "nodes", "memory", "reindex"]),
     help="Run only this section (repeatable); all of them by default.",
 )
 @click.option(

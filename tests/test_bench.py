@@ -1,5 +1,6 @@
-"""`kb bench`'s exports section: it exports a generated corpus in every
-format and reports rows, time and memory growth."""
+"""`kb bench`'s sections: exports (a generated corpus in every format, with
+rows, time and memory growth), imports, and reindex (`kb reindex` in its
+own process, with time, memory and disk)."""
 
 from kb.bench import run
 
@@ -53,3 +54,18 @@ def test_import_time_grows_linearly_with_rows(app):
     )
     small, large = (results["imports"]["sizes"][k] for k in ("400", "1600"))
     assert large["rows_per_second"] > small["rows_per_second"] / 2.5
+
+
+def test_the_reindex_section_runs_kb_reindex_and_reports_its_time_memory_and_disk(app):
+    lines: list[str] = []
+    results = run(count=150, seed=3, queries_per_type=1, only=("reindex",), echo=lines.append)
+
+    reindex = results["reindex"]
+    assert reindex["documents"] == results["debriefs"]
+    assert reindex["seconds"] > 0 and reindex["cpu_seconds"] > 0
+    assert (
+        reindex["peak_memory_mb"] > 0 and reindex["peak_resident_mb"] >= reindex["peak_memory_mb"]
+    )
+    assert reindex["index_mb"] > 0 and reindex["peak_disk_mb"] >= 0
+    assert set(reindex["targets_met"]) == {"seconds", "temp_ratio", "memory_mb"}
+    assert any(line.startswith("Reindex of 150 documents") for line in lines)

@@ -74,6 +74,12 @@ def _memory_section(bench: Bench) -> dict:
     return section(bench)
 
 
+def _reindex_section(bench: Bench) -> dict:
+    from kb.bench.reindex import section
+
+    return section(bench)
+
+
 SECTIONS: list[tuple[str, Callable[[Bench], dict]]] = [
     ("search", _search_section),
     ("themes", _themes_section),
@@ -81,6 +87,7 @@ SECTIONS: list[tuple[str, Callable[[Bench], dict]]] = [
     ("imports", _imports_section),
     ("nodes", _nodes_section),
     ("memory", _memory_section),
+    ("reindex", _reindex_section),
 ]
 SECTION_NAMES = tuple(name for name, _ in SECTIONS)
 

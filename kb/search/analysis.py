@@ -51,7 +51,12 @@ _PATTERNS = (
 )
 # Tokens are found with one plain pattern (fast), and each distinct token is
 # told apart once, by the same alternatives with names (cached in _term).
-TOKEN = re.compile("|".join(pattern for _, pattern in _PATTERNS), re.IGNORECASE)
+# Most tokens are words starting with a letter no other kind of token can
+# start with (every other kind starts with &, h, w, @, a digit, a currency
+# sign or an emoji): the pattern tries that case first, so that such a word
+# is not tried against every other alternative before its own.
+_PLAIN_WORD = r"[a-gi-vx-z_]\w*(?:['’.\-\u2010\u2011]\w+)*"
+TOKEN = re.compile("|".join([_PLAIN_WORD, *(pattern for _, pattern in _PATTERNS)]), re.IGNORECASE)
 _KINDS = re.compile(
     "|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _PATTERNS), re.IGNORECASE
 )
@@ -127,16 +132,17 @@ def _retweet(tokens: list[str], i: int) -> bool:
 def analyse(text: str) -> list[str]:
     """The index terms of `text`, in order."""
     tokens = TOKEN.findall(text)
-    out = []
-    for i, raw in enumerate(tokens):
-        term = _term(raw)
-        if term and not (raw == "RT" and _retweet(tokens, i)):
-            out.append(term)
-    return out
+    terms = list(map(_term, tokens))  # no Python loop per token: this runs for every document
+    if "RT" in tokens:
+        terms = [
+            None if raw == "RT" and _retweet(tokens, i) else term
+            for i, (raw, term) in enumerate(zip(tokens, terms, strict=True))
+        ]
+    return list(filter(None, terms))
 
 
 def pairs(terms: list[str]) -> list[str]:
-    return [a + PAIR_SEPARATOR + b for a, b in zip(terms, terms[1:], strict=False)]
+    return list(map(PAIR_SEPARATOR.join, zip(terms, terms[1:], strict=False)))
 
 
 def spans(text: str) -> Iterator[tuple[int, int, str]]:

@@ -9,20 +9,25 @@ rebuilt by the same outbox mechanism.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from kb.models import (
+    Competitor,
     Deal,
     Debrief,
     Outcome,
     Practice,
     PracticeStatus,
+    Quote,
     Reason,
     ReasonCategory,
     WinnerKind,
+    deal_competitors,
 )
 from kb.practices.presenters import PracticeView, present
 from kb.search.analysis import analyse, pairs
@@ -80,53 +85,132 @@ def debrief_sections(debrief: Debrief) -> list[Section]:
     return sections
 
 
-def debrief_text(debrief: Debrief) -> str:
+@dataclass(frozen=True, slots=True)
+class DebriefFacts:
+    """What a debrief's index document is made of, as plain values: read
+    from loaded objects (debrief_text for pages) or straight from the
+    database's rows (the indexer), so both give the same document."""
+
+    id: int
+    source: str
+    status: str
+    author_id: int
+    interviewee_role: str | None
+    deal_name: str
+    account: str
+    outcome: str
+    segment: str | None
+    region: str | None
+    industry: str | None
+    product_line: str | None
+    close_date: date
+    amount: Decimal | None
+    winner_kind: str | None
+    winner_name: str | None
+    # Deal competitors by name; reasons in rank order as (explanation,
+    # category slug, category group slug, competitor name); quote texts in order.
+    competitors: tuple[str, ...]
+    reasons: tuple[tuple[str, str, str, str | None], ...]
+    quotes: tuple[str, ...]
+    notes: tuple[str, ...]  # decision process, competitive notes, what worked, lessons
+
+
+NOTE_FIELDS = ("decision_process", "competitive_notes", "what_worked", "lessons_learned")
+
+
+def facts_of(debrief: Debrief) -> DebriefFacts:
     deal = debrief.deal
-    names = [c.name for c in deal.competitors]
-    names += [r.competitor.name for r in debrief.reasons if r.competitor]
-    head = [deal.name, deal.account, " ".join(names), debrief.interviewee_role or ""]
-    return "\n".join(head + [s.text for s in debrief_sections(debrief)])
+    return DebriefFacts(
+        id=debrief.id,
+        source=debrief.source.value,
+        status=debrief.status.value,
+        author_id=debrief.author_id,
+        interviewee_role=debrief.interviewee_role,
+        deal_name=deal.name,
+        account=deal.account,
+        outcome=deal.outcome.value,
+        segment=deal.segment,
+        region=deal.region,
+        industry=deal.industry,
+        product_line=deal.product_line,
+        close_date=deal.close_date,
+        amount=deal.amount,
+        winner_kind=deal.winner_kind.value if deal.winner_kind else None,
+        winner_name=deal.winner_competitor.name if deal.winner_competitor else None,
+        competitors=tuple(c.name for c in deal.competitors),
+        reasons=tuple(
+            (
+                r.explanation,
+                r.category.slug,
+                r.category.group.slug,
+                r.competitor.name if r.competitor else None,
+            )
+            for r in debrief.reasons
+        ),
+        quotes=tuple(q.text for q in debrief.quotes),
+        notes=tuple(getattr(debrief, field) for field in NOTE_FIELDS),
+    )
 
 
-def _winner(deal: Deal) -> str | None:
-    if deal.outcome == Outcome.WON:
+def facts_text(facts: DebriefFacts) -> str:
+    """Everything a debrief is found by, in the order of debrief_sections."""
+    names = [*facts.competitors, *(r[3] for r in facts.reasons if r[3])]
+    head = [facts.deal_name, facts.account, " ".join(names), facts.interviewee_role or ""]
+    texts = [r[0] for r in facts.reasons if r[0]]
+    texts += facts.quotes
+    texts += [note for note in facts.notes if note]
+    return "\n".join(head + texts)
+
+
+def debrief_text(debrief: Debrief) -> str:
+    return facts_text(facts_of(debrief))
+
+
+def _winner(facts: DebriefFacts) -> str | None:
+    if facts.outcome == Outcome.WON:
         return "us"
-    if deal.winner_kind == WinnerKind.COMPETITOR and deal.winner_competitor:
-        return deal.winner_competitor.name.lower()
-    return deal.winner_kind.value if deal.winner_kind else None
+    if facts.winner_kind == WinnerKind.COMPETITOR and facts.winner_name:
+        return facts.winner_name.lower()
+    return facts.winner_kind
 
 
 def _lower(value: str | None) -> str | None:
     return value.lower() if value else None
 
 
-def debrief_document(debrief: Debrief) -> dict[str, Any]:
-    deal = debrief.deal
-    terms = analyse(debrief_text(debrief))
-    categories = [r.category for r in debrief.reasons]
+def _quarter(day: date) -> str:
+    return f"{day.year}-q{(day.month - 1) // 3 + 1}"
+
+
+def facts_document(facts: DebriefFacts) -> dict[str, Any]:
+    terms = analyse(facts_text(facts))
     document = {
-        "key": key_of(DEBRIEF, debrief.id),
+        "key": key_of(DEBRIEF, facts.id),
         "doc_type": DEBRIEF,
         # Lists are taken as terms already analysed.
         "text": terms,
         "pairs": pairs(terms),
-        "outcome": deal.outcome.value,
-        "source": debrief.source.value,
-        "status": debrief.status.value,
-        "author_id": str(debrief.author_id),
-        "segment": _lower(deal.segment),
-        "region": _lower(deal.region),
-        "industry": _lower(deal.industry),
-        "product_line": _lower(deal.product_line),
-        "quarter": deal.quarter.lower(),
-        "winner": _winner(deal),
-        "competitor": sorted({c.name.lower() for c in deal.competitors}),
-        "category": sorted({c.slug for c in categories}),
-        "category_group": sorted({c.group.slug for c in categories}),
-        "close_date": deal.close_date.toordinal(),
-        "amount": int(deal.amount) if deal.amount is not None else 0,
+        "outcome": facts.outcome,
+        "source": facts.source,
+        "status": facts.status,
+        "author_id": str(facts.author_id),
+        "segment": _lower(facts.segment),
+        "region": _lower(facts.region),
+        "industry": _lower(facts.industry),
+        "product_line": _lower(facts.product_line),
+        "quarter": _quarter(facts.close_date),
+        "winner": _winner(facts),
+        "competitor": sorted({name.lower() for name in facts.competitors}),
+        "category": sorted({r[1] for r in facts.reasons}),
+        "category_group": sorted({r[2] for r in facts.reasons}),
+        "close_date": facts.close_date.toordinal(),
+        "amount": int(facts.amount) if facts.amount is not None else 0,
     }
     return {name: value for name, value in document.items() if value not in (None, [])}
+
+
+def debrief_document(debrief: Debrief) -> dict[str, Any]:
+    return facts_document(facts_of(debrief))
 
 
 def debrief_options():
@@ -142,14 +226,110 @@ def debrief_options():
     )
 
 
+def load_facts(session: Session, ids: list[int]) -> list[DebriefFacts]:
+    """The facts of the debriefs among `ids` that exist, in id order, read
+    with four plain queries (no objects: this is the indexer's bulk path)."""
+    if not ids:
+        return []
+    winner = aliased(Competitor)
+    group = aliased(ReasonCategory)
+    debrief_rows = session.execute(
+        select(
+            Debrief.id,
+            Debrief.deal_id,
+            Debrief.source,
+            Debrief.status,
+            Debrief.author_id,
+            Debrief.interviewee_role,
+            *(getattr(Debrief, field) for field in NOTE_FIELDS),
+            Deal.name,
+            Deal.account,
+            Deal.outcome,
+            Deal.segment,
+            Deal.region,
+            Deal.industry,
+            Deal.product_line,
+            Deal.close_date,
+            Deal.amount,
+            Deal.winner_kind,
+            winner.name,
+        )
+        .join(Deal, Deal.id == Debrief.deal_id)
+        .outerjoin(winner, winner.id == Deal.winner_competitor_id)
+        .where(Debrief.id.in_(ids))
+        .order_by(Debrief.id)
+    ).all()
+    if not debrief_rows:
+        return []
+    reasons: dict[int, list] = {}
+    for debrief_id, *reason in session.execute(
+        select(
+            Reason.debrief_id,
+            Reason.explanation,
+            ReasonCategory.slug,
+            func.coalesce(group.slug, ReasonCategory.slug),
+            Competitor.name,
+        )
+        .join(ReasonCategory, ReasonCategory.id == Reason.category_id)
+        .outerjoin(group, group.id == ReasonCategory.parent_id)
+        .outerjoin(Competitor, Competitor.id == Reason.competitor_id)
+        .where(Reason.debrief_id.in_(ids))
+        .order_by(Reason.debrief_id, Reason.rank, Reason.id)
+    ):
+        reasons.setdefault(debrief_id, []).append(tuple(reason))
+    quotes: dict[int, list[str]] = {}
+    for debrief_id, text in session.execute(
+        select(Quote.debrief_id, Quote.text)
+        .where(Quote.debrief_id.in_(ids))
+        .order_by(Quote.debrief_id, Quote.position, Quote.id)
+    ):
+        quotes.setdefault(debrief_id, []).append(text)
+    deal_ids = sorted({row.deal_id for row in debrief_rows})
+    competitors: dict[int, list[str]] = {}
+    for deal_id, name in session.execute(
+        select(deal_competitors.c.deal_id, Competitor.name)
+        .join(Competitor, Competitor.id == deal_competitors.c.competitor_id)
+        .where(deal_competitors.c.deal_id.in_(deal_ids))
+        .order_by(deal_competitors.c.deal_id, Competitor.name)
+    ):
+        competitors.setdefault(deal_id, []).append(name)
+    found = []
+    for row in debrief_rows:
+        (debrief_id, deal_id, source, status, author_id, role, *rest) = row
+        notes, deal = rest[: len(NOTE_FIELDS)], rest[len(NOTE_FIELDS) :]
+        name, account, outcome, segment, region, industry, line, closed, amount, kind, won_by = deal
+        found.append(
+            DebriefFacts(
+                id=debrief_id,
+                source=source.value,
+                status=status.value,
+                author_id=author_id,
+                interviewee_role=role,
+                deal_name=name,
+                account=account,
+                outcome=outcome.value,
+                segment=segment,
+                region=region,
+                industry=industry,
+                product_line=line,
+                close_date=closed,
+                amount=amount,
+                winner_kind=kind.value if kind else None,
+                winner_name=won_by,
+                competitors=tuple(competitors.get(deal_id, ())),
+                reasons=tuple(reasons.get(debrief_id, ())),
+                quotes=tuple(quotes.get(debrief_id, ())),
+                notes=tuple(notes),
+            )
+        )
+    return found
+
+
 class Debriefs:
     name = DEBRIEF
 
     def load(self, session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
-        found = session.scalars(
-            select(Debrief).where(Debrief.id.in_(ids)).options(*debrief_options())
-        )
-        return {debrief.id: debrief_document(debrief) for debrief in found}
+        return {facts.id: facts_document(facts) for facts in load_facts(session, ids)}
 
     def all_ids(self, session: Session) -> list[int]:
         return list(session.scalars(select(Debrief.id).order_by(Debrief.id)))

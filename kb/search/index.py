@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from kb.extensions import db
 from kb.models import IndexChange
-from kb.search import indexer
+from kb.search import bulk, indexer
 from kb.search.docsets import View
 from kb.search.documents import DOCUMENT_TYPES
 from kb.search.folder import Cursor, IndexFolder
@@ -46,6 +46,8 @@ INDEXER_LOCK = "indexer.lock"
 WRITER_LOCK = "writer.lock"
 REBUILD_LOCK = "rebuild.lock"
 MODES = ("thread", "external", "inline")
+# How much an automatic rebuild's builder processes give way to searches.
+BACKGROUND_NICE = 10
 
 
 @dataclass
@@ -57,7 +59,7 @@ class Settings:
     max_lag_seconds: float = 30.0  # older unapplied changes make /healthz fail
     gap_seconds: float = indexer.GAP_SECONDS
     rebuild_backlog: int = 20_000  # more waiting changes than this: rebuild instead
-    procs: int = 0  # indexing processes for a rebuild; 0: up to 2, by size
+    procs: int = 0  # builder processes for a rebuild; 0: up to 2, by size
 
 
 class SearchIndex:
@@ -189,7 +191,7 @@ class SearchIndex:
                         raise
             if rebuild:
                 if allow_rebuild:
-                    self.rebuild()
+                    self.rebuild(background=self.settings.mode != "inline")
                 return applied
             budget_spent = max_rows is not None and applied >= max_rows
             if budget_spent or not self.has_pending():
@@ -241,10 +243,14 @@ class SearchIndex:
             return None
         return generation
 
-    def rebuild(self, progress: Callable[[int], None] | None = None) -> int | None:
+    def rebuild(
+        self, progress: Callable[[int], None] | None = None, background: bool = False
+    ) -> int | None:
         """Build a new generation from the database and switch searches to
         it. Returns the number of documents, or None when another process is
-        already rebuilding."""
+        already rebuilding. A background rebuild (the indexer's own, after a
+        backlog or damage) builds in processes of lower priority, so that
+        the searches of the process and machine it runs on keep their pace."""
         with self.folder.lock(REBUILD_LOCK, 0) as locked:
             if not locked:
                 return None
@@ -255,7 +261,10 @@ class SearchIndex:
             try:
                 with Session(db.engine) as session:
                     start = indexer.snapshot_cursor(session)
-                    count = indexer.build(generation, session, progress, self._procs(session))
+                    processes = self._processes(session, background)
+                    count = indexer.build(
+                        generation, session, progress, processes, BACKGROUND_NICE * background
+                    )
                 self.folder.write_cursor(generation, start)
                 with self.folder.lock(WRITER_LOCK, 600) as writing:
                     if not writing:
@@ -270,11 +279,15 @@ class SearchIndex:
             self.last_error = None
             return count
 
-    def _procs(self, session: Session) -> int:
-        if self.settings.procs:
-            return self.settings.procs
-        total = sum(kind.count(session) for kind in DOCUMENT_TYPES.values())
-        return min(2, os.cpu_count() or 1) if total > 20_000 else 1
+    def _processes(self, session: Session, background: bool) -> int:
+        """Builder processes for a rebuild; 0 builds in this process."""
+        wanted = self.settings.procs
+        if not wanted:
+            total = sum(kind.count(session) for kind in DOCUMENT_TYPES.values())
+            wanted = min(2, os.cpu_count() or 1) if total >= bulk.SMALL else 1
+        if wanted == 1 and not background:
+            return 0
+        return wanted
 
     # Reporting
 

@@ -12,10 +12,7 @@ Applying never merges segments (merging can take longer than a request may
 wait); merge() does, when the indexer has nothing else to do.
 """
 
-import ctypes
 import logging
-import os
-import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +26,7 @@ from whoosh.writing import NO_MERGE
 from whoosh.writing import SegmentWriter as WhooshSegmentWriter
 
 from kb.models import IndexChange
+from kb.search import bulk
 from kb.search.documents import DOCUMENT_TYPES, batches, key_of
 from kb.search.folder import Cursor, IndexFolder
 from kb.search.schema import SCHEMA, same_analysis
@@ -293,53 +291,12 @@ def build(
     generation: Path,
     session: Session,
     progress: Callable[[int], None] | None = None,
-    procs: int = 1,
+    processes: int = 0,
+    nice: int = 0,
 ) -> int:
-    """Index every document into the empty generation folder. Returns the count."""
-    ix = whoosh_index.create_in(str(generation), SCHEMA)
-    if procs > 1:
-        _children_die_with_parent()
-    writer = ix.writer(procs=procs, limitmb=256, multisegment=procs > 1, codec=codec())
-    count = 0
-    try:
-        for doc_type, kind in DOCUMENT_TYPES.items():
-            for batch in batches(kind.all_ids(session), LOAD_BATCH):
-                documents = kind.load(session, batch)
-                for document in documents.values():
-                    writer.add_document(**document)
-                count += len(documents)
-                session.expunge_all()
-                if progress:
-                    progress(len(batch))
-            log.info("search: indexed %d %s documents", count, doc_type)
-        writer.commit()
-    except BaseException:
-        writer.cancel()
-        raise
-    return count
-
-
-_PR_SET_PDEATHSIG = 1
-_orphan_guard_installed = False
-
-
-def _children_die_with_parent() -> None:
-    """Make every process forked from here on (Whoosh's builder processes)
-    get SIGKILL when the process that forked it dies: a killed rebuild must
-    not leave builders running, holding the index folder's locks."""
-    global _orphan_guard_installed
-    if _orphan_guard_installed:
-        return
-    forking = [0]
-
-    def remember_parent() -> None:
-        forking[0] = os.getpid()
-
-    def guard() -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != forking[0]:  # the parent died before prctl took effect
-            os._exit(1)
-
-    os.register_at_fork(before=remember_parent, after_in_child=guard)
-    _orphan_guard_installed = True
+    """Index every document into the empty generation folder, with
+    `processes` builder processes (0: in this process), their priority
+    lowered by `nice`. Returns the count."""
+    plan = [(doc_type, kind.all_ids(session)) for doc_type, kind in DOCUMENT_TYPES.items()]
+    session.rollback()  # the builders read on their own connections
+    return bulk.build(generation, session.get_bind(), plan, SCHEMA, progress, processes, nice)
