@@ -227,3 +227,39 @@ def test_drafts_are_indexed_and_move_to_submitted(users, make_debrief):
     enqueue("debrief", draft.id)
     db.session.commit()
     assert ids(find(users.peer, "zanzibar")) == {draft.id}
+
+
+def test_equal_texts_score_the_same_whichever_segment_holds_them(users):
+    """BM25 measures a text's length against the whole index's average, not
+    its segment's, so the index's layout (many segments after single writes,
+    one after a rebuild) does not reorder results."""
+    from kb import search
+    from kb.debriefs import service
+    from tests.conftest import debrief_payload
+
+    filler = "The committee compared several vendors over many weeks of meetings. "
+    ids = []
+    for n in range(12):
+        payload = debrief_payload()
+        payload["deal"]["name"] = f"Layout {n}"
+        payload["reasons"][0]["explanation"] = "Onboarding was slow. " + filler * (n % 5)
+        ids.append(service.save_debrief(users.rep, service.parse(payload)).id)
+
+    def scores() -> dict[int, float]:
+        found = search.search(users.admin, {"q": "onboarding", "per_page": 100})
+        return {hit.id: hit.score for hit in found.hits}
+
+    def by_length(found: dict[int, float]) -> list[set[float]]:
+        """The scores of the debriefs of each text length: one score each."""
+        return [{round(found[i], 9) for i in ids[n::5]} for n in range(5)]
+
+    written_one_by_one = scores()
+    search.reindex()
+    rebuilt = scores()
+    assert len(written_one_by_one) == len(rebuilt) == 12
+    for found in (written_one_by_one, rebuilt):
+        assert [len(scores_) for scores_ in by_length(found)] == [1] * 5
+    # Shorter texts first, in both layouts.
+    assert sorted(rebuilt, key=lambda i: (-rebuilt[i], i)) == sorted(
+        written_one_by_one, key=lambda i: (-written_one_by_one[i], i)
+    )

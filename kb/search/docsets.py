@@ -30,6 +30,7 @@ from whoosh.util.numeric import byte_to_length
 from kb.search.schema import FILTER_FIELDS
 
 K1, B = 1.2, 0.75
+AVERAGE_STEP = 1.02  # see View.average
 # Decoded postings kept per segment, counted in postings (8 bytes each, plus
 # a bitmap per term): at most about 50 MB for a segment of 50,000 debriefs.
 POSTINGS_BUDGET = 6_000_000
@@ -141,7 +142,7 @@ class SegmentData:
         self._values: dict[str, dict[str, int]] = {}
         self._postings: OrderedDict[tuple[str, str], Postings] = OrderedDict()
         self._postings_held = 0
-        self._norms: dict[str, list[float]] = {}
+        self._norms: dict[str, tuple[float, list[float]]] = {}
         self._columns: dict[str, array] = {}
         self._lock = threading.Lock()
 
@@ -156,8 +157,11 @@ class SegmentData:
             self._values[field] = found
         return found
 
-    def postings(self, reader, field: str, term: str) -> Postings:
-        key = (field, term)
+    def postings(self, reader, field: str, term: str, average: float) -> Postings:
+        """A term's postings, with BM25 impacts against `average`, the field's
+        average length over the whole index (as Whoosh's BM25F has it), so a
+        document scores the same whichever segment holds it."""
+        key = (field, term, average)
         with self._lock:
             found = self._postings.get(key)
             if found is not None:
@@ -166,7 +170,7 @@ class SegmentData:
         if (field, term) not in reader:
             return EMPTY
         ids, tfs = _read_postings(reader.postings(field, term))
-        norms = self._norms_for(reader, field)
+        norms = self._norms_for(reader, field, average)
         k1p1 = K1 + 1
         impacts = array("f", [tf * k1p1 / (tf + norms[d]) for d, tf in zip(ids, tfs, strict=True)])
         found = Postings(ids, impacts, bitmap(ids, self.size))
@@ -178,10 +182,10 @@ class SegmentData:
                 self._postings_held -= len(dropped)
         return found
 
-    def _norms_for(self, reader, field: str) -> list[float]:
-        norms = self._norms.get(field)
+    def _norms_for(self, reader, field: str, average: float) -> list[float]:
+        found = self._norms.get(field)
+        norms = found[1] if found is not None and found[0] == average else None
         if norms is None:
-            average = reader.field_length(field) / max(1, self.size)
             coded = _raw_column(reader, _lenfield(field), LENGTHS_COLUMN)
             if coded is not None:
                 table = [K1 * (1 - B + B * byte_to_length(b) / average) for b in range(256)]
@@ -189,7 +193,7 @@ class SegmentData:
             else:
                 lengths = (reader.doc_field_length(d, field) for d in range(self.size))
                 norms = [K1 * (1 - B + B * n / average) for n in lengths]
-            self._norms[field] = norms
+            self._norms[field] = (average, norms)
         return norms
 
     def column(self, reader, field: str) -> array:
@@ -261,6 +265,19 @@ class View:
         self._columns: dict[str, array] = {}
         self._order: dict[str, list[int]] = {}
         self._flags: tuple[int, bytes] | None = None
+        self._averages: dict[str, float] = {}
+
+    def average(self, field: str) -> float:
+        """The field's average length over the index, in steps of 2 %: a
+        commit seldom moves it to another step, so segments keep their
+        decoded postings (a step changes a score by under 1 %)."""
+        found = self._averages.get(field)
+        if found is None:
+            total = sum(reader.field_length(field) for _, reader, _ in self.leaves)
+            exact = max(total / max(1, self.size), 1.0)
+            found = round(AVERAGE_STEP ** round(math.log(exact, AVERAGE_STEP)), 4)
+            self._averages[field] = found
+        return found
 
     def values(self, field: str) -> dict[str, int]:
         """Term → live documents, for a structured field."""
@@ -279,8 +296,9 @@ class View:
         if field in FILTER_FIELDS:
             return self.values(field).get(term, 0)
         bits = 0
+        average = self.average(field)
         for data, reader, offset in self.leaves:
-            bits |= data.postings(reader, field, term).bits << offset
+            bits |= data.postings(reader, field, term, average).bits << offset
         return bits & self.live
 
     def doc_frequency(self, field: str, term: str) -> int:
@@ -321,9 +339,12 @@ class View:
             return []
         weighted = []  # per term: (idf weight, postings) for each segment
         for field, term, boost in terms:
-            weight = boost * self.idf(field, term)
+            weight, average = boost * self.idf(field, term), self.average(field)
             weighted.append(
-                [(weight, data.postings(reader, field, term)) for data, reader, _ in self.leaves]
+                [
+                    (weight, data.postings(reader, field, term, average))
+                    for data, reader, _ in self.leaves
+                ]
             )
         best = []
         for i, (data, _, offset) in enumerate(self.leaves):
