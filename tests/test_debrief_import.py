@@ -136,3 +136,67 @@ def test_cli(app, runner, users, tmp_path):
     assert "Row 7: Date:" in result.output
     result = runner.invoke(args=[*args[:2], "--user", "rep@example.com"])
     assert result.exit_code == 1 and "Only managers and admins" in result.output
+
+
+def test_unknown_competitor_names_its_column(app, users):
+    data = (HEADER + ROWS[0].replace("Globex", "Nobody Corp") + "\n").encode()
+    report = run(data, users.manager)
+    (row,) = report.failed
+    assert [(e.column, e.message) for e in row.errors] == [
+        ("Competitor", "Unknown competitor 'Nobody Corp'.")
+    ]
+
+
+def test_upload_page_dry_run_then_import(app, client, auth, users, tmp_path):
+    app.instance_path = str(tmp_path / "instance")
+    auth.login(users.rep)
+    assert client.get("/deals/import-debriefs").status_code == 403
+    auth.logout()
+    auth.login(users.manager)
+    page = client.get("/deals/import-debriefs")
+    assert page.status_code == 200 and b"Import debrief history" in page.data
+    response = client.post(
+        "/deals/import-debriefs",
+        data={"file": (io.BytesIO(GOOD), "history.csv"), "dry_run": "y"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    mapping_url = response.headers["Location"]
+    mapping = client.get(mapping_url)
+    assert mapping.status_code == 200 and b"Orbit renewal" in mapping.data
+    form = {
+        "map_row_id": "0",
+        "map_name": "1",
+        "map_account": "2",
+        "map_outcome": "3",
+        "map_close_date": "4",
+        "map_reasons": "5",
+        "map_category": "6",
+        "map_quotes": "7",
+        "map_author_email": "8",
+        "map_competitors": "9",
+        "map_source": "10",
+        "date_order": "auto",
+    }
+    url = mapping_url.split("?")[0]
+    dry = client.post(url, data={**form, "dry_run": "y"})
+    assert dry.status_code == 200
+    assert b"5 debriefs would be imported" in dry.data and b"Import now" in dry.data
+    assert imported() == []
+    done = client.post(url, data=form)
+    assert b"5 debriefs imported" in done.data
+    assert len(imported()) == 5
+    unmapped = client.post(url, data={**form, "map_reasons": ""})
+    assert unmapped.status_code == 422 and len(imported()) == 5
+
+
+def test_upload_page_rejects_a_file_it_cannot_read(app, client, auth, users, tmp_path):
+    app.instance_path = str(tmp_path / "instance")
+    auth.login(users.admin)
+    response = client.post(
+        "/deals/import-debriefs",
+        data={"file": (io.BytesIO(b"PK\x03\x04broken"), "history.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert b"The workbook cannot be read" in response.data

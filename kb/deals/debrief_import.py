@@ -418,7 +418,11 @@ def _resolve(actor, row: _Row, data: DebriefIn, lookups, categories, by_name):
         # A new deal: its facts checked as the debrief form checks them.
         debriefs._resolve_deal_facts(facts, None, found, lookups)
         for key, message in found.errors.items():
-            row.errors.append(Issue(key.removeprefix("deal."), message))
+            target = key.removeprefix("deal.").split(".")[0]
+            if target in row.mapping:
+                row.fail(target, message)
+            else:
+                row.errors.append(Issue(target, message))
     found.categories = [category or categories.uncategorised()]
     found.reason_competitors = [None]
     return author, found
