@@ -200,3 +200,11 @@ def test_upload_page_rejects_a_file_it_cannot_read(app, client, auth, users, tmp
     )
     assert response.status_code == 422
     assert b"The workbook cannot be read" in response.data
+
+
+def test_a_row_repeated_in_the_file_is_imported_once(app, users):
+    data = GOOD.replace(b"Id,", b"Ref,") + ROWS[1].encode() + b"\n"
+    report = run(data, users.manager)
+    assert report.created == 5 and report.repeated == 1
+    assert "1 rows repeating an earlier row" in report.summary()
+    assert len(imported()) == 5

@@ -171,6 +171,7 @@ class Report:
     dry_run: bool
     created: int = 0
     already: int = 0
+    repeated: int = 0  # rows the same as an earlier row of the file
     stored: bool = False
     debrief_ids: list[int] = field(default_factory=list)
 
@@ -185,6 +186,8 @@ class Report:
     def summary(self) -> str:
         verb = "would be imported" if self.dry_run or not self.stored else "imported"
         text = f"{self.created} debriefs {verb}, {self.already} already imported"
+        if self.repeated:
+            text += f", {self.repeated} rows repeating an earlier row"
         if self.failed:
             text += f", {len(self.failed)} rows with errors"
             if not self.dry_run:
@@ -354,6 +357,7 @@ def import_debriefs(
     lookups, categories = Lookups(), _Categories()
     parsed: list[tuple[RowResult, _Row, DebriefIn | None, str]] = []
     seen: dict[str, int] = {}
+    report_repeats = 0
     for number, cells in table.rows:
         row = _Row(table, mapping, number, cells)
         payload = _payload(row, date_order, decimal_comma)
@@ -362,6 +366,7 @@ def import_debriefs(
         data = None
         if key in seen:
             result.skipped = f"The same debrief as row {seen[key]}."
+            report_repeats += 1
         elif not row.errors:
             seen[key] = number
             try:
@@ -376,7 +381,7 @@ def import_debriefs(
     by_name = _deals_by_name(
         list({(d.deal.name.lower(), d.deal.account.lower()) for _, _, d, _ in parsed if d})
     )
-    report = Report([r for r, _, _, _ in parsed], dry_run)
+    report = Report([r for r, _, _, _ in parsed], dry_run, repeated=report_repeats)
     plans = []
     for result, row, data, key in parsed:
         if data is None:
