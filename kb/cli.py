@@ -97,6 +97,7 @@ def register_commands(app: Flask) -> None:
         token,
         demo,
         import_deals,
+        import_debriefs,
         reindex,
         indexer,
         bench,
@@ -253,6 +254,74 @@ def import_deals(
         )
     click.echo(report.summary())
     for line in report.problems():
+        click.echo(line)
+    if report.failed:
+        sys.exit(1)
+
+
+@click.command("import-debriefs")
+@with_appcontext
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--user",
+    "user_email",
+    metavar="EMAIL",
+    help="Who imports: the author of rows without an author column. A manager or admin.",
+)
+@click.option(
+    "--date-order",
+    type=click.Choice(["auto", "mdy", "dmy"]),
+    default="auto",
+    show_default=True,
+    help="How to read dates like 03/05/2026; auto decides from the file's dates.",
+)
+@click.option(
+    "--map",
+    "overrides",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="Read FIELD from the column with this header (repeatable); an empty COLUMN "
+    "leaves the field out.",
+)
+@click.option("--dry-run", is_flag=True, help="Check every row and report; store nothing.")
+def import_debriefs(
+    file: str, user_email: str | None, date_order: str, overrides: tuple[str, ...], dry_run: bool
+) -> None:
+    """Import past win/loss notes (CSV or XLSX) as submitted debriefs.
+
+    One debrief a row, on the deal it names (matched by CRM id, else by deal
+    name and account, else created). All rows are stored in one transaction:
+    when any row has an error nothing is stored and the exit status is 1.
+    Re-importing the same file adds nothing."""
+    from kb.auth.service import find_user
+    from kb.deals import debrief_import
+    from kb.deals.routes import IMPORTERS
+
+    actor = None
+    if user_email:
+        actor = find_user(user_email)
+        if actor is None:
+            raise click.ClickException(f"No user has the e-mail '{user_email}'.")
+        if actor.role not in IMPORTERS:
+            raise click.ClickException("Only managers and admins import debriefs.")
+    with open(file, "rb") as f:
+        data = f.read()
+    try:
+        table = debrief_import.read_file(data)
+        mapping = debrief_import.suggest_mapping(table.headers)
+        mapping = debrief_import.override_mapping(table.headers, mapping, overrides)
+        click.echo(f"{len(table.rows)} rows, {table.encoding}.")
+        report = debrief_import.import_debriefs(
+            actor, table, mapping, date_order, dry_run=dry_run, source=os.path.basename(file)
+        )
+    except ValueError as exc:
+        raise click.ClickException(
+            f"{exc} The file's columns: {', '.join(table.headers)}. Use --map FIELD=COLUMN."
+            if "Map a column" in str(exc)
+            else str(exc)
+        ) from None
+    click.echo(report.summary())
+    for line in report.problems:
         click.echo(line)
     if report.failed:
         sys.exit(1)

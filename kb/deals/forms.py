@@ -34,28 +34,30 @@ class MappingForm(FlaskForm):
         description="Dates with the year first or a month name read the same either way.",
     )
     dry_run = BooleanField(DRY_RUN_LABEL)
+    # The fields a column maps to; the debrief import has its own.
+    targets = TARGETS
 
     def mapping(self) -> dict[str, int]:
         """Target field -> column index, from the selects."""
         return {
             t.key: int(self[f"map_{t.key}"].data)
-            for t in TARGETS
+            for t in self.targets
             if (self[f"map_{t.key}"].data or "").isdecimal()
         }
 
     def show_mapping(self, mapping: dict[str, int]) -> None:
-        for t in TARGETS:
+        for t in self.targets:
             self[f"map_{t.key}"].data = str(mapping[t.key]) if t.key in mapping else ""
 
     @property
     def map_fields(self) -> list:
-        return [self[f"map_{t.key}"] for t in TARGETS]
+        return [self[f"map_{t.key}"] for t in self.targets]
 
     def check_mapping(self) -> bool:
         """Every required field mapped, and each column used once."""
         ok = True
         users: dict[str, str] = {}
-        for t in TARGETS:
+        for t in self.targets:
             select = self[f"map_{t.key}"]
             if not select.data:
                 if t.required:
@@ -71,16 +73,19 @@ class MappingForm(FlaskForm):
         return ok
 
 
-def mapping_form(headers: list[str], **kwargs) -> MappingForm:
+def mapping_form(
+    headers: list[str], targets=TARGETS, base: type[MappingForm] = MappingForm, **kwargs
+) -> MappingForm:
     """A MappingForm with a select per target field listing the file's columns."""
     names = [h if headers.count(h) == 1 else f"{h} (column {i + 1})" for i, h in enumerate(headers)]
     choices = [SelectChoice("", "— not in this file —")]
     choices += [SelectChoice(str(i), name) for i, name in enumerate(names)]
 
-    class FileMappingForm(MappingForm):
+    class FileMappingForm(base):
         pass
 
-    for t in TARGETS:
+    FileMappingForm.targets = targets
+    for t in targets:
         label = f"{t.label} (required)" if t.required else t.label
         setattr(
             FileMappingForm,

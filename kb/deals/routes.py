@@ -14,12 +14,13 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from kb.deals import coverage, crm_import, service, uploads
+from kb.deals import coverage, crm_import, debrief_import, service, uploads
 from kb.deals.crm_formats import FORMAT_CHOICES, FORMATS, detect_format, suggest_mapping
-from kb.deals.forms import UploadForm, mapping_form
+from kb.deals.forms import MappingForm, UploadForm, mapping_form
 from kb.extensions import db
 from kb.models import Role, Team
 
@@ -213,4 +214,118 @@ def coverage_page():
         overdue=overdue,
         overdue_count=overdue_count,
         overdue_days=days,
+    )
+
+
+# Debrief history: past win/loss notes from a spreadsheet, through the same
+# stored uploads, mapping form and error download as the deal import.
+
+
+class DebriefUploadForm(UploadForm):
+    format = None  # one layout: the mapping step matches columns by their names
+    file = FileField(
+        "Spreadsheet (CSV or XLSX)",
+        validators=[FileRequired("Choose the CSV or XLSX file of past win/loss notes.")],
+        render_kw={"accept": ".csv,.txt,.xlsx,text/csv"},
+    )
+
+
+class DebriefMappingForm(MappingForm):
+    format = None
+
+
+def _debrief_mapping_form(headers, **kwargs):
+    return mapping_form(headers, debrief_import.TARGETS, DebriefMappingForm, **kwargs)
+
+
+def _load_history(token: str) -> tuple[uploads.Upload, crm_import.Table]:
+    upload = uploads.load(token, current_user)
+    if upload is None:
+        abort(404)
+    try:
+        return upload, debrief_import.read_file(upload.data)
+    except (OSError, crm_import.FileError):
+        abort(404)
+
+
+def _debrief_mapping_page(upload, table, form, status=200):
+    page = render_template(
+        "deals/import_debriefs_mapping.html",
+        upload=upload,
+        table=table,
+        form=form,
+        sample=table.rows[:SAMPLE_ROWS],
+    )
+    return page, status
+
+
+@bp.route("/deals/import-debriefs", methods=["GET", "POST"])
+def import_debriefs_upload():
+    _require_importer()
+    form = DebriefUploadForm()
+    limit = uploads.max_bytes()
+    page = {"form": form, "max_size": _size(limit)}
+    if not form.validate_on_submit():
+        status = 422 if form.errors else 200
+        return render_template("deals/import_debriefs.html", **page), status
+    file = form.file.data
+    try:
+        data = uploads.read_limited(file.stream, limit)
+        debrief_import.read_file(data)
+    except uploads.TooLarge:
+        form.file.errors.append(
+            f"The file is larger than {_size(limit)}: split it into smaller files."
+        )
+    except crm_import.FileError as exc:
+        form.file.errors.append(str(exc))
+    else:
+        upload = uploads.save(data, file.filename or "", current_user)
+        dry_run = "1" if form.dry_run.data else "0"
+        return redirect(
+            url_for("deals.import_debriefs_mapping", token=upload.token, dry_run=dry_run)
+        )
+    return render_template("deals/import_debriefs.html", **page), 422
+
+
+@bp.get("/deals/import-debriefs/<token>")
+def import_debriefs_mapping(token: str):
+    _require_importer()
+    upload, table = _load_history(token)
+    form = _debrief_mapping_form(table.headers)
+    form.dry_run.data = request.args.get("dry_run", "1") != "0"
+    form.show_mapping(debrief_import.suggest_mapping(table.headers))
+    return _debrief_mapping_page(upload, table, form)
+
+
+@bp.post("/deals/import-debriefs/<token>")
+def import_debriefs_run(token: str):
+    _require_importer()
+    upload, table = _load_history(token)
+    form = _debrief_mapping_form(table.headers)
+    if not form.validate():
+        return _debrief_mapping_page(upload, table, form, status=422)
+    if not form.check_mapping():
+        flash("Map a column to every required field; nothing was imported.", "error")
+        return _debrief_mapping_page(upload, table, form, status=422)
+    try:
+        report = debrief_import.import_debriefs(
+            current_user,
+            table,
+            form.mapping(),
+            form.date_order.data,
+            dry_run=form.dry_run.data,
+            source=upload.filename,
+        )
+    except IntegrityError:
+        current_app.logger.exception("Debrief import %s failed", token)
+        flash(
+            "Nothing was imported: the same file was imported at the same moment by someone "
+            "else. Run the import again.",
+            "error",
+        )
+        return _debrief_mapping_page(upload, table, form, status=409)
+    if report.failed:
+        upload.save_errors(crm_import.error_report(table, report.failed))
+    return render_template(
+        "deals/import_debriefs_result.html", upload=upload, form=form, report=report
     )

@@ -55,6 +55,9 @@ class Debrief(db.Model):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
     submitted_at: Mapped[datetime | None]
+    # Set by `kb import-debriefs`: the file's row id or a hash of the row, so
+    # that importing the same history again adds nothing.
+    import_key: Mapped[str | None] = mapped_column(String(80), unique=True, index=True)
 
     deal: Mapped[Deal] = relationship(back_populates="debriefs")
     author: Mapped[User] = relationship()
