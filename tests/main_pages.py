@@ -100,7 +100,7 @@ def pages(seeded: Seeded, role: str) -> list[str]:
     if role in ("manager", "marketing", "admin"):
         common += ["/themes/discover", "/review"]
     if role in ("manager", "admin"):
-        common += ["/coverage", "/deals/import"]
+        common += ["/coverage", "/deals/import", "/deals/import-debriefs"]
     if role == "admin":
         common += admin_pages()
     return common
@@ -121,6 +121,7 @@ def admin_pages() -> list[str]:
         "/admin/taxonomy",
         "/admin/lists",
         "/admin/settings",
+        "/admin/wordlists",
         "/admin/audit",
     ]
     if team:
