@@ -323,6 +323,8 @@ def import_debriefs(
     click.echo(report.summary())
     for line in report.problems:
         click.echo(line)
+    for line in report.notes:
+        click.echo("Note: " + line)
     if report.failed:
         sys.exit(1)
 

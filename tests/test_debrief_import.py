@@ -208,3 +208,30 @@ def test_a_row_repeated_in_the_file_is_imported_once(app, users):
     assert report.created == 5 and report.repeated == 1
     assert "1 rows repeating an earlier row" in report.summary()
     assert len(imported()) == 5
+
+
+def test_a_row_on_a_stored_deal_with_other_facts_is_noted_and_the_deal_kept(app, users, runner):
+    assert not run(GOOD, users.manager).failed
+    later = (
+        HEADER + "7,Orbit renewal,Orbit Ltd,Won,2025-09-30,Zanzibar came back and signed,,,,,\n"
+    ).encode()
+    report = run(later, users.manager, dry_run=True)
+    assert not report.failed and report.created == 1
+    (row,) = report.warned
+    assert row.row_number == 2
+    assert [(w.column, w.message) for w in row.warnings] == [
+        (
+            "Outcome",
+            "The deal 'Orbit renewal' is stored as lost, closed 2025-03-04; this row says "
+            "won, closed 2025-09-30. The debrief goes on the stored deal, whose facts stay.",
+        )
+    ]
+    report = run(later, users.manager)
+    assert report.summary().startswith("1 debrief imported, 0 already imported")
+    assert report.created == 1 and report.notes == ["Row 2: " + row.warnings[0].message]
+    orbit = db.session.scalar(select(Deal).where(Deal.name == "Orbit renewal"))
+    assert orbit.outcome == Outcome.LOST and orbit.close_date == date(2025, 3, 4)
+    assert len(orbit.debriefs) == 3
+    # A row that agrees with the stored deal says nothing.
+    same = (HEADER + "8,Orbit renewal,Orbit Ltd,Lost,2025-03-04,Zanzibar again,,,,,\n").encode()
+    assert run(same, users.manager).warned == []

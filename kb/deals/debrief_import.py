@@ -183,9 +183,20 @@ class Report:
     def problems(self) -> list[str]:
         return [f"Row {r.row_number}: " + "; ".join(str(e) for e in r.errors) for r in self.failed]
 
+    @property
+    def warned(self) -> list[RowResult]:
+        return [r for r in self.rows if r.warnings and not r.errors]
+
+    @property
+    def notes(self) -> list[str]:
+        return [
+            f"Row {r.row_number}: " + "; ".join(w.message for w in r.warnings) for r in self.warned
+        ]
+
     def summary(self) -> str:
         verb = "would be imported" if self.dry_run or not self.stored else "imported"
-        text = f"{self.created} debriefs {verb}, {self.already} already imported"
+        noun = "debrief" if self.created == 1 else "debriefs"
+        text = f"{self.created} {noun} {verb}, {self.already} already imported"
         if self.repeated:
             text += f", {self.repeated} rows repeating an earlier row"
         if self.failed:
@@ -199,6 +210,7 @@ class _Row:
     def __init__(self, table: Table, mapping: dict[str, int], number: int, cells: list[str]):
         self.table, self.mapping, self.number, self.cells = table, mapping, number, cells
         self.errors: list[Issue] = []
+        self.warnings: list[Issue] = []
 
     def cell(self, key: str) -> str:
         index = self.mapping.get(key)
@@ -391,6 +403,7 @@ def import_debriefs(
             report.already += 1
             continue
         plan = _resolve(actor, row, data, lookups, categories, by_name)
+        result.warnings = row.warnings
         if not row.errors:
             plans.append((data, key, *plan))
             report.created += 1
@@ -419,6 +432,8 @@ def _resolve(actor, row: _Row, data: DebriefIn, lookups, categories, by_name):
     facts = data.deal
     deal = lookups.deal(facts.crm_id) if facts.crm_id else None
     found.deal = deal or by_name.get((facts.name.lower(), facts.account.lower()))
+    if found.deal is not None:
+        _note_other_facts(row, found.deal, facts)
     if found.deal is None:
         # A new deal: its facts checked as the debrief form checks them.
         debriefs._resolve_deal_facts(facts, None, found, lookups)
@@ -431,6 +446,27 @@ def _resolve(actor, row: _Row, data: DebriefIn, lookups, categories, by_name):
     found.categories = [category or categories.uncategorised()]
     found.reason_competitors = [None]
     return author, found
+
+
+def _note_other_facts(row: _Row, deal: Deal, facts) -> None:
+    """A row on a stored deal leaves the deal's facts as they are (the CRM
+    import keeps them); say so where the row tells another story."""
+    stored, given = [], []
+    if facts.outcome != deal.outcome:
+        stored.append(deal.outcome.label.lower())
+        given.append(facts.outcome.label.lower())
+    if facts.close_date != deal.close_date:
+        stored.append(f"closed {deal.close_date.isoformat()}")
+        given.append(f"closed {facts.close_date.isoformat()}")
+    if stored:
+        column = row.table.headers[row.mapping["outcome"]] if facts.outcome != deal.outcome else ""
+        row.warnings.append(
+            Issue(
+                column,
+                f"The deal '{deal.name}' is stored as {', '.join(stored)}; this row says "
+                f"{', '.join(given)}. The debrief goes on the stored deal, whose facts stay.",
+            )
+        )
 
 
 def _store(actor, plans, report: Report, source: str) -> None:
