@@ -382,7 +382,9 @@ def indexer() -> None:
 @click.option(
     "--only",
     multiple=True,
-    type=click.Choice(["search", "themes", "exports", "imports", "nodes", "memory", "reindex"]),
+    type=click.Choice(
+        ["search", "themes", "exports", "imports", "nodes", "memory", "reindex", "writes"]
+    ),
     help="Run only this section (repeatable); all of them by default.",
 )
 @click.option(
@@ -396,8 +398,8 @@ def indexer() -> None:
     "--postgres-url",
     envvar="KB_BENCH_POSTGRES_URL",
     default="",
-    help="A PostgreSQL server (postgresql://user@host/db) on which the nodes section "
-    "creates, and afterwards drops, a database of its own. Without it that section is skipped.",
+    help="A PostgreSQL server (postgresql://user@host/db) on which the nodes and writes "
+    "sections create, and afterwards drop, a database of their own. Without it they are skipped.",
 )
 @click.option(
     "--filings",
@@ -413,6 +415,28 @@ def indexer() -> None:
     type=click.IntRange(1),
     help="Memory: debriefs filed through the API while open files and memory are sampled.",
 )
+@click.option(
+    "--clients",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Writes: API clients filing debriefs at once.",
+)
+@click.option(
+    "--seconds",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(1),
+    help="Writes: how long the clients file, for each way of running the index writer.",
+)
+@click.option(
+    "--indexer",
+    "writes_modes",
+    multiple=True,
+    type=click.Choice(["external", "thread"]),
+    help="Writes: the index writer as a `kb indexer` process (external) or a thread of a "
+    "web worker (repeatable); both by default.",
+)
 def bench(
     count: int,
     seed: int,
@@ -424,6 +448,9 @@ def bench(
     postgres_url: str,
     filings: int,
     writes: int,
+    clients: int,
+    seconds: float,
+    writes_modes: tuple[str, ...],
 ) -> None:
     """Measure speed and memory on generated data, in a temporary database
     and index folder (never the configured ones)."""
@@ -440,6 +467,9 @@ def bench(
         postgres_url=postgres_url,
         filings=filings,
         writes=writes,
+        clients=clients,
+        seconds=seconds,
+        writes_modes=writes_modes,
     )
 
 

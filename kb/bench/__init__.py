@@ -32,6 +32,9 @@ class Bench:
     filings: int = 50  # nodes: debriefs filed on one node and looked for on the other
     catch_up_filings: int = 100  # nodes: debriefs filed while the other node is down
     writes: int = 10_000  # memory: debriefs filed while memory and open files are sampled
+    clients: int = 8  # writes: API clients filing at once
+    seconds: float = 60.0  # writes: how long they file, per way of running the index writer
+    writes_modes: tuple[str, ...] = ()  # writes: "external", "thread"; both by default
 
     @property
     def database_path(self) -> Path:
@@ -80,6 +83,12 @@ def _reindex_section(bench: Bench) -> dict:
     return section(bench)
 
 
+def _writes_section(bench: Bench) -> dict:
+    from kb.bench.writes import section
+
+    return section(bench)
+
+
 SECTIONS: list[tuple[str, Callable[[Bench], dict]]] = [
     ("search", _search_section),
     ("themes", _themes_section),
@@ -88,8 +97,12 @@ SECTIONS: list[tuple[str, Callable[[Bench], dict]]] = [
     ("nodes", _nodes_section),
     ("memory", _memory_section),
     ("reindex", _reindex_section),
+    ("writes", _writes_section),
 ]
 SECTION_NAMES = tuple(name for name, _ in SECTIONS)
+# Sections that generate their corpus into a PostgreSQL database of their
+# own: run alone, they need none in the temporary SQLite database.
+OWN_CORPUS = {"nodes", "writes"}
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -150,17 +163,14 @@ def run(
             app, count, seed, queries_per_type, workdir, echo, import_sizes=import_sizes, **options
         )
         with app.app_context():
-            init_database()
-            started = time.perf_counter()
-            created = generate(count=count, seed=seed, echo=None)
-            generated = time.perf_counter() - started
-            echo(f"Generated {created} debriefs with the demo generator in {generated:.1f} s.")
-            bench.results.update(
-                debriefs=created,
-                seed=seed,
-                cpus=os.cpu_count(),
-                generate_seconds=round(generated, 1),
-            )
+            bench.results.update(debriefs=count, seed=seed, cpus=os.cpu_count())
+            if not only or not set(only) <= OWN_CORPUS:
+                init_database()
+                started = time.perf_counter()
+                created = generate(count=count, seed=seed, echo=None)
+                generated = time.perf_counter() - started
+                echo(f"Generated {created} debriefs with the demo generator in {generated:.1f} s.")
+                bench.results.update(debriefs=created, generate_seconds=round(generated, 1))
             for name, section in SECTIONS:
                 if not only or name in only:
                     bench.results[name] = section(bench)
