@@ -11,7 +11,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 from flask import Response, current_app, request
-from sqlalchemy import delete, select
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from kb.api import ApiError, api_user
@@ -21,6 +21,10 @@ from kb.models import IdempotencyKey
 HEADER = "Idempotency-Key"
 KEEP = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
+# Expired keys are deleted in bulk at most this often per process; one found
+# expired in between is deleted when it is looked up.
+FORGET_EVERY = timedelta(minutes=1)
+_forgotten_at: datetime | None = None
 
 
 def _request_hash() -> str:
@@ -43,10 +47,25 @@ def _key() -> str | None:
     return key
 
 
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
 def _stored(user_id: int, key: str) -> IdempotencyKey | None:
     return db.session.scalar(
         select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
     )
+
+
+def _current(user_id: int, key: str) -> IdempotencyKey | None:
+    """The stored answer for this key, unless it has expired (then it is
+    deleted, in the caller's transaction, so the key can be claimed again)."""
+    entry = _stored(user_id, key)
+    if entry is not None and entry.created_at < _now() - KEEP:
+        db.session.delete(entry)
+        db.session.flush()
+        return None
+    return entry
 
 
 def _answer(entry: IdempotencyKey, request_hash: str) -> Response:
@@ -72,8 +91,19 @@ def _answer(entry: IdempotencyKey, request_hash: str) -> Response:
 
 
 def forget_expired(now: datetime | None = None) -> None:
-    cutoff = (now or datetime.now(UTC).replace(tzinfo=None)) - KEEP
+    cutoff = (now or _now()) - KEEP
     db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
+
+
+def _forget_expired_now_and_then() -> None:
+    """Delete expired keys, unless this process did within FORGET_EVERY:
+    not a DELETE with every request."""
+    global _forgotten_at
+    now = _now()
+    if _forgotten_at is not None and _forgotten_at <= now < _forgotten_at + FORGET_EVERY:
+        return
+    forget_expired(now)
+    _forgotten_at = now
 
 
 def idempotent(view):
@@ -85,8 +115,8 @@ def idempotent(view):
         if key is None:
             return view(*args, **kwargs)
         user_id, request_hash = api_user().id, _request_hash()
-        forget_expired()
-        if (entry := _stored(user_id, key)) is not None:
+        _forget_expired_now_and_then()
+        if (entry := _current(user_id, key)) is not None:
             return _answer(entry, request_hash)
         # Claim the key before doing the work: a concurrent retry waits on
         # this row and then finds it, rather than storing the request twice.
@@ -106,15 +136,18 @@ def idempotent(view):
             db.session.rollback()
             raise
         if response.status_code < 500:
-            _remember(response, user_id, key, request_hash)
+            _remember(response, claim, user_id, key, request_hash)
         return response
 
     return wrapper
 
 
-def _remember(response: Response, user_id: int, key: str, request_hash: str) -> None:
-    # A view that rolled back (a retried race) took the claim with it.
-    entry = _stored(user_id, key)
+def _remember(
+    response: Response, claim: IdempotencyKey, user_id: int, key: str, request_hash: str
+) -> None:
+    # The claim committed with the view's writes is still in the session; a
+    # view that rolled back (a retried race) took it with it.
+    entry = claim if inspect(claim).persistent else _stored(user_id, key)
     if entry is None:
         entry = IdempotencyKey(user_id=user_id, key=key, request_hash=request_hash)
         db.session.add(entry)

@@ -5,6 +5,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from kb import audit
 from kb.extensions import db
@@ -92,10 +93,11 @@ def create_token(user: User, name: str = "") -> str:
 
 
 def user_for_token(token: str) -> User | None:
+    # The token and its user in one query: every API request asks.
     record = db.session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None)
-        )
+        select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None))
     )
     if record is None or not record.user.active:
         return None

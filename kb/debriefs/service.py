@@ -268,6 +268,8 @@ def save_debrief(actor: User, data: DebriefIn, debrief: Debrief | None = None) -
         raise ValidationFailed(found.errors)
     before = as_input(debrief) if debrief is not None else None
     creating = debrief is None
+    # A deal created with this debrief cannot have a practice linked to it yet.
+    new_deal = found.deal is None
     if creating:
         # Required columns are set before the debrief joins the session, so that
         # no flush can write it half-built.
@@ -290,12 +292,31 @@ def save_debrief(actor: User, data: DebriefIn, debrief: Debrief | None = None) -
             audit.record(actor, "update", "debrief", debrief.id, debrief.title, changes)
         # Each debrief's index document copies its deal's facts: re-read them all.
         enqueue("debrief", *sorted({d.id for d in debrief.deal.debriefs} | {debrief.id}))
-        enqueue_deal_practices([debrief.deal.id])
-        db.session.commit()
+        if not new_deal:
+            enqueue_deal_practices([debrief.deal.id])
+        _commit_keeping_loaded()
+        if len(debrief.deal.competitors) > 1:
+            # Listed in the database's order of names (its collation), as
+            # every later read of the deal lists them.
+            db.session.expire(debrief.deal, ["competitors"])
     except Exception:
         db.session.rollback()
         raise
     return debrief
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring the session's objects. The caller answers with
+    the debrief it just wrote: its ids and server defaults came back with the
+    INSERTs, so reading it all again after the commit (a query per table)
+    would only fetch what is already known."""
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
 
 
 def delete_debrief(actor: User, debrief: Debrief) -> None:
