@@ -28,7 +28,7 @@ from kb.models import (
     WinnerKind,
 )
 from kb.permissions import can_attach_to_deal, can_edit_deal, can_file
-from kb.search.outbox import enqueue, enqueue_deal_practices
+from kb.search.outbox import enqueue, enqueue_deal_practices, enqueue_now
 from kb.validation import ValidationFailed, field_errors
 
 SPECIAL_WINNERS = {"no_decision": WinnerKind.NO_DECISION, "in_house": WinnerKind.IN_HOUSE}
@@ -291,7 +291,7 @@ def save_debrief(actor: User, data: DebriefIn, debrief: Debrief | None = None) -
                 return debrief
             audit.record(actor, "update", "debrief", debrief.id, debrief.title, changes)
         # Each debrief's index document copies its deal's facts: re-read them all.
-        enqueue("debrief", *sorted({d.id for d in debrief.deal.debriefs} | {debrief.id}))
+        enqueue_now("debrief", sorted({d.id for d in debrief.deal.debriefs} | {debrief.id}))
         if not new_deal:
             enqueue_deal_practices([debrief.deal.id])
         _commit_keeping_loaded()

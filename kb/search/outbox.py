@@ -14,7 +14,7 @@ stay: SQLite numbers a new row after the highest one still present.
 
 from collections.abc import Iterable
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, insert, select
 
 from kb.extensions import db
 from kb.models import IndexChange, Practice
@@ -24,6 +24,18 @@ def enqueue(doc_type: str, *doc_ids: int) -> None:
     """Record that these documents must be re-read into the index. Call before
     the commit of the change itself, so both land or neither does."""
     db.session.add_all(IndexChange(doc_type=doc_type, doc_id=doc_id) for doc_id in doc_ids)
+
+
+def enqueue_now(doc_type: str, doc_ids: Iterable[int]) -> None:
+    """enqueue(), written at once in one INSERT whatever the number of rows
+    (the ORM sends SQLite one INSERT a row, to read back each row's id and
+    time, which nothing here needs). Pending objects are flushed first, so
+    call it where the session holds nothing half-built."""
+    rows = [{"doc_type": doc_type, "doc_id": doc_id} for doc_id in doc_ids]
+    if rows:
+        db.session.execute(insert(IndexChange), rows)
+        # What an IndexChange seen at a flush sets: the commit wakes the indexer.
+        db.session.info["kb_outbox"] = True
 
 
 def enqueue_deal_practices(deal_ids: Iterable[int] | Select) -> list[int]:
