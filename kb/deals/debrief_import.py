@@ -428,7 +428,7 @@ def _resolve(actor, row: _Row, data: DebriefIn, lookups, categories, by_name):
     category = categories.find(text) if (text := row.cell("category")) else None
     if text and category is None:
         row.fail("category", f"Unknown reason category '{text}'.")
-    found = debriefs._Resolved()
+    found = debriefs.Resolved()
     facts = data.deal
     deal = lookups.deal(facts.crm_id) if facts.crm_id else None
     found.deal = deal or by_name.get((facts.name.lower(), facts.account.lower()))
@@ -436,7 +436,7 @@ def _resolve(actor, row: _Row, data: DebriefIn, lookups, categories, by_name):
         _note_other_facts(row, found.deal, facts)
     if found.deal is None:
         # A new deal: its facts checked as the debrief form checks them.
-        debriefs._resolve_deal_facts(facts, None, found, lookups)
+        debriefs.resolve_deal_facts(facts, None, found, lookups)
         for key, message in found.errors.items():
             target = key.removeprefix("deal.").split(".")[0]
             if target in row.mapping:
@@ -486,7 +486,7 @@ def _store(actor, plans, report: Report, source: str) -> None:
                     author=author, status=debriefs.DebriefStatus.DRAFT, source=data.source
                 )
                 debrief.import_key = key
-                debriefs._apply(author, data, debrief, found)
+                debriefs.apply_debrief(author, data, debrief, found)
                 db.session.add(debrief)
                 new_deals.setdefault(name_key, found.deal)
                 new.append((debrief, author))

@@ -20,7 +20,7 @@ from kb import audit
 from kb.auth.service import find_user
 from kb.deals.crm_import import Issue, Parsed, RowResult
 from kb.debriefs.schemas import DealIn
-from kb.debriefs.service import _resolve_deal_facts, _Resolved, deal_as_input
+from kb.debriefs.service import Resolved, deal_as_input, resolve_deal_facts
 from kb.extensions import db
 from kb.lookups import canonical_choice, find_competitor
 from kb.models import Competitor, Deal, User
@@ -192,7 +192,7 @@ def _owner(
 
 def _validate(
     body: dict, existing: Deal | None, errors: dict[str, str], lookups: "Lookups"
-) -> _Resolved | None:
+) -> Resolved | None:
     merged = {**deal_as_input(existing), **body} if existing else dict(body)
     if existing and str(merged.get("outcome")) == "won" and "winner" not in body:
         merged["winner"] = None  # a deal that turned into a win has no other winner
@@ -201,8 +201,8 @@ def _validate(
     except ValidationError as exc:
         errors.update(field_errors(exc))
         return None
-    found = _Resolved()
-    _resolve_deal_facts(facts, existing, found, lookups)
+    found = Resolved()
+    resolve_deal_facts(facts, existing, found, lookups)
     errors.update({key.removeprefix("deal."): message for key, message in found.errors.items()})
     return found
 

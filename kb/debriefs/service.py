@@ -102,7 +102,7 @@ def deal_as_input(deal: Deal) -> dict[str, Any]:
     }
 
 
-class _Resolved:
+class Resolved:
     """Names in the input turned into records, and the errors found doing so."""
 
     def __init__(self) -> None:
@@ -124,8 +124,8 @@ class DirectLookups:
         return db.session.scalar(select(Deal).where(Deal.crm_id == crm_id))
 
 
-def _resolve_deal_facts(
-    facts: DealIn, existing: Deal | None, found: _Resolved, lookups=DirectLookups
+def resolve_deal_facts(
+    facts: DealIn, existing: Deal | None, found: Resolved, lookups=DirectLookups
 ) -> None:
     # On an existing deal, a fact the payload leaves out keeps its stored value:
     # filing with `deal_id` and a few facts must not wipe the CRM id or amount.
@@ -175,8 +175,8 @@ def _resolve_deal_facts(
     found.deal_fields = fields
 
 
-def _resolve(actor: User, data: DebriefIn, debrief: Debrief | None) -> _Resolved:
-    found = _Resolved()
+def _resolve(actor: User, data: DebriefIn, debrief: Debrief | None) -> Resolved:
+    found = Resolved()
     if not can_file(actor, data.source):
         found.errors["source"] = (
             "Buyer interviews are filed by marketing and managers."
@@ -196,7 +196,7 @@ def _resolve(actor: User, data: DebriefIn, debrief: Debrief | None) -> _Resolved
     elif data.deal is None:
         found.errors["deal"] = "Give the deal's facts (or the id of an existing deal)."
     if data.deal is not None and (found.deal is None or can_edit_deal(actor, found.deal)):
-        _resolve_deal_facts(data.deal, found.deal, found)
+        resolve_deal_facts(data.deal, found.deal, found)
 
     primaries = [i for i, r in enumerate(data.reasons) if r.primary]
     for i in primaries[1:]:
@@ -222,7 +222,7 @@ def _resolve(actor: User, data: DebriefIn, debrief: Debrief | None) -> _Resolved
     return found
 
 
-def _apply(actor: User, data: DebriefIn, debrief: Debrief, found: _Resolved) -> None:
+def apply_debrief(actor: User, data: DebriefIn, debrief: Debrief, found: Resolved) -> None:
     if found.deal is None:
         found.deal = Deal(owner=actor if data.source == DebriefSource.REP else None)
         db.session.add(found.deal)
@@ -279,7 +279,7 @@ def save_debrief(actor: User, data: DebriefIn, debrief: Debrief | None = None) -
         # Applying the deal's facts loads its collections (competitors, debriefs);
         # an autoflush in the middle would write rows whose fields are not all set yet.
         with db.session.no_autoflush:
-            _apply(actor, data, debrief, found)
+            apply_debrief(actor, data, debrief, found)
         db.session.flush()
         after = as_input(debrief)
         if creating:
