@@ -27,6 +27,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
+from kb.search import mapped  # noqa: F401  (segment files read from their map, not copied)
 from kb.search.schema import FILTER_FIELDS
 
 K1, B = 1.2, 0.75
