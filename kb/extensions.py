@@ -1,7 +1,9 @@
 """Flask extensions, created once and bound to an app by the factory."""
 
+import click
+from flask import g
+from flask.cli import with_appcontext
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine, MetaData, event
@@ -21,8 +23,61 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class _MigrateConfig:
+    """What Flask-Migrate keeps in `app.extensions["migrate"]`, until
+    something other than the migrations folder is asked of it: then
+    Flask-Migrate is set up for real (which imports Alembic) and answers."""
+
+    def __init__(self, app, db, directory: str, options: dict):
+        self._app, self.db, self.directory, self._options = app, db, directory, options
+
+    def __getattr__(self, name: str):
+        from flask_migrate import Migrate
+
+        if name.startswith("__"):
+            raise AttributeError(name)
+        Migrate().init_app(self._app, self.db, directory=self.directory, **self._options)
+        return getattr(self._app.extensions["migrate"], name)
+
+
+class _MigrationCommands(click.Group):
+    """`db`: Flask-Migrate's commands, imported when one is run."""
+
+    def _real(self) -> click.Group:
+        from flask_migrate.cli import db as commands
+
+        return commands
+
+    def list_commands(self, ctx):
+        return self._real().list_commands(ctx)
+
+    def get_command(self, ctx, name):
+        return self._real().get_command(ctx, name)
+
+
+@click.group("db", cls=_MigrationCommands)
+@click.option("-d", "--directory", default=None, help="Migration script directory.")
+@click.option("-x", "--x-arg", multiple=True, help="Arguments for the migrations' env.py.")
+@with_appcontext
+def _migration_commands(directory, x_arg) -> None:
+    """Database migrations (Alembic)."""
+    # As Flask-Migrate's own group does: its commands read these.
+    g.directory = directory
+    g.x_arg = x_arg
+
+
+class LazyMigrate:
+    """Flask-Migrate without importing Alembic at start-up: Alembic and its
+    templates cost every web worker about 11 MB, and only `kb init`,
+    `kb restore` and the `db` commands use them."""
+
+    def init_app(self, app, db, directory: str, **options) -> None:
+        app.extensions["migrate"] = _MigrateConfig(app, db, str(directory), options)
+        app.cli.add_command(_migration_commands)
+
+
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
+migrate = LazyMigrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 

@@ -24,12 +24,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, TYPE_STRING
-from openpyxl.styles import Alignment, Font, NamedStyle
-from openpyxl.utils import get_column_letter
-
 from kb.exports.rows import Book, Column, Sheet
 from kb.models.enums import label_of
 
@@ -134,6 +128,19 @@ def json_chunks(items: Iterable[dict[str, Any]]) -> Iterator[str]:
 LINK_STYLE = "Link"
 
 
+def _load_openpyxl() -> None:
+    """Import openpyxl on the first XLSX export rather than at start-up:
+    its hundreds of modules cost every web worker about 6 MB, and most
+    never write a workbook. The cell helpers below use these globals."""
+    global Workbook, WriteOnlyCell, ERROR_CODES, ILLEGAL_CHARACTERS_RE, TYPE_STRING
+    global Alignment, Font, NamedStyle, get_column_letter
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, TYPE_STRING
+    from openpyxl.styles import Alignment, Font, NamedStyle
+    from openpyxl.utils import get_column_letter
+
+
 def _xlsx_text(ws, text: str) -> Any:
     """Text exactly as written. openpyxl takes a string starting with "="
     for a formula and one such as "#N/A" for an error; those go in a cell
@@ -202,6 +209,7 @@ def write_xlsx(book: Book, out) -> None:
     pass over its rows: openpyxl's write-only sheets each spool their rows
     to a temporary file, so rows of several sheets may come interleaved. A
     sheet's filter, written after its rows, covers the rows it got."""
+    _load_openpyxl()
     wb = Workbook(write_only=True)
     wb.add_named_style(NamedStyle(LINK_STYLE, font=Font(color="0563C1", underline="single")))
     bold = Font(bold=True)
