@@ -10,7 +10,11 @@ scoring is one pass over an array.
 
 A segment never changes once written, so what is decoded from it is cached by
 segment id and shared by every searcher (and thread) of the process; only the
-set of deleted documents moves, and it is applied per searcher as `live`.
+set of deleted documents moves, and it is applied per commit as `live`.
+What is built over the whole index for one commit (live documents, a
+field's values, columns) is shared by the views of every thread that reads
+that commit. Decoded postings are kept within one budget for the process
+(POSTINGS_BUDGET_BYTES), least recently used dropped first.
 """
 
 import heapq
@@ -32,9 +36,13 @@ from kb.search.schema import FILTER_FIELDS
 
 K1, B = 1.2, 0.75
 AVERAGE_STEP = 1.02  # see View.average
-# Decoded postings kept per segment, counted in postings (8 bytes each, plus
-# a bitmap per term): at most about 50 MB for a segment of 50,000 debriefs.
-POSTINGS_BUDGET = 6_000_000
+# Decoded postings kept by a process, all segments together, in bytes: 8 a
+# posting (document number and impact) plus the term's bitmap (a bit per
+# document of its segment), so that many rare terms count as well.
+POSTINGS_BUDGET_BYTES = 32 * 2**20
+# Commits whose whole-index state is kept: the newest, and the one searches
+# still in flight read while the next opens.
+COMMITS_KEPT = 2
 # A document without a value in a numeric column (a practice has no amount
 # and no close date) reads as the column's default, the largest unsigned
 # number, which no signed array holds. In memory it becomes this, below
@@ -78,6 +86,9 @@ class Postings:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def nbytes(self) -> int:
+        return 8 * len(self.ids) + self.bits.bit_length() // 8 + 100
 
 
 EMPTY = Postings(array("I"), array("f"), 0)
@@ -141,11 +152,8 @@ class SegmentData:
     def __init__(self, segment_id: str, size: int):
         self.segment_id, self.size = segment_id, size
         self._values: dict[str, dict[str, int]] = {}
-        self._postings: OrderedDict[tuple[str, str], Postings] = OrderedDict()
-        self._postings_held = 0
-        self._norms: dict[str, tuple[float, list[float]]] = {}
+        self._lengths: dict[str, bytes | None] = {}
         self._columns: dict[str, array] = {}
-        self._lock = threading.Lock()
 
     def values(self, reader, field: str) -> dict[str, int]:
         """Every term of a structured field, with the documents that have it."""
@@ -162,40 +170,35 @@ class SegmentData:
         """A term's postings, with BM25 impacts against `average`, the field's
         average length over the whole index (as Whoosh's BM25F has it), so a
         document scores the same whichever segment holds it."""
-        key = (field, term, average)
-        with self._lock:
-            found = self._postings.get(key)
+        key = (self.segment_id, field, term, average)
+        with _postings_lock:
+            found = _postings.get(key)
             if found is not None:
-                self._postings.move_to_end(key)
+                _postings.move_to_end(key)
                 return found
         if (field, term) not in reader:
             return EMPTY
         ids, tfs = _read_postings(reader.postings(field, term))
-        norms = self._norms_for(reader, field, average)
         k1p1 = K1 + 1
-        impacts = array("f", [tf * k1p1 / (tf + norms[d]) for d, tf in zip(ids, tfs, strict=True)])
+        coded = self._coded_lengths(reader, field)
+        if coded is not None:
+            # A length is kept as one byte: one norm per byte value.
+            table = [K1 * (1 - B + B * byte_to_length(b) / average) for b in range(256)]
+            norms = map(table.__getitem__, map(coded.__getitem__, ids))
+        else:
+            lengths = (reader.doc_field_length(d, field) for d in ids)
+            norms = (K1 * (1 - B + B * n / average) for n in lengths)
+        impacts = array("f", [tf * k1p1 / (tf + n) for tf, n in zip(tfs, norms, strict=True)])
         found = Postings(ids, impacts, bitmap(ids, self.size))
-        with self._lock:
-            self._postings[key] = found
-            self._postings_held += len(found)
-            while self._postings_held > POSTINGS_BUDGET and len(self._postings) > 1:
-                _, dropped = self._postings.popitem(last=False)
-                self._postings_held -= len(dropped)
+        _keep_postings(key, found)
         return found
 
-    def _norms_for(self, reader, field: str, average: float) -> list[float]:
-        found = self._norms.get(field)
-        norms = found[1] if found is not None and found[0] == average else None
-        if norms is None:
+    def _coded_lengths(self, reader, field: str) -> bytes | None:
+        """The field's length of each document, as Whoosh codes it in a byte."""
+        if field not in self._lengths:
             coded = _raw_column(reader, _lenfield(field), LENGTHS_COLUMN)
-            if coded is not None:
-                table = [K1 * (1 - B + B * byte_to_length(b) / average) for b in range(256)]
-                norms = [table[b] for b in coded]
-            else:
-                lengths = (reader.doc_field_length(d, field) for d in range(self.size))
-                norms = [K1 * (1 - B + B * n / average) for n in lengths]
-            self._norms[field] = (average, norms)
-        return norms
+            self._lengths[field] = None if coded is None else coded.tobytes()
+        return self._lengths[field]
 
     def column(self, reader, field: str) -> array:
         values = self._columns.get(field)
@@ -224,6 +227,26 @@ class SegmentData:
 
 _segments: dict[tuple[str, str], SegmentData] = {}
 _segments_lock = threading.Lock()
+_postings: OrderedDict[tuple[str, str, str, float], Postings] = OrderedDict()
+_postings_held = 0
+_postings_lock = threading.Lock()
+
+
+def _keep_postings(key: tuple[str, str, str, float], postings: Postings) -> None:
+    global _postings_held
+    with _postings_lock:
+        if key in _postings:
+            return
+        _postings[key] = postings
+        _postings_held += postings.nbytes()
+        while _postings_held > POSTINGS_BUDGET_BYTES and len(_postings) > 1:
+            _, dropped = _postings.popitem(last=False)
+            _postings_held -= dropped.nbytes()
+
+
+def postings_held() -> int:
+    """Bytes of decoded postings this process keeps."""
+    return _postings_held
 
 
 def _segment_data(index_path: str, reader) -> SegmentData:
@@ -236,9 +259,58 @@ def _segment_data(index_path: str, reader) -> SegmentData:
 
 
 def forget_segments(index_path: str, keep: set[str]) -> None:
+    global _postings_held
     with _segments_lock:
-        for key in [k for k in _segments if k[0] == index_path and k[1] not in keep]:
-            del _segments[key]
+        gone = {k[1] for k in _segments if k[0] == index_path and k[1] not in keep}
+        for segment_id in gone:
+            del _segments[(index_path, segment_id)]
+    if gone:
+        with _postings_lock:
+            for key in [k for k in _postings if k[0] in gone]:
+                _postings_held -= _postings.pop(key).nbytes()
+
+
+class _Commit:
+    """What is built over the whole index for one commit, shared by the
+    views of every thread reading it."""
+
+    def __init__(self, live: int, size: int):
+        self.live, self.size, self.doc_count = live, size, live.bit_count()
+        self.values: dict[str, dict[str, int]] = {}
+        self.columns: dict[str, array] = {}
+        self.averages: dict[str, float] = {}
+
+
+_commits: OrderedDict[tuple, _Commit] = OrderedDict()
+_commits_lock = threading.Lock()
+
+
+def _commit_of(index_path: str, leaves: list) -> _Commit:
+    # A segment's deletions only grow, so their number tells its state.
+    key = (
+        index_path,
+        *(
+            (data.segment_id, reader.doc_count_all() - reader.doc_count())
+            for data, reader, _ in leaves
+        ),
+    )
+    with _commits_lock:
+        found = _commits.get(key)
+        if found is not None:
+            _commits.move_to_end(key)
+            return found
+    live = 0
+    for data, reader, offset in leaves:
+        seg_live = (1 << data.size) - 1
+        for docnum in reader.deleted_docs_set if reader.has_deletions() else ():
+            seg_live &= ~(1 << docnum)
+        live |= seg_live << offset
+    found = _Commit(live, sum(data.size for data, _, _ in leaves))
+    with _commits_lock:
+        found = _commits.setdefault(key, found)
+        while len(_commits) > COMMITS_KEPT:
+            _commits.popitem(last=False)
+    return found
 
 
 class View:
@@ -248,25 +320,17 @@ class View:
     def __init__(self, index_path: str, searcher):
         self.searcher = searcher
         self.leaves = []
-        live = 0
         for reader, offset in searcher.reader().leaf_readers():
             if reader.segment() is None:  # an empty index has a reader without segments
                 continue
-            data = _segment_data(index_path, reader)
-            self.leaves.append((data, reader, offset))
-            seg_live = (1 << data.size) - 1
-            for docnum in reader.deleted_docs_set if reader.has_deletions() else ():
-                seg_live &= ~(1 << docnum)
-            live |= seg_live << offset
+            self.leaves.append((_segment_data(index_path, reader), reader, offset))
         forget_segments(index_path, {data.segment_id for data, _, _ in self.leaves})
-        self.live = live
-        self.size = sum(data.size for data, _, _ in self.leaves)
-        self.doc_count = live.bit_count()
-        self._values: dict[str, dict[str, int]] = {}
-        self._columns: dict[str, array] = {}
-        self._order: dict[str, list[int]] = {}
+        commit = _commit_of(index_path, self.leaves)
+        self.live, self.size, self.doc_count = commit.live, commit.size, commit.doc_count
+        self._values = commit.values
+        self._columns = commit.columns
+        self._averages = commit.averages
         self._flags: tuple[int, bytes] | None = None
-        self._averages: dict[str, float] = {}
 
     def average(self, field: str) -> float:
         """The field's average length over the index, in steps of 2 %: a

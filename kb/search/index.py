@@ -196,10 +196,17 @@ class SearchIndex:
             budget_spent = max_rows is not None and applied >= max_rows
             if budget_spent or not self.has_pending():
                 return applied
+            if self.settings.mode != "inline":
+                # More came in while applying: under a steady stream of
+                # writes the indexer is never idle, so merge a full tier
+                # between batches, or small segments (and the files
+                # searches hold open) pile up.
+                self.merge_segments()
 
     def merge_segments(self, wait: float = 0.0) -> bool:
         """Merge one tier of small segments when one is full (the indexer
-        calls this when it has nothing to apply). Returns whether it merged."""
+        calls this when it has nothing to apply, and between batches while
+        changes keep coming). Returns whether it merged."""
         with self.folder.lock(WRITER_LOCK, wait) as locked:
             generation = self.folder.current() if locked else None
             if generation is None:
