@@ -15,17 +15,26 @@ What is built over the whole index for one commit (live documents, a
 field's values, columns) is shared by the views of every thread that reads
 that commit. Decoded postings are kept within one budget for the process
 (POSTINGS_BUDGET_BYTES), least recently used dropped first.
+
+A segment's numeric columns and their sort orders (for sorting and ranges)
+are the same in every process, so the first process that needs one writes
+it as a file beside the segment (named after it, so that Whoosh deletes it
+with the segment) and every process maps that file: the web workers of a
+machine share its pages instead of each holding a copy.
 """
 
 import heapq
 import math
+import mmap
+import os
 import sys
 import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import accumulate, compress, islice, repeat
+from pathlib import Path
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.matching.wrappers import FilterMatcher
@@ -145,12 +154,47 @@ def _signed(value: int, missing: int | None) -> int:
     return NO_VALUE if value == missing else min(value, 2**63 - 1)
 
 
+def _mapped(path: Path, typecode: str, count: int) -> memoryview | None:
+    """The file's numbers, mapped read-only, or None when it is missing or
+    not the expected size (then it is written again)."""
+    try:
+        with open(path, "rb") as file:
+            if os.fstat(file.fileno()).st_size != count * array(typecode).itemsize:
+                return None
+            mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+    return memoryview(mapped).cast(typecode)
+
+
+def shared_array(path: Path | None, typecode: str, count: int, build: Callable[[], array]):
+    """Numbers kept in a file at `path`, mapped, so that every process of the
+    machine reads the same pages; built (and written atomically) by the first
+    process that asks. An array in memory when there is no file to share
+    (no folder, an empty column, a read-only or full disk)."""
+    if path is None or count == 0:
+        return build()
+    found = _mapped(path, typecode, count)
+    if found is not None:
+        return found
+    values = build()
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    try:
+        with open(temporary, "wb") as file:
+            values.tofile(file)
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        return values
+    return _mapped(path, typecode, count) or values
+
+
 class SegmentData:
     """What is decoded from one segment. Methods take the segment's current
     reader, because the reader that first opened the segment may be closed."""
 
-    def __init__(self, segment_id: str, size: int):
-        self.segment_id, self.size = segment_id, size
+    def __init__(self, segment_id: str, size: int, folder: Path | None = None):
+        self.segment_id, self.size, self.folder = segment_id, size, folder
         self._values: dict[str, dict[str, int]] = {}
         self._lengths: dict[str, bytes | None] = {}
         self._columns: dict[str, array] = {}
@@ -200,28 +244,50 @@ class SegmentData:
             self._lengths[field] = None if coded is None else coded.tobytes()
         return self._lengths[field]
 
-    def column(self, reader, field: str) -> array:
+    def _shared_path(self, name: str) -> Path | None:
+        # "<segment id>.<name>": Whoosh removes it with the segment's files.
+        return None if self.folder is None else self.folder / f"{self.segment_id}.kb_{name}"
+
+    def column(self, reader, field: str):
+        """A numeric column's values (signed), one per document: an array
+        or a mapped memoryview of one."""
         values = self._columns.get(field)
         if values is None:
-            fieldobj = reader.schema[field]
-            raw = _raw_column(reader, field, fieldobj.column_type)
-            if raw is None:
-                raw = reader.column_reader(field, translate=False)
-            if not fieldobj.signed:
-                missing = getattr(fieldobj.column_type, "_default", None)
-                raw = (_signed(value, missing) for value in raw)
-            values = self._columns[field] = array("q", raw)
+
+            def build() -> array:
+                fieldobj = reader.schema[field]
+                raw = _raw_column(reader, field, fieldobj.column_type)
+                if raw is None:
+                    raw = reader.column_reader(field, translate=False)
+                if not fieldobj.signed:
+                    missing = getattr(fieldobj.column_type, "_default", None)
+                    raw = (_signed(value, missing) for value in raw)
+                return array("q", raw)
+
+            path = self._shared_path(f"column_{field}")
+            values = self._columns[field] = shared_array(path, "q", self.size, build)
         return values
 
-    def order(self, reader, field: str) -> tuple[array, array]:
+    def order(self, reader, field: str):
         """(document numbers, values) ascending by (value, document number)."""
         key = "order:" + field
         found = self._columns.get(key)
         if found is None:
             values = self.column(reader, field)
-            # A stable sort of ascending numbers orders ties by document number.
-            ids = array("I", sorted(range(len(values)), key=values.__getitem__))
-            found = self._columns[key] = (ids, array("q", (values[d] for d in ids)))
+            ids = shared_array(
+                self._shared_path(f"order_{field}"),
+                "I",
+                self.size,
+                # A stable sort of ascending numbers orders ties by document number.
+                lambda: array("I", sorted(range(len(values)), key=values.__getitem__)),
+            )
+            ordered = shared_array(
+                self._shared_path(f"sorted_{field}"),
+                "q",
+                self.size,
+                lambda: array("q", (values[d] for d in ids)),
+            )
+            found = self._columns[key] = (ids, ordered)
         return found
 
 
@@ -254,7 +320,8 @@ def _segment_data(index_path: str, reader) -> SegmentData:
     with _segments_lock:
         found = _segments.get(key)
         if found is None:
-            found = _segments[key] = SegmentData(key[1], reader.doc_count_all())
+            folder = Path(index_path) if Path(index_path).is_dir() else None
+            found = _segments[key] = SegmentData(key[1], reader.doc_count_all(), folder)
         return found
 
 
@@ -388,7 +455,8 @@ class View:
         if values is None:
             values = array("q")
             for data, reader, _ in self.leaves:
-                values.extend(data.column(reader, field))
+                column = data.column(reader, field)
+                values.frombytes(column.cast("B") if isinstance(column, memoryview) else column)
             self._columns[field] = values
         return values
 
