@@ -88,9 +88,16 @@ class SegmentWriter(WhooshSegmentWriter):
             vars(searcher).pop("_orig_close", None)
 
 
+# Postings a writer holds in memory before it sorts them into a temporary
+# run on disk (Whoosh's default is 128 MB): a merge of a few thousand
+# documents in a web worker's indexer thread otherwise leaves that worker
+# about 100 MB larger for good.
+WRITER_POOL_MB = 32
+
+
 def index_writer(ix) -> SegmentWriter:
     """A writer for applying changes or merging (one process, no merging unless asked)."""
-    return SegmentWriter(ix, timeout=30.0, codec=codec())
+    return SegmentWriter(ix, timeout=30.0, codec=codec(), limitmb=WRITER_POOL_MB)
 
 
 def open_generation(path: Path):
