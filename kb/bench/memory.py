@@ -215,3 +215,161 @@ def section(bench: Bench) -> dict:
         "growth": {key: round(growth(samples, key), 1) for key in FLAT},
         "flat": flat,
     }
+
+
+# A web worker's memory, step by step: `python -m kb.bench.memory FOLDER`
+# on a folder kept by `kb bench --keep` starts `gunicorn -w 1 --threads 4`
+# on its database and index (KB_SEARCH_INDEXER=external, so the worker holds
+# no index writer) and reads the worker's memory from /proc after start-up
+# and after searches, the themes overview, discovery and signed-in pages.
+
+WORKER_QUERIES = (
+    "price",
+    "integration onboarding",
+    '"too expensive"',
+    "competitor:acme outcome:lost",
+    "support",
+    "security review",
+    "amount:[50k TO]",
+    "roadmap -price",
+    "contract renewal",
+)
+
+
+def _worker_memory(pid: int) -> dict:
+    """Resident (anonymous and file-backed) and proportional memory, in MB."""
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssAnon", "RssFile"):
+            found[name] = int(value.split()[0]) / 1024
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, _, value = line.partition(":")
+        if name == "Pss":
+            found[name] = int(value.split()[0]) / 1024
+    return found
+
+
+def worker_steps(folder: Path, discovery: bool = True, echo=print) -> list[dict]:
+    import http.cookiejar
+    import re
+    import socket
+    import subprocess
+    import sys
+
+    from kb.bench.reindex import _children
+
+    env = {
+        **os.environ,
+        "KB_DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
+        "KB_INDEX_DIR": str(folder / "index"),
+        "KB_SECRET_KEY": "bench",
+        "KB_SEARCH_INDEXER": "external",
+        "KB_INSECURE_COOKIES": "1",
+        "KB_LOG_LEVEL": "WARNING",
+    }
+    email, password = "memory-admin@example.com", "memory-bench-pass-1"
+    token_file = folder / "memory-token.txt"
+    if not token_file.exists():
+        code = (
+            "from kb import create_app\n"
+            "from kb.auth.service import create_token, create_user\n"
+            "from kb.models import Role\n"
+            "with create_app().app_context():\n"
+            f"    user = create_user({email!r}, {password!r}, Role.ADMIN, 'Memory', 'East')\n"
+            "    print(create_token(user, 'memory bench'))\n"
+        )
+        made = subprocess.run(  # noqa: S603  (the product's own code)
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        token_file.write_text(made.stdout.strip().splitlines()[-1])
+    token = token_file.read_text().strip()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    command = [str(gunicorn), "-w", "1", "--threads", "4", "-b", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(  # noqa: S603
+        [*command, "--timeout", "900", "kb:create_app()"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    jar = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    rows: list[dict] = []
+
+    def get(path: str, session: bool = False, data: bytes | None = None) -> tuple[int, bytes]:
+        request = urllib.request.Request(base + path, data)  # noqa: S310  (localhost)
+        if not session:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with (jar.open if session else urllib.request.urlopen)(request, timeout=900) as answer:
+                return answer.status, answer.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, b""
+
+    def note(step: str, status: int, seconds: float | None = None) -> None:
+        found = {k: round(v, 1) for k, v in _worker_memory(worker).items()}
+        rows.append({"step": step, "status": status, "seconds": seconds, **found})
+        took = f"{seconds * 1000:>8,.0f}" if seconds is not None else " " * 8
+        echo(
+            f"{step:<30} {status:>4} {took} {found['VmRSS']:>7.1f} {found['RssAnon']:>7.1f} "
+            f"{found['RssFile']:>7.1f} {found['Pss']:>7.1f}"
+        )
+
+    def timed(path: str) -> tuple[int, float]:
+        started = time.perf_counter()
+        status, _ = get(path)
+        return status, time.perf_counter() - started
+
+    try:
+        for _ in range(3000):
+            try:
+                status, _ = get("/healthz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        worker = _children(server.pid)[0]
+        echo(
+            f"{'after':<30} {'HTTP':>4} {'ms':>8} {'RSS MB':>7} {'anon':>7} {'file':>7} {'PSS':>7}"
+        )
+        note("start-up and /healthz", status)
+        search = "/api/v1/search?" + urlencode({"q": WORKER_QUERIES[0], "per_page": 25})
+        note("the first search", *timed(search))
+        for q in WORKER_QUERIES:
+            status, _ = get("/api/v1/search?" + urlencode({"q": q, "per_page": 25}))
+        for sort in ("newest", "amount"):
+            status, _ = get("/api/v1/search?" + urlencode({"q": "price", "sort": sort}))
+        note(f"{len(WORKER_QUERIES) + 3} searches", status)
+        note("the first themes overview", *timed("/api/v1/themes?figures=1"))
+        if discovery:
+            note("discovery", *timed("/api/v1/themes/discover"))
+        _, page = get("/login", session=True)
+        field = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page)
+        form = {"email": email, "password": password}
+        form["csrf_token"] = field.group(1).decode() if field else ""
+        get("/login", session=True, data=urlencode(form).encode())
+        for path in ("/", "/search?q=price", "/themes/", "/search?q=onboarding&page=2"):
+            status, _ = get(path, session=True)
+        note("signed-in pages", status)
+        for n in range(30):
+            query = WORKER_QUERIES[n % len(WORKER_QUERIES)] + f" word{n}"
+            status, _ = get("/api/v1/search?" + urlencode({"q": query}))
+        note("30 more searches", status)
+        echo(f"Load average: {Path('/proc/loadavg').read_text().strip()}")
+    finally:
+        server.terminate()
+        server.wait(60)
+    return rows
+
+
+if __name__ == "__main__":
+    import sys
+
+    arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
+    if len(arguments) != 1:
+        raise SystemExit("usage: python -m kb.bench.memory FOLDER [--no-discovery]")
+    worker_steps(Path(arguments[0]), discovery="--no-discovery" not in sys.argv)
