@@ -77,3 +77,34 @@ def test_a_search_racing_a_commit_opens_the_next_commit(app, users, make_debrief
     monkeypatch.setattr(indexer, "open_generation", racing)
     result = search.search(users.rep, {"q": "wallaby"})
     assert result.total == 1 and result.warnings == [] and len(opened) == 2
+
+
+def test_searchers_read_the_segment_files_without_copying_them(app, users, make_debrief):
+    """Each thread of a worker searches with a searcher of its own; the
+    segment files they read stay in the memory map that the machine's
+    processes share, instead of a private copy per searcher (that was once
+    a third of the index for every thread)."""
+    import tracemalloc
+
+    for n in range(40):
+        text = f"Okapi remark {n}: " + " ".join(f"w{n}x{i}" for i in range(180))
+        make_debrief(users.rep, quotes=[{"text": text}])
+    assert search.reindex() == 40  # one compound segment file, as a rebuild writes it
+    index = app.extensions["kb_search"]
+    index_bytes = sum(p.stat().st_size for p in index.folder.current().glob("*.seg"))
+    assert index_bytes > 100_000
+
+    tracemalloc.start()
+    try:
+        for _ in range(4):  # as four threads would, each opening its searcher
+            index.forget_view()
+            assert search.search(users.rep, {"q": "okapi", "sort": "newest"}).total == 40
+        snapshot = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    copied = sum(
+        stat.size
+        for stat in snapshot.statistics("filename")
+        if stat.traceback[0].filename.endswith("structfile.py")
+    )
+    assert copied < index_bytes / 10
