@@ -5,6 +5,7 @@ and no process behind; and the indexer's own rebuild after a backlog runs in
 lower-priority processes while searches keep answering from the old index."""
 
 import multiprocessing
+import random
 import threading
 from datetime import date, timedelta
 
@@ -12,12 +13,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
 
 from kb import search
 from kb.extensions import db
 from kb.models import Debrief
 from kb.practices import service as practices
 from kb.search import bulk, indexer
+from kb.search.analysis import pairs
 from kb.search.documents import DOCUMENT_TYPES, Debriefs, debrief_document
 from kb.search.schema import SCHEMA
 
@@ -129,13 +132,13 @@ def test_documents_read_from_rows_are_those_of_the_loaded_debriefs(app, corpus):
 
 @pytest.mark.parametrize(
     ("processes", "spill"),
-    [(0, bulk.SPILL_POSTINGS), (2, bulk.SPILL_POSTINGS), (0, 40)],
+    [(0, bulk.SPILL_BYTES), (2, bulk.SPILL_BYTES), (0, 40)],
     ids=["in-process", "two-builders", "spilling-runs"],
 )
 def test_the_builder_writes_what_whooshs_writer_writes(
     app, corpus, tmp_path, monkeypatch, processes, spill
 ):
-    monkeypatch.setattr(bulk, "SPILL_POSTINGS", spill)
+    monkeypatch.setattr(bulk, "SPILL_BYTES", spill)
     (tmp_path / "whoosh").mkdir()
     (tmp_path / "bulk").mkdir()
     assert whoosh_build(tmp_path / "whoosh") == 7
@@ -146,6 +149,64 @@ def test_the_builder_writes_what_whooshs_writer_writes(
     assert len(segments) == max(1, processes)
     left = {p.suffix for p in (tmp_path / "bulk").iterdir()}
     assert left == {".seg", ".toc"}
+
+
+def many_documents(count: int) -> list[dict]:
+    """Documents of every shape a rebuild meets, many of them: common words
+    in every block of their postings, words repeated within a document,
+    values of every kind of field, and fields left out."""
+    rng = random.Random(7)
+    words = [f"w{i}" for i in range(40)] + ["pricing", "price", "onboarding", "émigré"]
+    found = []
+    for n in range(count):
+        # Low-numbered words are common, so their postings fill many blocks.
+        text = [words[min(int(rng.expovariate(0.15)), len(words) - 1)] for _ in range(40)]
+        text = text[: rng.randrange(0, 40)]
+        document = {
+            "key": f"debrief:{n + 1}",
+            "doc_type": "debrief",
+            "text": text,
+            "pairs": pairs(text),
+            "outcome": rng.choice(["won", "lost", "no_decision"]),
+            "author_id": str(rng.randrange(1, 9)),
+            "segment": rng.choice(["enterprise", "mid-market", None]),
+            "quarter": f"2025-q{rng.randrange(1, 5)}",
+            "competitor": sorted(set(rng.sample(["acme", "globex", "hooli"], rng.randrange(0, 3)))),
+            "close_date": 739_000 + rng.randrange(0, 400),
+            "amount": rng.choice([0, 5_000, 25_000, 1_250_000, rng.randrange(0, 10**7)]),
+        }
+        found.append({name: value for name, value in document.items() if value not in (None, [])})
+    return found
+
+
+@pytest.mark.parametrize("spill", [bulk.SPILL_BYTES, 20_000], ids=["in-memory", "spilling-runs"])
+def test_the_builder_writes_what_whooshs_writer_writes_for_many_documents(tmp_path, spill):
+    # Blocks of 8 postings, so that postings of common words span many blocks.
+    codec = indexer.Codec(blocklimit=8)
+    documents = many_documents(600)
+    (tmp_path / "whoosh").mkdir()
+    writer = whoosh_index.create_in(str(tmp_path / "whoosh"), SCHEMA).writer(codec=codec)
+    for document in documents:
+        writer.add_document(**document)
+    writer.commit()
+    (tmp_path / "bulk").mkdir()
+    storage = FileStorage(str(tmp_path / "bulk"))
+    whoosh_index.TOC.create(storage, SCHEMA, bulk.INDEX_NAME)
+    builder = bulk.SegmentBuilder(storage, codec, SCHEMA, spill)
+    for document in documents:
+        builder.add(document)
+    spilled = len(builder.runs)
+    whoosh_index.TOC(SCHEMA, [builder.finish()], 1).write(storage, bulk.INDEX_NAME)
+    assert (spilled > 1) == (spill < bulk.SPILL_BYTES)
+    assert contents(tmp_path / "bulk") == contents(tmp_path / "whoosh")
+    reader = whoosh_index.open_dir(str(tmp_path / "bulk")).reader()
+    try:
+        # What the comparison covers: a word in most documents, in many
+        # blocks, with frequencies above one.
+        common = list(reader.postings("text", "w0").items_as("frequency"))
+        assert len(common) > 8 * 20 and max(freq for _, freq in common) > 3
+    finally:
+        reader.close()
 
 
 def test_a_rebuild_finds_what_the_applied_changes_found(app, users, corpus):

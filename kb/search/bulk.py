@@ -4,19 +4,22 @@ Whoosh's writer sends every posting through a sorting pool: a Python tuple
 per posting, pickled to temporary run files when the pool is full, read back
 and merged one posting at a time. At 100,000 debriefs that is 25 million
 tuples, several minutes and gigabytes of temporary files. Here a builder
-keeps each field's postings in memory as two compact arrays per term
-(documents and frequencies), counted with a Counter per document, and
-writes the segment with Whoosh's own codec one term at a time, so the
-files are in Whoosh's format and read by its code (tests/test_search_bulk.py
-compares what it writes with what Whoosh's writer writes, posting for
-posting; only blocks too small to gain from compression are left as they are).
+keeps, for each term, one compact array of the document number of each of
+its occurrences (a document repeated as often as the term occurs in it),
+appended to by C loops, and counts frequencies once per term when it writes
+the segment. It writes the postings blocks and the terms table itself,
+a term at a time without Whoosh's Python calls per posting, in Whoosh's
+format and read by its code: tests/test_search_bulk.py compares what it
+writes with what Whoosh's writer writes, posting for posting (only blocks
+too small to gain from compression are left as they are).
 
 Documents are read in order of their ids and split into one contiguous
 range per builder process; each builder writes one segment and the
 segments, listed in that order, make the generation. Document numbers
 therefore follow ids, as in an index built by one Whoosh writer. A builder
-whose postings pass SPILL_POSTINGS writes them to a compressed run file and
-merges its runs term by term at the end, so memory stays flat at any size.
+whose postings would take more than SPILL_BYTES writes them to a run file
+and merges its runs term by term at the end, so memory stays flat at any
+size.
 
 Builder processes get SIGKILL when the process that started them dies,
 and wait for that process to take their segment before they exit.
@@ -24,7 +27,6 @@ and wait for that process to take their segment before they exit.
 
 import contextlib
 import ctypes
-import gzip
 import heapq
 import logging
 import multiprocessing
@@ -39,18 +41,21 @@ import zlib
 from array import array
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from itertools import chain, repeat
+from hashlib import md5
+from itertools import accumulate, chain, repeat, starmap
 from operator import itemgetter, sub
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from whoosh import fields, formats
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3PostingsWriter
+from whoosh import analysis, fields, formats
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
 from whoosh.compat import dumps
+from whoosh.filedb import filetables
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import _DEF_INDEX_NAME as INDEX_NAME
 from whoosh.index import TOC, clean_files
+from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
 
 from kb.search.documents import DOCUMENT_TYPES, batches
@@ -58,9 +63,18 @@ from kb.search.documents import DOCUMENT_TYPES, batches
 log = logging.getLogger(__name__)
 
 READ_BATCH = 1000
-# Postings a builder holds in memory before writing them to a run: about
-# 60 MB of arrays and dictionaries.
-SPILL_POSTINGS = 3_000_000
+# The memory a builder's postings may take before they are written to a
+# run: each occurrence of a term is a document number in an array, each
+# term a string, an array and a dictionary entry (checked every TERM_CHECK
+# documents). With two builders at 100,000 debriefs, each writes two runs
+# and stays near 160 MB; holding everything would take 40 MB more each, for
+# no measurable gain in time.
+SPILL_BYTES = 40_000_000
+OCCURRENCE_BYTES = 4
+TERM_BYTES = 200
+TERM_CHECK = 256
+# Occurrences a run file keeps in one piece.
+RUN_CHUNK = 1_000_000
 # Below this many documents one builder in the calling process is quicker
 # than starting processes.
 SMALL = 5_000
@@ -73,7 +87,9 @@ Part = list[tuple[str, list[int]]]
 
 
 class _Postings(dict):
-    """term → document numbers (or frequencies), one array per term."""
+    """term → the number of the document of each of its occurrences, in
+    order: a document is repeated as often as the term occurs in it, which
+    gives the term's frequency there when the segment is written."""
 
     __slots__ = ()
 
@@ -109,54 +125,73 @@ class _Field:
         # Numeric terms are bytes that are not text; every other term is
         # kept as text, whose order is that of its UTF-8 bytes.
         self.raw = isinstance(field, fields.NUMERIC)
+        # A value of a field that is not analysed (the document's key) is
+        # its one term; other values are analysed once and remembered,
+        # except those of a unique field, which never repeat.
+        self.whole = (
+            type(fmt) is formats.Existence
+            and type(getattr(field, "analyzer", None)) is analysis.IDTokenizer
+            and not self.raw
+        )
+        self.remember = not field.unique
         self.values: dict = {}
         self.clear()
 
     def clear(self) -> None:
         self.docs = _Postings()
-        self.freqs = _Postings() if self.frequencies else None
 
     def add(self, docnum: int, value) -> tuple[int, int]:
-        """Record the postings of one document's value; returns their
+        """Record the occurrences of one document's value; returns their
         number and the value's length as Whoosh counts it."""
         if isinstance(value, list) and not self.raw:
             # A list is taken as its terms, already analysed.
             if self.frequencies:
-                counts = Counter(value)
-                terms, freqs, length = counts, counts.values(), len(value)
+                occurrences, length = value, len(value)
             else:
-                terms = dict.fromkeys(value)
-                freqs, length = None, len(terms)
+                occurrences = dict.fromkeys(value)
+                length = len(occurrences)
         else:
-            terms, freqs, length = self._terms(value)
-        # The loops over terms run in C: this is done for every posting.
-        _consume(map(_append, map(self.docs.__getitem__, terms), repeat(docnum)))
-        if self.frequencies:
-            _consume(map(_append, map(self.freqs.__getitem__, terms), freqs))
-        return len(terms), length
+            occurrences, length = self._terms(value)
+        # The loop over occurrences runs in C: this is done for every word
+        # of every document.
+        _consume(map(_append, map(self.docs.__getitem__, occurrences), repeat(docnum)))
+        return len(occurrences), length
 
-    def _terms(self, value) -> tuple[tuple, tuple, int]:
-        """(terms, frequencies, length) of a value that is not a list of
-        terms, as Whoosh's field.index() makes them."""
+    def _terms(self, value) -> tuple[tuple, int]:
+        """(occurrences, length) of a value that is not a list of terms, as
+        Whoosh's field.index() makes them: each term repeated as often as it
+        occurs."""
+        if self.whole and isinstance(value, str):
+            return (value,), 1
         key = value if not isinstance(value, list) else tuple(value)
         found = self.values.get(key)
         if found is None:
-            items = [
-                (term if self.raw else term.decode("utf-8"), freq)
-                for term, freq, _, _ in self.field.index(value)
-            ]
-            terms = tuple(term for term, _ in items)
-            freqs = tuple(freq for _, freq in items)
-            found = (terms, freqs, sum(freqs))
-            if len(self.values) >= VALUE_CACHE:
-                self.values.clear()
-            self.values[key] = found
+            occurrences = []
+            length = 0
+            for term, freq, _, _ in self.field.index(value):
+                occurrences += [term if self.raw else term.decode("utf-8")] * (
+                    freq if self.frequencies else 1
+                )
+                length += freq
+            found = (tuple(occurrences), length)
+            if self.remember:
+                if len(self.values) >= VALUE_CACHE:
+                    self.values.clear()
+                self.values[key] = found
         return found
 
-    def sorted_postings(self) -> Iterator[tuple[object, array, array | None]]:
-        freqs = self.freqs
-        for term in sorted(self.docs):
-            yield term, self.docs[term], freqs[term] if freqs is not None else None
+    def sorted_postings(self) -> Iterator[tuple[object, array]]:
+        """Every term in order with its occurrences, each let go of once
+        it is taken."""
+        docs = self.docs
+        for term in sorted(docs):
+            yield term, docs.pop(term)
+
+
+def _dump_chunk(run, field: str, terms: list, arrays: list[array]) -> None:
+    counts = array("I", map(len, arrays))
+    data = b"".join(map(array.tobytes, arrays))
+    pickle.dump((field, terms, counts, data), run, pickle.HIGHEST_PROTOCOL)
 
 
 class SegmentBuilder:
@@ -171,9 +206,12 @@ class SegmentBuilder:
         self.segment = codec.new_segment(storage, INDEX_NAME)
         self.perdoc = codec.per_document_writer(storage, self.segment)
         self.fields = {name: _Field(name, schema[name]) for name in schema.names()}
+        # The fields of a document in the order Whoosh's writer takes
+        # them, by the fields the document has.
+        self.orders: dict[tuple, list[_Field]] = {}
         self.docnum = 0
         self.held = 0
-        self.spill = spill or SPILL_POSTINGS
+        self.spill = spill or SPILL_BYTES
         self.runs: list[str] = []
 
     def add(self, document: dict) -> None:
@@ -181,71 +219,96 @@ class SegmentBuilder:
         docnum = self.docnum
         perdoc = self.perdoc
         perdoc.start_doc(docnum)
-        for name in sorted(document):
-            value = document[name]
+        names = tuple(document)
+        order = self.orders.get(names)
+        if order is None:
+            order = self.orders[names] = [self.fields[name] for name in sorted(names)]
+        held = 0
+        for spec in order:
+            value = document[spec.name]
             if value is None:
                 continue
-            spec = self.fields[name]
             length = 0
             if spec.indexed:
-                postings, length = spec.add(docnum, value)
-                self.held += postings
-                if not spec.scorable:
-                    length = 0
-            perdoc.add_field(name, spec.field, value if spec.stored else None, length)
+                occurrences, length = spec.add(docnum, value)
+                held += occurrences
+            # What perdoc.add_field does, when it does anything.
+            if spec.stored or (spec.scorable and length):
+                stored = value if spec.stored else None
+                perdoc.add_field(spec.name, spec.field, stored, length if spec.scorable else 0)
             if spec.column is not None:
-                perdoc.add_column_value(name, spec.column, spec.field.to_column_value(value))
+                perdoc.add_column_value(spec.name, spec.column, spec.field.to_column_value(value))
         perdoc.finish_doc()
         self.docnum += 1
-        if self.held >= self.spill:
-            self._write_run()
+        self.held += held
+        if self.held * OCCURRENCE_BYTES >= self.spill or not docnum % TERM_CHECK:
+            terms = sum(len(spec.docs) for spec in self.fields.values())
+            if self.held * OCCURRENCE_BYTES + terms * TERM_BYTES >= self.spill:
+                self._write_run()
 
-    def _sorted_terms(self) -> Iterator[tuple[str, object, array, array | None]]:
+    def _sorted_terms(self) -> Iterator[tuple[str, object, array]]:
         for name in sorted(self.fields):
             spec = self.fields[name]
             if spec.indexed:
-                for term, docs, freqs in spec.sorted_postings():
-                    yield name, term, docs, freqs
+                for term, docs in spec.sorted_postings():
+                    yield name, term, docs
 
     def _write_run(self) -> None:
-        """Move the postings held in memory to a compressed run file."""
+        """Move the postings held in memory to a run file: for each field,
+        chunks of terms in order with their occurrences as one array."""
         name = f"{INDEX_NAME}_{self.segment.segment_id()}.{len(self.runs)}.run"
-        with gzip.open(os.path.join(self.storage.folder, name), "wb", compresslevel=1) as run:
-            for record in self._sorted_terms():
-                pickle.dump(record, run, pickle.HIGHEST_PROTOCOL)
+        with open(os.path.join(self.storage.folder, name), "wb") as run:
+            for field in sorted(self.fields):
+                spec = self.fields[field]
+                if not spec.indexed:
+                    continue
+                terms, arrays, size = [], [], 0
+                for term, docs in spec.sorted_postings():
+                    terms.append(term)
+                    arrays.append(docs)
+                    size += len(docs)
+                    if size >= RUN_CHUNK:
+                        _dump_chunk(run, field, terms, arrays)
+                        terms, arrays, size = [], [], 0
+                if terms:
+                    _dump_chunk(run, field, terms, arrays)
         self.runs.append(name)
         for spec in self.fields.values():
             spec.clear()
         self.held = 0
 
-    def _read_run(self, name: str) -> Iterator[tuple[str, object, array, array | None]]:
-        # One pickle per term, each loaded on its own: an unpickler kept
-        # across them would keep every term it has read.
-        with gzip.open(os.path.join(self.storage.folder, name), "rb") as run:
+    def _read_run(self, name: str) -> Iterator[tuple[str, object, array]]:
+        # One chunk at a time: an unpickler kept across them would keep
+        # every chunk it has read.
+        with open(os.path.join(self.storage.folder, name), "rb") as run:
             while True:
                 try:
-                    yield pickle.load(run)  # noqa: S301  (this builder's own run file)
+                    field, terms, counts, data = pickle.load(run)  # noqa: S301  (this builder's own run)
                 except EOFError:
                     return
+                docs = array("I")
+                docs.frombytes(data)
+                start = 0
+                for term, end in zip(terms, accumulate(counts), strict=True):
+                    yield field, term, docs[start:end]
+                    start = end
 
-    def _merged_terms(self) -> Iterator[tuple[str, object, array, array]]:
-        """Every (field, term) in order, its postings joined across the runs
-        and what is still in memory. Runs hold earlier documents than later
-        runs, so joining keeps document numbers ascending."""
+    def _merged_terms(self) -> Iterator[tuple[str, object, array]]:
+        """Every (field, term) in order, its occurrences joined across the
+        runs and what is still in memory. Runs hold earlier documents than
+        later runs, so joining keeps document numbers ascending."""
         if not self.runs:
             yield from self._sorted_terms()
             return
         sources = [self._read_run(name) for name in self.runs] + [self._sorted_terms()]
         current = None
-        for field, term, docs, freqs in heapq.merge(*sources, key=itemgetter(0, 1)):
+        for field, term, docs in heapq.merge(*sources, key=itemgetter(0, 1)):
             if current is not None and current[0] == field and current[1] == term:
                 current[2].extend(docs)
-                if freqs is not None:
-                    current[3].extend(freqs)
                 continue
             if current is not None:
                 yield current
-            current = (field, term, docs, freqs)
+            current = (field, term, docs)
         if current is not None:
             yield current
 
@@ -258,25 +321,15 @@ class SegmentBuilder:
             return None
         writer = self.codec.field_writer(self.storage, self.segment)
         try:
+            terms = _TermsWriter(writer, self.codec)
             field = None
-            for name, term, docs, freqs in self._merged_terms():
+            for name, term, docs in self._merged_terms():
                 if name != field:
-                    if field is not None:
-                        writer.finish_field()
                     field = name
                     spec = self.fields[name]
-                    writer.start_field(name, spec.field)
-                    writer._postwriter = BlockWriter(
-                        writer._postfile,
-                        blocklimit=self.codec._blocklimit,
-                        compression=self.codec._compression,
-                        inlinelimit=self.codec._inlinelimit,
-                    )
-                writer.start_term(term if spec.raw else term.encode("utf-8"))
-                writer._postwriter.write(docs, freqs, spec.frequencies)
-                writer.finish_term()
-            if field is not None:
-                writer.finish_field()
+                    terms.start_field(name, spec.frequencies)
+                terms.add(term if spec.raw else term.encode("utf-8"), docs)
+            terms.close()
         finally:
             writer.close()
             self._remove_runs()
@@ -299,76 +352,170 @@ class SegmentBuilder:
         self.runs = []
 
 
-_FREQ_BYTES_SWAP = sys.byteorder == "little"  # Whoosh packs frequencies big-endian
+# Whoosh packs frequencies, and everything else, big-endian.
+_SWAP = sys.byteorder == "little"
 # A block's pickle shorter than this is stored as it is: compressing it
 # would make it longer (Whoosh meant to do the same below 20 bytes).
 COMPRESS_FROM = 64
+_TERMINFO = W3TermInfo._struct.pack
+_KEY_VALUE_LENGTHS = filetables._lengths.pack
+_NO_LENGTH = length_to_byte(None)  # no block records document lengths
+_ZERO_LENGTH = length_to_byte(0)
+_FLUSH_BYTES = 1 << 20
 
 
-class BlockWriter(W3PostingsWriter):
-    """Whoosh's W3 postings writer, fed a block at a time (write()), with
-    its per-posting Python loops done by C functions; the blocks it writes
-    are the ones Whoosh writes, and read by the same code."""
+def _md5_hash(key: bytes) -> int:
+    # filetables.md5_hash: the low 32 bits of the key's MD5 digest.
+    return int.from_bytes(md5(key, usedforsecurity=False).digest()[12:], "big")
 
-    def write(self, docs: array, freqs: array, frequencies: bool) -> None:
-        limit = self._blocklimit
-        for start in range(0, len(docs), limit):
-            if start:
-                self._write_block()
-            ids = docs[start : start + limit]
-            self._ids = ids
-            if frequencies:
-                counts = freqs[start : start + limit]
-                self._weights = array("f", counts)
-                self._maxweight = float(max(counts))
-                values = array("I", counts)
-                if _FREQ_BYTES_SWAP:
-                    values.byteswap()
-                self._values = [values.tobytes()]
+
+class _TermsWriter:
+    """Writes terms and their postings as Whoosh's W3 field writer does,
+    postings block by block and term infos as rows of its ordered hash
+    table, with the same bytes (tests/test_search_bulk.py), but without a
+    stack of Python calls per posting and per term: a term is a few C calls
+    and one loop of Python."""
+
+    def __init__(self, writer, codec: W3Codec):
+        self.postfile = writer._postfile
+        self.tindex = writer._tindex
+        if self.tindex.hashfn is not filetables.md5_hash:
+            raise ValueError("the terms table must be hashed with MD5")
+        self.fieldmap = writer._fieldmap
+        self.blocklimit = codec._blocklimit
+        self.compression = codec._compression
+        self.post_offset = self.postfile.tell()
+        self.term_offset = self.tindex.dbfile.tell()
+        self.posts: list[bytes] = []
+        self.rows: list[bytes] = []
+        self.positions = array("Q")
+        self.buffered = 0
+        self.prefix = b""
+        self.frequencies = False
+        self.lastkey = self.tindex.lastkey
+
+    def start_field(self, name: str, frequencies: bool) -> None:
+        fieldmap = self.fieldmap
+        if name not in fieldmap:
+            fieldmap[name] = len(fieldmap)
+        self.prefix = pack_ushort(fieldmap[name])
+        self.frequencies = frequencies
+
+    def add(self, btext: bytes, occurrences: array) -> None:
+        """One term, from the document number of each of its occurrences."""
+        if len(occurrences) == 1 or not self.frequencies:
+            docs, counts = occurrences, None
+        else:
+            counted = Counter(occurrences)
+            if len(counted) == len(occurrences):
+                docs, counts = occurrences, None
             else:
-                self._weights = array("f", [1.0]) * len(ids)
-                self._maxweight = 1.0
-                self._values = []
-
-    def _mini_ids(self):
-        ids = self._ids
-        return tuple(map(sub, ids, chain((0,), ids)))  # delta_encode
-
-    def _mini_weights(self):
-        weights = self._weights
-        if weights.count(1.0) == len(weights):
-            return None
-        if weights.count(weights[0]) == len(weights):
-            return weights[0]
-        return tuple(weights)
-
-    def _write_block(self, last=False):
-        # W3PostingsWriter._write_block, leaving small blocks uncompressed.
-        if not self._blockcount:
-            self._postfile.write(WHOOSH3_HEADER_MAGIC)
-        self._terminfo.add_block(self)
-        data = dumps((self._mini_ids(), self._mini_weights(), self._mini_values()), 2)
-        comp = self._compression if len(data) >= COMPRESS_FROM else 0
-        if comp:
-            data = zlib.compress(data, comp)
-        ids = self._ids
-        info = dumps(
-            (
-                len(ids),
-                ids[-1],
-                self._maxweight,
-                comp,
-                length_to_byte(self._minlength),
-                length_to_byte(self._maxlength),
-            ),
-            2,
+                docs, counts = array("I", counted), array("I", counted.values())
+        frequencies = self.frequencies
+        start = self.post_offset
+        posts = self.posts
+        posts.append(WHOOSH3_HEADER_MAGIC)
+        written = len(WHOOSH3_HEADER_MAGIC)
+        limit = self.blocklimit
+        total = len(docs)
+        weight = 0.0
+        maxweight = 0
+        for first in range(0, total, limit):
+            ids = docs[first : first + limit] if total > limit else docs
+            size = len(ids)
+            deltas = tuple(map(sub, ids, chain((0,), ids)))
+            if counts is None:
+                weights, blockmax, blockweight = None, 1.0, float(size)
+            else:
+                block = counts[first : first + limit] if total > limit else counts
+                blockmax = float(max(block))
+                blockweight = float(sum(block))
+                if block.count(1) == size:
+                    weights = None
+                elif block.count(block[0]) == size:
+                    weights = float(block[0])
+                else:
+                    weights = tuple(map(float, block))
+            if frequencies:
+                values = array("I", [1]) * size if counts is None else array("I", block)
+                if _SWAP:
+                    values.byteswap()
+                values = values.tobytes()
+            else:
+                values = None
+            data = dumps((deltas, weights, values), 2)
+            comp = self.compression if len(data) >= COMPRESS_FROM else 0
+            if comp:
+                data = zlib.compress(data, comp)
+            info = dumps((size, ids[-1], blockmax, comp, _NO_LENGTH, _ZERO_LENGTH), 2)
+            length = len(info) + len(data)
+            posts += (pack_int(-length if first + limit >= total else length), info, data)
+            written += 4 + length
+            weight += blockweight
+            if blockmax > maxweight:
+                maxweight = blockmax
+        self.post_offset = start + written
+        key = self.prefix + btext
+        if key <= self.lastkey:
+            raise ValueError(f"terms must increase: {self.lastkey!r}..{key!r}")
+        self.lastkey = key
+        value = (
+            _TERMINFO(0, weight, total, 0, _ZERO_LENGTH, maxweight, docs[0], docs[-1])
+            + pack_long(start)
+            + pack_int(written)
         )
-        length = len(info) + len(data)
-        self._postfile.write_int(-length if last else length)
-        self._postfile.write(info)
-        self._postfile.write(data)
-        self._blockcount += 1
-        self._new_block()
+        row = _KEY_VALUE_LENGTHS(len(key), len(value)) + key + value
+        self.rows.append(row)
+        self.positions.append(self.term_offset)
+        hashed = _md5_hash(key)
+        self.tindex.buckets[hashed & 255].append((hashed, self.term_offset))
+        self.term_offset += len(row)
+        self.buffered += written + len(row)
+        if self.buffered >= _FLUSH_BYTES:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.postfile.write(b"".join(self.posts))
+        self.tindex.dbfile.write(b"".join(self.rows))
+        self.posts.clear()
+        self.rows.clear()
+        self.buffered = 0
+
+    def close(self) -> None:
+        """Hand what was written to the terms table, which writes its hash
+        tables and index when the field writer is closed."""
+        self._flush()
+        tindex = self.tindex
+        tindex.lastkey = self.lastkey
+        positions = self.positions
+        index = tindex.index
+        if len(index):
+            positions = array("Q", index) + positions
+        # The type Whoosh's growable array would have ended with.
+        last = positions[-1] if positions else 0
+        typecode = "H" if last < 2**16 else "i" if last < 2**31 else "I" if last < 2**32 else "q"
+        index.array = array(typecode, positions)
+        tindex.__class__ = _HashWriter
+
+
+class _HashWriter(filetables.OrderedHashWriter):
+    """Whoosh's ordered hash writer, writing its hash tables with C loops."""
+
+    def _write_hashes(self):
+        dbfile = self.dbfile
+        null = (0, 0)
+        pack = filetables._pointer.pack
+        for entries in self.buckets:
+            pos = dbfile.tell()
+            numslots = 2 * len(entries)
+            self.directory.append((pos, numslots))
+            hashtable = [null] * numslots
+            for hashval, position in entries:
+                slot = (hashval >> 8) % numslots
+                while hashtable[slot] != null:
+                    slot = (slot + 1) % numslots
+                hashtable[slot] = (hashval, position)
+            dbfile.write(b"".join(starmap(pack, hashtable)))
 
 
 # Building a generation
