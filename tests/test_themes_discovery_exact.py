@@ -6,6 +6,7 @@ count over every word and phrase of the subset's text, merged into ideas
 the same way."""
 
 import random
+from datetime import date
 
 import pytest
 
@@ -155,3 +156,23 @@ def test_the_upper_bound_is_never_below_a_score_it_bounds():
             for a in range(0, min(most, n1) + 1, max(1, most // 10)):
                 for c in range(0, n2 + 1, max(1, n2 // 20)):
                     assert log_likelihood(a, n1, c, n2) <= bound + 1e-9
+
+
+def test_a_subset_larger_than_the_sample_read_lists_what_counting_everything_lists(app):
+    """More than 2,000 lost debriefs of the demo data (more than discovery
+    reads for candidates): the lists equal a brute-force exact count of every
+    word and phrase of every lost debrief's text."""
+    from kb import search
+    from kb.demo.generator import generate
+
+    generate(5000, seed=5, echo=None, anchor=date(2026, 6, 30))
+    search.reindex()
+    snap = engine.snapshot()
+    filters = {"outcome": "lost"}
+    size = snap.match("", filters).count
+    assert size > discovery.SAMPLE, size
+
+    result = discovery.discover(snap, term_cache(), "", filters, "all", 5)
+    assert result.sampled == discovery.SAMPLE
+    assert result.words and result.phrases
+    assert rows(result) == brute_force(snap, filters, 5, discovery.RESULTS)

@@ -32,9 +32,11 @@ them (kb.themes.significance); the others are marked exploratory.
 """
 
 import math
+import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from itertools import product
@@ -47,7 +49,7 @@ from kb.analytics.periods import Period, parse_date, parse_quarter, rolling
 from kb.search.analysis import analyse, spans
 from kb.search.documents import Section
 from kb.search.highlight import snippets
-from kb.themes import exclusions, ideas
+from kb.themes import exclusions, ideas, postings
 from kb.themes.engine import Match, Snapshot
 from kb.themes.exclusions import Exclusions
 from kb.themes.significance import Correction, correct, p_value
@@ -166,6 +168,8 @@ class Discovery:
     correction: Correction | None = None
     emerging_correction: Correction | None = None
     took_ms: float = 0.0
+    # Where the time went, in ms, by stage (see _stage).
+    stages: dict[str, float] | None = None
     as_of: datetime | None = None  # set when shown from a store that lags the latest change
 
     @property
@@ -201,6 +205,34 @@ def shifted(filters: Mapping[str, Any], period: Period) -> dict[str, Any]:
     moved = {k: v for k, v in filters.items() if k not in ("quarter", "date_from", "date_to")}
     moved["date_from"], moved["date_to"] = period.start.isoformat(), period.end.isoformat()
     return moved
+
+
+class _Stages(threading.local):
+    def __init__(self):
+        self.times: dict[str, float] | None = None
+        self.inner: list[float] = []
+
+
+_STAGES = _Stages()
+
+
+@contextmanager
+def _stage(name: str) -> Iterator[None]:
+    """Adds the time spent inside, less that of stages nested in it, to
+    `name` of the discovery being computed in this thread."""
+    times = _STAGES.times
+    if times is None:
+        yield
+        return
+    started = time.perf_counter()
+    _STAGES.inner.append(0.0)
+    try:
+        yield
+    finally:
+        elapsed = time.perf_counter() - started
+        times[name] = times.get(name, 0.0) + elapsed - _STAGES.inner.pop()
+        if _STAGES.inner:
+            _STAGES.inner[-1] += elapsed
 
 
 # --- candidates ---------------------------------------------------------------
@@ -307,10 +339,12 @@ class _Side:
 
 
 def _side(snap: Snapshot, terms: TermCache, bits: int, size: int = SAMPLE) -> _Side:
-    ids = sorted(snap.debriefs_of(bits))
-    sample = _sample(ids, size)
-    analysed = terms.terms(sample)
-    counts = count_grams(analysed)
+    with _stage("reading"):
+        ids = sorted(snap.debriefs_of(bits))
+        sample = _sample(ids, size)
+        analysed = terms.terms(sample)
+    with _stage("counting"):
+        counts = count_grams(analysed)
     return _Side(bits, len(ids), counts, len(ids) / max(1, len(sample)), analysed, ids)
 
 
@@ -341,23 +375,30 @@ class _Bounds:
     - Its background count outside the subset is at least its document
       frequency less its subset count and the documents that are in neither."""
 
-    def __init__(self, snap: Snapshot, subset: _Side, rest_size: int, min_support: int = 1):
+    def __init__(
+        self,
+        snap: Snapshot,
+        subset: _Side,
+        rest_size: int,
+        min_support: int = 1,
+        floor: float = EMERGING_SIGNIFICANT,
+    ):
         self.snap, self.subset, self.rest_size = snap, subset, rest_size
         self.min_support = min_support
         self.outside = snap.view.size - subset.size - rest_size
         self.known: dict[tuple[str, ...], int] = {}
-        self.frequency: dict[tuple[str, ...], int] = {}
+        self.frequencies = postings.frequencies(snap)
         self._most: dict[tuple[str, ...], int] = {}
         self._score: dict[tuple[str, ...], float] = {}
         # A phrase -> the longer phrases whose kept bound was read from it.
         self._longer: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
         self.whole = len(subset.analysed) >= subset.size
+        # Below this many subset debriefs no phrase can score `floor`, even
+        # in no other debrief: its bound is 0 (see score).
+        self.least_scoring = _least_count(floor, subset.size, rest_size)
 
     def df(self, gram: tuple[str, ...]) -> int:
-        found = self.frequency.get(gram)
-        if found is None:
-            found = self.frequency[gram] = self.snap.doc_frequency(gram)
-        return found
+        return self.frequencies.phrase(gram)
 
     def learn(self, gram: tuple[str, ...], count: int) -> None:
         self.known[gram] = count
@@ -371,11 +412,11 @@ class _Bounds:
                     stale.append(longer)
 
     def most(self, gram: tuple[str, ...]) -> int:
-        if gram in self.known:
-            return self.known[gram]
-        found = self._most.get(gram)
+        found = self.known.get(gram)
         if found is None:
-            found = self._most[gram] = self._most_of(gram)
+            found = self._most.get(gram)
+            if found is None:
+                found = self._most[gram] = self._most_of(gram)
         return found
 
     def _most_of(self, gram: tuple[str, ...]) -> int:
@@ -396,16 +437,34 @@ class _Bounds:
         return min(most, self.df(gram))
 
     def score(self, gram: tuple[str, ...]) -> float:
+        """An upper bound on its G²; 0 when even that is below `floor` (too
+        low for any list, and for a p-value that BH could pass)."""
         found = self._score.get(gram)
         if found is None:
             most = self.most(gram)
-            # Without its frequency (too rare to be a finding), no debrief
-            # outside the subset is known for sure to have it.
-            frequency = self.df(gram) if most >= self.min_support else 0
-            least = max(0, frequency - most - self.outside)
-            found = upper_bound(most, self.subset.size, self.rest_size, least)
+            if most < self.least_scoring:
+                found = 0.0
+            else:
+                # Without its frequency (too rare to be a finding), no debrief
+                # outside the subset is known for sure to have it.
+                frequency = self.df(gram) if most >= self.min_support else 0
+                least = max(0, frequency - most - self.outside)
+                found = upper_bound(most, self.subset.size, self.rest_size, least)
             self._score[gram] = found
         return found
+
+
+def _least_count(floor: float, subset_size: int, rest_size: int) -> int:
+    """The fewest subset debriefs with which a phrase can reach G² `floor`
+    (found in none of the others): G² then grows with the subset count."""
+    low, high = 0, subset_size + 1
+    while low < high:
+        mid = (low + high) // 2
+        if upper_bound(mid, subset_size, rest_size) >= floor:
+            high = mid
+        else:
+            low = mid + 1
+    return low
 
 
 @dataclass
@@ -451,7 +510,7 @@ def _best(
     phrase can lift an idea into a list only through one of those).
     Estimates only choose the order in which phrases are counted."""
     rest_size = (background_bits & ~subset.bits).bit_count()
-    bounds = _Bounds(snap, subset, rest_size, min_support)
+    bounds = _Bounds(snap, subset, rest_size, min_support, min(threshold, EMERGING_SIGNIFICANT))
     value_bound = value_bound or (lambda bounds, gram: bounds.score(gram))
     # Bounds before any counting: for the multiple-comparison correction
     # of the candidates that are never counted.
@@ -468,9 +527,14 @@ def _best(
     found: dict[tuple[str, ...], Finding | None] = {}
     scores: dict[tuple[str, ...], float] = {}
     size = first
+    # Every word that may be a finding first: words are few, and their exact
+    # counts bound those of the phrases they are in far better than the
+    # index's frequencies do.
     batch = pending[:size]
+    batch += [gram for gram in pending[size:] if len(gram) == 1]
     while batch:
-        counted = _exact(snap, batch, subset, background_bits, min_support, threshold)
+        with _stage("exact"):
+            counted = _exact(snap, batch, subset, background_bits, min_support, threshold)
         for gram, (finding, count, score) in zip(batch, counted, strict=True):
             found[gram] = finding
             scores[gram] = score
@@ -543,7 +607,8 @@ def _needed(lists, kinds, cutoff, kind, bounds: _Bounds, value_bound):
 
 def _ideas(found: Mapping, value, limit: int, kind):
     findings = (f for f in found.values() if f is not None)
-    return ideas.ranked(findings, value, limit, lambda f: kind(f.terms))
+    with _stage("ideas"):
+        return ideas.ranked(findings, value, limit, lambda f: kind(f.terms))
 
 
 def _exact(
@@ -679,10 +744,27 @@ def discover(
     )
 
     def compute() -> Discovery:
-        found = _discover(
-            snap, terms, query, filters, background, min_support, today, period, limit, sample, left
-        )
-        found.took_ms = round((time.perf_counter() - started) * 1000, 1)
+        _STAGES.times, _STAGES.inner = {}, []
+        try:
+            found = _discover(
+                snap,
+                terms,
+                query,
+                filters,
+                background,
+                min_support,
+                today,
+                period,
+                limit,
+                sample,
+                left,
+            )
+            found.took_ms = round((time.perf_counter() - started) * 1000, 1)
+            stages = {k: round(v * 1000, 1) for k, v in _STAGES.times.items()}
+            stages["other"] = round(found.took_ms - sum(stages.values()), 1)
+            found.stages = stages
+        finally:
+            _STAGES.times = None
         return found
 
     return cached(key, compute)
@@ -705,8 +787,10 @@ def _discover(
         total = max(1, snap.view.doc_count)
         share = background_bits.bit_count() / total
 
+        frequency = postings.frequencies(snap).phrase
+
         def rest_estimate(gram):
-            return max(0.0, snap.doc_frequency(gram) * share - subset.estimate(gram))
+            return max(0.0, frequency(gram) * share - subset.estimate(gram))
 
     rest_size = (background_bits & ~subset.bits).bit_count()
     found = Ranked({"words": [], "phrases": []}, Correction(0, 0, 0))
@@ -717,10 +801,12 @@ def _discover(
             return log_likelihood(round(subset.estimate(gram)), subset.size, round(c), rest_size)
 
         candidates = _candidates(subset, left)
-        found = _best(
-            snap, subset, background_bits, candidates, guess, min_support, SIGNIFICANT, limit
-        )
-        _add_examples(found.lists["words"] + found.lists["phrases"], subset)
+        with _stage("bounds"):
+            found = _best(
+                snap, subset, background_bits, candidates, guess, min_support, SIGNIFICANT, limit
+            )
+        with _stage("examples"):
+            _add_examples(found.lists["words"] + found.lists["phrases"], subset)
     elif not subset.size:
         warnings.append("No submitted debrief matches this subset.")
     else:
@@ -770,20 +856,22 @@ def _emerging(
 
     # The "background" here is the previous period alone (it never overlaps);
     # a share can grow by no more than the share it has now.
-    found = _best(
-        snap,
-        now,
-        before_bits,
-        _candidates(now, left),
-        change,
-        min_support,
-        EMERGING_SIGNIFICANT,
-        max(10, limit // 2),
-        value=lambda f: f.change,
-        value_bound=lambda bounds, gram: 100 * bounds.most(gram) / now.size,
-        first=EMERGING_SHORTLIST,
-        kinds=("all",),
-        kind=lambda terms: "all",
-    )
-    _add_examples(found.lists["all"], now)
+    with _stage("bounds"):
+        found = _best(
+            snap,
+            now,
+            before_bits,
+            _candidates(now, left),
+            change,
+            min_support,
+            EMERGING_SIGNIFICANT,
+            max(10, limit // 2),
+            value=lambda f: f.change,
+            value_bound=lambda bounds, gram: 100 * bounds.most(gram) / now.size,
+            first=EMERGING_SHORTLIST,
+            kinds=("all",),
+            kind=lambda terms: "all",
+        )
+    with _stage("examples"):
+        _add_examples(found.lists["all"], now)
     return found, period, before_period
