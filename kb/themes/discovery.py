@@ -382,76 +382,129 @@ class _Bounds:
         rest_size: int,
         min_support: int = 1,
         floor: float = EMERGING_SIGNIFICANT,
+        candidates: list[tuple[str, ...]] = (),
     ):
         self.snap, self.subset, self.rest_size = snap, subset, rest_size
         self.min_support = min_support
         self.outside = snap.view.size - subset.size - rest_size
         self.known: dict[tuple[str, ...], int] = {}
         self.frequencies = postings.frequencies(snap)
-        self._most: dict[tuple[str, ...], int] = {}
-        self._score: dict[tuple[str, ...], float] = {}
-        # A phrase -> the longer phrases whose kept bound was read from it.
-        self._longer: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
         self.whole = len(subset.analysed) >= subset.size
         # Below this many subset debriefs no phrase can score `floor`, even
         # in no other debrief: its bound is 0 (see score).
         self.least_scoring = _least_count(floor, subset.size, rest_size)
+        # Each phrase and every phrase inside it by number, a phrase's two
+        # longest parts numbered before it, so that one pass in order works
+        # every bound out from those of its parts (see _pass).
+        self.ids: dict[tuple[str, ...], int] = {}
+        self.grams: list[tuple[str, ...]] = []
+        self.left: list[int] = []
+        self.right: list[int] = []
+        self._counted: list[int] = []  # its count if learnt, else -1
+        self._frequency: list[int] = []  # its document frequency if read, else -1
+        self._most: list[int] = []
+        # Its bound on G², and the bound on its count that gave it.
+        self._score: list[float] = []
+        self._scored: list[int] = []
+        self._done = 0  # phrases whose bound is worked out
+        for gram in candidates:
+            self._number(gram)
+        self._pass(0)
+
+    def _number(self, gram: tuple[str, ...]) -> int:
+        found = self.ids.get(gram)
+        if found is None:
+            if len(gram) > 1:
+                left, right = self._number(gram[:-1]), self._number(gram[1:])
+            else:
+                left = right = -1
+            found = self.ids[gram] = len(self.grams)
+            self.grams.append(gram)
+            self.left.append(left)
+            self.right.append(right)
+            self._counted.append(-1)
+            self._frequency.append(-1)
+            self._most.append(0)
+            self._score.append(0.0)
+            self._scored.append(-1)
+        return found
+
+    def _pass(self, start: int) -> None:
+        """Bounds of the phrases numbered from `start` on, in order."""
+        grams, left, right = self.grams, self.left, self.right
+        counted, frequency, most = self._counted, self._frequency, self._most
+        size, min_support, subset = self.subset.size, self.min_support, self.subset
+        phrase_frequency = self.frequencies.phrase
+        whole = self.whole
+        for i in range(start, len(grams)):
+            found = counted[i]
+            if found < 0:
+                found = size
+                part = left[i]
+                if part >= 0:
+                    # At most the count of each of its two longest parts,
+                    # each bounded by theirs in turn, down to its words.
+                    found = min(found, most[part], most[right[i]])
+                if whole:
+                    gram = grams[i]
+                    if len(gram) == 1:
+                        found = min(found, subset.counts.get(gram, 0) + subset.in_names(gram))
+                    elif len(gram) == 2:
+                        found = min(found, subset.pairs(gram))
+                # Too rare already: no need to read its frequency.
+                if found >= min_support:
+                    known = frequency[i]
+                    if known < 0:
+                        known = frequency[i] = phrase_frequency(grams[i])
+                    found = min(found, known)
+            most[i] = found
+        self._done = len(grams)
 
     def df(self, gram: tuple[str, ...]) -> int:
         return self.frequencies.phrase(gram)
 
     def learn(self, gram: tuple[str, ...], count: int) -> None:
+        """A phrase's exact subset count: the bounds of the phrases it is in
+        are worked out again when next asked for."""
         self.known[gram] = count
-        # Bounds of the phrases containing it may tighten: forget those kept.
-        stale = [gram]
-        while stale:
-            part = stale.pop()
-            self._score.pop(part, None)
-            for longer in self._longer.pop(part, ()):
-                if self._most.pop(longer, None) is not None:
-                    stale.append(longer)
+        self._counted[self._number(gram)] = count
+        self._done = 0
 
-    def most(self, gram: tuple[str, ...]) -> int:
-        found = self.known.get(gram)
+    def _id(self, gram: tuple[str, ...]) -> int:
+        found = self.ids.get(gram)
         if found is None:
-            found = self._most.get(gram)
-            if found is None:
-                found = self._most[gram] = self._most_of(gram)
+            found = self._number(gram)
+        if self._done <= found:
+            self._pass(self._done)
         return found
 
-    def _most_of(self, gram: tuple[str, ...]) -> int:
-        most = self.subset.size
-        if len(gram) > 1:
-            # Its two longest parts, each bounded by theirs in turn, down to
-            # its words: at most the count of any word or phrase inside it.
-            left, right = gram[:-1], gram[1:]
-            self._longer.setdefault(left, []).append(gram)
-            self._longer.setdefault(right, []).append(gram)
-            most = min(most, self.most(left), self.most(right))
-        if self.whole and len(gram) == 1:
-            most = min(most, self.subset.counts.get(gram, 0) + self.subset.in_names(gram))
-        elif self.whole and len(gram) == 2:
-            most = min(most, self.subset.pairs(gram))
-        if most < self.min_support:
-            return most  # too rare already: no need to read its frequency
-        return min(most, self.df(gram))
+    def most(self, gram: tuple[str, ...]) -> int:
+        return self._most[self._id(gram)]
 
     def score(self, gram: tuple[str, ...]) -> float:
         """An upper bound on its G²; 0 when even that is below `floor` (too
         low for any list, and for a p-value that BH could pass)."""
-        found = self._score.get(gram)
-        if found is None:
-            most = self.most(gram)
+        i = self._id(gram)
+        most = self._most[i]
+        if self._scored[i] == most:
+            found = self._score[i]
+        else:
             if most < self.least_scoring:
                 found = 0.0
             else:
                 # Without its frequency (too rare to be a finding), no debrief
                 # outside the subset is known for sure to have it.
-                frequency = self.df(gram) if most >= self.min_support else 0
+                frequency = self._frequency[i] if most >= self.min_support else 0
                 least = max(0, frequency - most - self.outside)
                 found = upper_bound(most, self.subset.size, self.rest_size, least)
-            self._score[gram] = found
+            self._score[i], self._scored[i] = found, most
         return found
+
+    def reaches(self, gram: tuple[str, ...], least_count: int, level: float) -> bool:
+        """Whether it may be a finding: in `least_count` subset debriefs or
+        more (those it takes to reach G² `level`) and its bound reaches it."""
+        most = self.most(gram)
+        return most >= least_count and self.score(gram) >= level
 
 
 def _least_count(floor: float, subset_size: int, rest_size: int) -> int:
@@ -510,11 +563,13 @@ def _best(
     phrase can lift an idea into a list only through one of those).
     Estimates only choose the order in which phrases are counted."""
     rest_size = (background_bits & ~subset.bits).bit_count()
-    bounds = _Bounds(snap, subset, rest_size, min_support, min(threshold, EMERGING_SIGNIFICANT))
+    floor = min(threshold, EMERGING_SIGNIFICANT)
+    bounds = _Bounds(snap, subset, rest_size, min_support, floor, candidates)
     value_bound = value_bound or (lambda bounds, gram: bounds.score(gram))
     # Bounds before any counting: for the multiple-comparison correction
     # of the candidates that are never counted.
     first_bounds = {gram: bounds.score(gram) for gram in candidates}
+    least = max(min_support, _least_count(threshold, subset.size, rest_size))
     pending = sorted(
         (
             gram
@@ -540,11 +595,7 @@ def _best(
             scores[gram] = score
             bounds.learn(gram, count)
         pending = [
-            gram
-            for gram in pending
-            if gram not in found
-            and bounds.most(gram) >= min_support
-            and bounds.score(gram) >= threshold
+            gram for gram in pending if gram not in found and bounds.reaches(gram, least, threshold)
         ]
         # Counted in rounds, best guesses first, each round larger: counting
         # the likeliest first raises the cut-off that lets the rest go.
