@@ -7,6 +7,7 @@ the same way."""
 
 import random
 from datetime import date
+from itertools import product
 
 import pytest
 
@@ -129,7 +130,11 @@ def test_a_word_an_estimate_would_drop_is_found_where_its_exact_score_ranks_it(a
     estimated_rest = frequency * snap.size / snap.view.doc_count - 22
     assert log_likelihood(22, n1, round(estimated_rest), n2) < SIGNIFICANT
 
-    result = discovery.discover(snap, term_cache(), "", filters, "all", 3, sample=SAMPLE)
+    # Bounds from the index's frequencies alone (every=0), and from every
+    # debrief's words and word pairs read too.
+    result = discovery.discover(snap, term_cache(), "", filters, "all", 3, sample=SAMPLE, every=0)
+    read_all = discovery.discover(snap, term_cache(), "", filters, "all", 3, sample=SAMPLE)
+    assert rows(read_all) == rows(result)
     assert result.sampled == SAMPLE
     found = {f.terms: f for f in result.findings}
     assert ("onboard",) in found, list(found)
@@ -140,9 +145,9 @@ def test_a_word_an_estimate_would_drop_is_found_where_its_exact_score_ranks_it(a
     assert rows(result) == brute_force(snap, filters, 3, discovery.RESULTS)
 
     # Shorter lists are the top of the same lists, cut-offs, merged ideas and all.
-    for limit in (1, 2, 3):
+    for limit, every in product((1, 2, 3), (0, discovery.EVERY)):
         short = discovery.discover(
-            snap, term_cache(), "", filters, "all", 2, limit=limit, sample=SAMPLE
+            snap, term_cache(), "", filters, "all", 2, limit=limit, sample=SAMPLE, every=every
         )
         expected = brute_force(snap, filters, 2, limit)
         assert expected["words"] and expected["phrases"], expected
@@ -172,7 +177,9 @@ def test_a_subset_larger_than_the_sample_read_lists_what_counting_everything_lis
     size = snap.match("", filters).count
     assert size > discovery.SAMPLE, size
 
-    result = discovery.discover(snap, term_cache(), "", filters, "all", 5)
-    assert result.sampled == discovery.SAMPLE
-    assert result.words and result.phrases
-    assert rows(result) == brute_force(snap, filters, 5, discovery.RESULTS)
+    expected = brute_force(snap, filters, 5, discovery.RESULTS)
+    for every in (0, discovery.EVERY):
+        result = discovery.discover(snap, term_cache(), "", filters, "all", 5, every=every)
+        assert result.sampled == discovery.SAMPLE
+        assert result.words and result.phrases
+        assert rows(result) == expected

@@ -25,8 +25,9 @@ The lists are exact: every candidate that could be in them is counted
 exactly on the index. Estimates (from the sample and the index's document
 frequencies) only choose the order of counting; a candidate is left
 uncounted only when an upper bound on its score, from its document
-frequency, is below the lists' cut-off and its support is too low to be
-merged into a listed idea (see _best). How many findings pass a
+frequency and the counts of the words and pairs in it (read from every
+debrief of a subset of at most EVERY), is below the lists' cut-off and its
+support is too low to be merged into a listed idea (see _best). How many findings pass a
 Benjamini–Hochberg correction over every candidate tested is reported with
 them (kb.themes.significance); the others are marked exploratory.
 """
@@ -57,6 +58,9 @@ from kb.themes.terms import TermCache, names, sections
 
 MIN_SUPPORT, MAX_SUPPORT, DEFAULT_SUPPORT = 1, 1000, 5
 SAMPLE = 2000  # debriefs read per side to find candidates
+# A subset of at most this many debriefs is read whole for bounds on its
+# words' and word pairs' counts (the debriefs' terms are kept for 30,000).
+EVERY = 20_000
 SHORTLIST = 360  # candidates counted exactly first, best estimates first
 EMERGING_SHORTLIST = 180
 SIGNIFICANT = 10.83  # G² for p < 0.001 (one degree of freedom)
@@ -291,12 +295,31 @@ class _Side:
     scale: float  # documents per sampled document
     analysed: dict
     ids: list[int] = field(default_factory=list)
+    # Every debrief's terms, when all were read for bounds (see _side).
+    every: dict | None = None
+    _words: Counter | None = None
     _named: Counter | None = None
     _name_terms: dict[int, tuple] | None = None
     _pairs: Counter | None = None
 
     def estimate(self, gram: tuple[str, ...]) -> float:
         return self.counts.get(gram, 0) * self.scale
+
+    @property
+    def whole(self) -> bool:
+        """Whether every debrief of the side was read (for bounds)."""
+        return self.every is not None or len(self.analysed) >= self.size
+
+    def in_text(self, gram: tuple[str, ...]) -> int:
+        """The side's debriefs whose text has the word, when all were read."""
+        if self.every is None:
+            return self.counts.get(gram, 0)
+        if self._words is None:
+            found: Counter = Counter()
+            for doc in self.every.values():
+                found.update({(t,) for terms in doc for t in terms})
+            self._words = found
+        return self._words.get(gram, 0)
 
     def name_terms(self) -> dict[int, tuple]:
         """Each debrief's names (deal, account, competitors, role) as index
@@ -328,7 +351,8 @@ class _Side:
         if self._pairs is None:
             found: Counter = Counter()
             named = self.name_terms()
-            for debrief_id, doc in self.analysed.items():
+            read = self.analysed if self.every is None else self.every
+            for debrief_id, doc in read.items():
                 parts = [p for p in (*doc, *named.get(debrief_id, ())) if p]
                 seen = {pair for p in parts for pair in zip(p, p[1:])}  # noqa: B905
                 if len(parts) > 1:
@@ -338,14 +362,19 @@ class _Side:
         return self._pairs.get(gram, 0)
 
 
-def _side(snap: Snapshot, terms: TermCache, bits: int, size: int = SAMPLE) -> _Side:
+def _side(snap: Snapshot, terms: TermCache, bits: int, size: int = SAMPLE, every: int = 0) -> _Side:
+    """A side, its candidates read from a sample of `size` debriefs; and
+    when it has at most `every`, every debrief's words and word pairs read
+    too, for bounds on their counts."""
     with _stage("reading"):
         ids = sorted(snap.debriefs_of(bits))
         sample = _sample(ids, size)
-        analysed = terms.terms(sample)
+        whole = terms.terms(ids) if size < len(ids) <= every else None
+        analysed = terms.terms(sample) if whole is None else {i: whole[i] for i in sample}
     with _stage("counting"):
         counts = count_grams(analysed)
-    return _Side(bits, len(ids), counts, len(ids) / max(1, len(sample)), analysed, ids)
+    scale = len(ids) / max(1, len(sample))
+    return _Side(bits, len(ids), counts, scale, analysed, ids, whole)
 
 
 def _candidates(side: _Side, left: Exclusions) -> list[tuple[str, ...]]:
@@ -369,9 +398,10 @@ class _Bounds:
     - A phrase's subset count is at most its document frequency in the index
       (drafts, deleted and other documents included), and at most the count
       of each word or shorter phrase in it.
-    - When the subset was read whole, a word's subset count is at most the
-      debriefs whose text or names have it, and a pair's at most the
-      debriefs whose sequence of terms may hold it (_Side.pairs).
+    - When every debrief of the subset was read (a subset of at most EVERY
+      debriefs), a word's subset count is at most the debriefs whose text
+      or names have it, and a pair's at most the debriefs whose sequence
+      of terms may hold it (_Side.pairs).
     - Its background count outside the subset is at least its document
       frequency less its subset count and the documents that are in neither."""
 
@@ -389,7 +419,7 @@ class _Bounds:
         self.outside = snap.view.size - subset.size - rest_size
         self.known: dict[tuple[str, ...], int] = {}
         self.frequencies = postings.frequencies(snap)
-        self.whole = len(subset.analysed) >= subset.size
+        self.whole = subset.whole
         # Below this many subset debriefs no phrase can score `floor`, even
         # in no other debrief: its bound is 0 (see score).
         self.least_scoring = _least_count(floor, subset.size, rest_size)
@@ -448,7 +478,7 @@ class _Bounds:
                 if whole:
                     gram = grams[i]
                     if len(gram) == 1:
-                        found = min(found, subset.counts.get(gram, 0) + subset.in_names(gram))
+                        found = min(found, subset.in_text(gram) + subset.in_names(gram))
                     elif len(gram) == 2:
                         found = min(found, subset.pairs(gram))
                 # Too rare already: no need to read its frequency.
@@ -759,6 +789,7 @@ def discover(
     today: date | None = None,
     limit: int = RESULTS,
     sample: int = SAMPLE,
+    every: int = EVERY,
 ) -> Discovery:
     """Over-represented words and phrases of the debriefs a search finds,
     against a background; and separately those that grew most against the
@@ -792,6 +823,7 @@ def discover(
         today,
         limit,
         sample,
+        every,
     )
 
     def compute() -> Discovery:
@@ -807,7 +839,7 @@ def discover(
                 today,
                 period,
                 limit,
-                sample,
+                (sample, every),
                 left,
             )
             found.took_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -822,11 +854,12 @@ def discover(
 
 
 def _discover(
-    snap, terms, query, filters, background, min_support, today, period, limit, sample, left
+    snap, terms, query, filters, background, min_support, today, period, limit, reads, left
 ):
+    sample, every = reads
     subset_match: Match = snap.match(query, filters)
     warnings = list(subset_match.warnings)
-    subset = _side(snap, terms, subset_match.bits, sample)
+    subset = _side(snap, terms, subset_match.bits, sample, every)
 
     if background == "previous":
         before = snap.match(query, shifted(filters, period.previous()))
@@ -864,7 +897,7 @@ def _discover(
         warnings.append("The background has no debriefs outside the subset to compare with.")
 
     emerging, now_period, before_period = _emerging(
-        snap, terms, query, filters, subset, period, today, min_support, limit, left, sample
+        snap, terms, query, filters, subset, period, today, min_support, limit, left, reads
     )
     return Discovery(
         subset.size,
@@ -884,14 +917,15 @@ def _discover(
 
 
 def _emerging(
-    snap, terms, query, filters, subset, period, today, min_support, limit, left, sample
+    snap, terms, query, filters, subset, period, today, min_support, limit, left, reads
 ) -> tuple[Ranked | None, Period, Period | None]:
     """Phrases whose share of the subset's debriefs grew most against the
     same search over the previous period of equal length (the subset's own
     period, or the last 90 days when it has none)."""
+    sample, every = reads
     if period is None:
         period = rolling("90d", today)
-        now = _side(snap, terms, snap.match(query, shifted(filters, period)).bits, sample)
+        now = _side(snap, terms, snap.match(query, shifted(filters, period)).bits, sample, every)
     else:
         now = subset
     if period.start > today:
