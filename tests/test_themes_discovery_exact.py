@@ -183,3 +183,30 @@ def test_a_subset_larger_than_the_sample_read_lists_what_counting_everything_lis
         assert result.sampled == discovery.SAMPLE
         assert result.words and result.phrases
         assert rows(result) == expected
+
+
+def test_frequencies_kept_per_segment_follow_a_new_debrief(app, corpus, users, make_debrief):
+    """The frequencies discovery bounds with are the index's, and stay so
+    after a change: what was read from the old segments is reused and the
+    new debrief counts."""
+    from kb.themes import postings
+
+    snap = engine.snapshot()
+    pair = ("sandbox", "pilot")
+    before = postings.frequencies(snap)
+    assert before.phrase(("onboard",)) == snap.doc_frequency(("onboard",)) == 83
+    assert before.phrase(pair) == snap.doc_frequency(pair) > 0
+
+    reason = {"category": "price.total-cost", "direction": "hurt", "primary": True}
+    make_debrief(
+        users.rep,
+        deal={"name": "Deal late", "competitors": [], "winner": None},
+        competitive_notes="Onboarding dragged; the sandbox pilot never started.",
+        reasons=[reason],
+        quotes=[],
+    )
+    after = engine.snapshot()
+    assert after is not snap
+    found = postings.frequencies(after)
+    assert found.phrase(("onboard",)) == after.doc_frequency(("onboard",)) == 84
+    assert found.phrase(pair) == after.doc_frequency(pair) == before.phrase(pair) + 1

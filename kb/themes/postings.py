@@ -13,8 +13,9 @@ import weakref
 
 from kb.search.analysis import PAIR_SEPARATOR
 
-# Frequencies kept per segment (a term and a number each): a bound on memory.
-MAX_TERMS = 500_000
+# Frequencies kept per segment (a term and a number each, about 100 bytes):
+# at most some 20 MB a segment; beyond it the segment starts again.
+MAX_TERMS = 200_000
 
 _segments: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
