@@ -6,6 +6,8 @@ count over every word and phrase of the subset's text, merged into ideas
 the same way."""
 
 import random
+from datetime import date
+from itertools import product
 
 import pytest
 
@@ -128,7 +130,11 @@ def test_a_word_an_estimate_would_drop_is_found_where_its_exact_score_ranks_it(a
     estimated_rest = frequency * snap.size / snap.view.doc_count - 22
     assert log_likelihood(22, n1, round(estimated_rest), n2) < SIGNIFICANT
 
-    result = discovery.discover(snap, term_cache(), "", filters, "all", 3, sample=SAMPLE)
+    # Bounds from the index's frequencies alone (every=0), and from every
+    # debrief's words and word pairs read too.
+    result = discovery.discover(snap, term_cache(), "", filters, "all", 3, sample=SAMPLE, every=0)
+    read_all = discovery.discover(snap, term_cache(), "", filters, "all", 3, sample=SAMPLE)
+    assert rows(read_all) == rows(result)
     assert result.sampled == SAMPLE
     found = {f.terms: f for f in result.findings}
     assert ("onboard",) in found, list(found)
@@ -139,9 +145,9 @@ def test_a_word_an_estimate_would_drop_is_found_where_its_exact_score_ranks_it(a
     assert rows(result) == brute_force(snap, filters, 3, discovery.RESULTS)
 
     # Shorter lists are the top of the same lists, cut-offs, merged ideas and all.
-    for limit in (1, 2, 3):
+    for limit, every in product((1, 2, 3), (0, discovery.EVERY)):
         short = discovery.discover(
-            snap, term_cache(), "", filters, "all", 2, limit=limit, sample=SAMPLE
+            snap, term_cache(), "", filters, "all", 2, limit=limit, sample=SAMPLE, every=every
         )
         expected = brute_force(snap, filters, 2, limit)
         assert expected["words"] and expected["phrases"], expected
@@ -155,3 +161,52 @@ def test_the_upper_bound_is_never_below_a_score_it_bounds():
             for a in range(0, min(most, n1) + 1, max(1, most // 10)):
                 for c in range(0, n2 + 1, max(1, n2 // 20)):
                     assert log_likelihood(a, n1, c, n2) <= bound + 1e-9
+
+
+def test_a_subset_larger_than_the_sample_read_lists_what_counting_everything_lists(app):
+    """More than 2,000 lost debriefs of the demo data (more than discovery
+    reads for candidates): the lists equal a brute-force exact count of every
+    word and phrase of every lost debrief's text."""
+    from kb import search
+    from kb.demo.generator import generate
+
+    generate(5000, seed=5, echo=None, anchor=date(2026, 6, 30))
+    search.reindex()
+    snap = engine.snapshot()
+    filters = {"outcome": "lost"}
+    size = snap.match("", filters).count
+    assert size > discovery.SAMPLE, size
+
+    expected = brute_force(snap, filters, 5, discovery.RESULTS)
+    for every in (0, discovery.EVERY):
+        result = discovery.discover(snap, term_cache(), "", filters, "all", 5, every=every)
+        assert result.sampled == discovery.SAMPLE
+        assert result.words and result.phrases
+        assert rows(result) == expected
+
+
+def test_frequencies_kept_per_segment_follow_a_new_debrief(app, corpus, users, make_debrief):
+    """The frequencies discovery bounds with are the index's, and stay so
+    after a change: what was read from the old segments is reused and the
+    new debrief counts."""
+    from kb.themes import postings
+
+    snap = engine.snapshot()
+    pair = ("sandbox", "pilot")
+    before = postings.frequencies(snap)
+    assert before.phrase(("onboard",)) == snap.doc_frequency(("onboard",)) == 83
+    assert before.phrase(pair) == snap.doc_frequency(pair) > 0
+
+    reason = {"category": "price.total-cost", "direction": "hurt", "primary": True}
+    make_debrief(
+        users.rep,
+        deal={"name": "Deal late", "competitors": [], "winner": None},
+        competitive_notes="Onboarding dragged; the sandbox pilot never started.",
+        reasons=[reason],
+        quotes=[],
+    )
+    after = engine.snapshot()
+    assert after is not snap
+    found = postings.frequencies(after)
+    assert found.phrase(("onboard",)) == after.doc_frequency(("onboard",)) == 84
+    assert found.phrase(pair) == after.doc_frequency(pair) == before.phrase(pair) + 1

@@ -25,16 +25,19 @@ The lists are exact: every candidate that could be in them is counted
 exactly on the index. Estimates (from the sample and the index's document
 frequencies) only choose the order of counting; a candidate is left
 uncounted only when an upper bound on its score, from its document
-frequency, is below the lists' cut-off and its support is too low to be
-merged into a listed idea (see _best). How many findings pass a
+frequency and the counts of the words and pairs in it (read from every
+debrief of a subset of at most EVERY), is below the lists' cut-off and its
+support is too low to be merged into a listed idea (see _best). How many findings pass a
 Benjamini–Hochberg correction over every candidate tested is reported with
 them (kb.themes.significance); the others are marked exploratory.
 """
 
 import math
+import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from itertools import product
@@ -47,7 +50,7 @@ from kb.analytics.periods import Period, parse_date, parse_quarter, rolling
 from kb.search.analysis import analyse, spans
 from kb.search.documents import Section
 from kb.search.highlight import snippets
-from kb.themes import exclusions, ideas
+from kb.themes import exclusions, ideas, postings
 from kb.themes.engine import Match, Snapshot
 from kb.themes.exclusions import Exclusions
 from kb.themes.significance import Correction, correct, p_value
@@ -55,6 +58,9 @@ from kb.themes.terms import TermCache, names, sections
 
 MIN_SUPPORT, MAX_SUPPORT, DEFAULT_SUPPORT = 1, 1000, 5
 SAMPLE = 2000  # debriefs read per side to find candidates
+# A subset of at most this many debriefs is read whole for bounds on its
+# words' and word pairs' counts (the debriefs' terms are kept for 30,000).
+EVERY = 20_000
 SHORTLIST = 360  # candidates counted exactly first, best estimates first
 EMERGING_SHORTLIST = 180
 SIGNIFICANT = 10.83  # G² for p < 0.001 (one degree of freedom)
@@ -166,6 +172,8 @@ class Discovery:
     correction: Correction | None = None
     emerging_correction: Correction | None = None
     took_ms: float = 0.0
+    # Where the time went, in ms, by stage (see _stage).
+    stages: dict[str, float] | None = None
     as_of: datetime | None = None  # set when shown from a store that lags the latest change
 
     @property
@@ -201,6 +209,34 @@ def shifted(filters: Mapping[str, Any], period: Period) -> dict[str, Any]:
     moved = {k: v for k, v in filters.items() if k not in ("quarter", "date_from", "date_to")}
     moved["date_from"], moved["date_to"] = period.start.isoformat(), period.end.isoformat()
     return moved
+
+
+class _Stages(threading.local):
+    def __init__(self):
+        self.times: dict[str, float] | None = None
+        self.inner: list[float] = []
+
+
+_STAGES = _Stages()
+
+
+@contextmanager
+def _stage(name: str) -> Iterator[None]:
+    """Adds the time spent inside, less that of stages nested in it, to
+    `name` of the discovery being computed in this thread."""
+    times = _STAGES.times
+    if times is None:
+        yield
+        return
+    started = time.perf_counter()
+    _STAGES.inner.append(0.0)
+    try:
+        yield
+    finally:
+        elapsed = time.perf_counter() - started
+        times[name] = times.get(name, 0.0) + elapsed - _STAGES.inner.pop()
+        if _STAGES.inner:
+            _STAGES.inner[-1] += elapsed
 
 
 # --- candidates ---------------------------------------------------------------
@@ -259,12 +295,31 @@ class _Side:
     scale: float  # documents per sampled document
     analysed: dict
     ids: list[int] = field(default_factory=list)
+    # Every debrief's terms, when all were read for bounds (see _side).
+    every: dict | None = None
+    _words: Counter | None = None
     _named: Counter | None = None
     _name_terms: dict[int, tuple] | None = None
     _pairs: Counter | None = None
 
     def estimate(self, gram: tuple[str, ...]) -> float:
         return self.counts.get(gram, 0) * self.scale
+
+    @property
+    def whole(self) -> bool:
+        """Whether every debrief of the side was read (for bounds)."""
+        return self.every is not None or len(self.analysed) >= self.size
+
+    def in_text(self, gram: tuple[str, ...]) -> int:
+        """The side's debriefs whose text has the word, when all were read."""
+        if self.every is None:
+            return self.counts.get(gram, 0)
+        if self._words is None:
+            found: Counter = Counter()
+            for doc in self.every.values():
+                found.update({(t,) for terms in doc for t in terms})
+            self._words = found
+        return self._words.get(gram, 0)
 
     def name_terms(self) -> dict[int, tuple]:
         """Each debrief's names (deal, account, competitors, role) as index
@@ -296,7 +351,8 @@ class _Side:
         if self._pairs is None:
             found: Counter = Counter()
             named = self.name_terms()
-            for debrief_id, doc in self.analysed.items():
+            read = self.analysed if self.every is None else self.every
+            for debrief_id, doc in read.items():
                 parts = [p for p in (*doc, *named.get(debrief_id, ())) if p]
                 seen = {pair for p in parts for pair in zip(p, p[1:])}  # noqa: B905
                 if len(parts) > 1:
@@ -306,12 +362,19 @@ class _Side:
         return self._pairs.get(gram, 0)
 
 
-def _side(snap: Snapshot, terms: TermCache, bits: int, size: int = SAMPLE) -> _Side:
-    ids = sorted(snap.debriefs_of(bits))
-    sample = _sample(ids, size)
-    analysed = terms.terms(sample)
-    counts = count_grams(analysed)
-    return _Side(bits, len(ids), counts, len(ids) / max(1, len(sample)), analysed, ids)
+def _side(snap: Snapshot, terms: TermCache, bits: int, size: int = SAMPLE, every: int = 0) -> _Side:
+    """A side, its candidates read from a sample of `size` debriefs; and
+    when it has at most `every`, every debrief's words and word pairs read
+    too, for bounds on their counts."""
+    with _stage("reading"):
+        ids = sorted(snap.debriefs_of(bits))
+        sample = _sample(ids, size)
+        whole = terms.terms(ids) if size < len(ids) <= every else None
+        analysed = terms.terms(sample) if whole is None else {i: whole[i] for i in sample}
+    with _stage("counting"):
+        counts = count_grams(analysed)
+    scale = len(ids) / max(1, len(sample))
+    return _Side(bits, len(ids), counts, scale, analysed, ids, whole)
 
 
 def _candidates(side: _Side, left: Exclusions) -> list[tuple[str, ...]]:
@@ -335,77 +398,156 @@ class _Bounds:
     - A phrase's subset count is at most its document frequency in the index
       (drafts, deleted and other documents included), and at most the count
       of each word or shorter phrase in it.
-    - When the subset was read whole, a word's subset count is at most the
-      debriefs whose text or names have it, and a pair's at most the
-      debriefs whose sequence of terms may hold it (_Side.pairs).
+    - When every debrief of the subset was read (a subset of at most EVERY
+      debriefs), a word's subset count is at most the debriefs whose text
+      or names have it, and a pair's at most the debriefs whose sequence
+      of terms may hold it (_Side.pairs).
     - Its background count outside the subset is at least its document
       frequency less its subset count and the documents that are in neither."""
 
-    def __init__(self, snap: Snapshot, subset: _Side, rest_size: int, min_support: int = 1):
+    def __init__(
+        self,
+        snap: Snapshot,
+        subset: _Side,
+        rest_size: int,
+        min_support: int = 1,
+        floor: float = EMERGING_SIGNIFICANT,
+        candidates: list[tuple[str, ...]] = (),
+    ):
         self.snap, self.subset, self.rest_size = snap, subset, rest_size
         self.min_support = min_support
         self.outside = snap.view.size - subset.size - rest_size
         self.known: dict[tuple[str, ...], int] = {}
-        self.frequency: dict[tuple[str, ...], int] = {}
-        self._most: dict[tuple[str, ...], int] = {}
-        self._score: dict[tuple[str, ...], float] = {}
-        # A phrase -> the longer phrases whose kept bound was read from it.
-        self._longer: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
-        self.whole = len(subset.analysed) >= subset.size
+        self.frequencies = postings.frequencies(snap)
+        self.whole = subset.whole
+        # Below this many subset debriefs no phrase can score `floor`, even
+        # in no other debrief: its bound is 0 (see score).
+        self.least_scoring = _least_count(floor, subset.size, rest_size)
+        # Each phrase and every phrase inside it by number, a phrase's two
+        # longest parts numbered before it, so that one pass in order works
+        # every bound out from those of its parts (see _pass).
+        self.ids: dict[tuple[str, ...], int] = {}
+        self.grams: list[tuple[str, ...]] = []
+        self.left: list[int] = []
+        self.right: list[int] = []
+        self._counted: list[int] = []  # its count if learnt, else -1
+        self._frequency: list[int] = []  # its document frequency if read, else -1
+        self._most: list[int] = []
+        # Its bound on G², and the bound on its count that gave it.
+        self._score: list[float] = []
+        self._scored: list[int] = []
+        self._done = 0  # phrases whose bound is worked out
+        for gram in candidates:
+            self._number(gram)
+        self._pass(0)
+
+    def _number(self, gram: tuple[str, ...]) -> int:
+        found = self.ids.get(gram)
+        if found is None:
+            if len(gram) > 1:
+                left, right = self._number(gram[:-1]), self._number(gram[1:])
+            else:
+                left = right = -1
+            found = self.ids[gram] = len(self.grams)
+            self.grams.append(gram)
+            self.left.append(left)
+            self.right.append(right)
+            self._counted.append(-1)
+            self._frequency.append(-1)
+            self._most.append(0)
+            self._score.append(0.0)
+            self._scored.append(-1)
+        return found
+
+    def _pass(self, start: int) -> None:
+        """Bounds of the phrases numbered from `start` on, in order."""
+        grams, left, right = self.grams, self.left, self.right
+        counted, frequency, most = self._counted, self._frequency, self._most
+        size, min_support, subset = self.subset.size, self.min_support, self.subset
+        phrase_frequency = self.frequencies.phrase
+        whole = self.whole
+        for i in range(start, len(grams)):
+            found = counted[i]
+            if found < 0:
+                found = size
+                part = left[i]
+                if part >= 0:
+                    # At most the count of each of its two longest parts,
+                    # each bounded by theirs in turn, down to its words.
+                    found = min(found, most[part], most[right[i]])
+                if whole:
+                    gram = grams[i]
+                    if len(gram) == 1:
+                        found = min(found, subset.in_text(gram) + subset.in_names(gram))
+                    elif len(gram) == 2:
+                        found = min(found, subset.pairs(gram))
+                # Too rare already: no need to read its frequency.
+                if found >= min_support:
+                    known = frequency[i]
+                    if known < 0:
+                        known = frequency[i] = phrase_frequency(grams[i])
+                    found = min(found, known)
+            most[i] = found
+        self._done = len(grams)
 
     def df(self, gram: tuple[str, ...]) -> int:
-        found = self.frequency.get(gram)
-        if found is None:
-            found = self.frequency[gram] = self.snap.doc_frequency(gram)
-        return found
+        return self.frequencies.phrase(gram)
 
     def learn(self, gram: tuple[str, ...], count: int) -> None:
+        """A phrase's exact subset count: the bounds of the phrases it is in
+        are worked out again when next asked for."""
         self.known[gram] = count
-        # Bounds of the phrases containing it may tighten: forget those kept.
-        stale = [gram]
-        while stale:
-            part = stale.pop()
-            self._score.pop(part, None)
-            for longer in self._longer.pop(part, ()):
-                if self._most.pop(longer, None) is not None:
-                    stale.append(longer)
+        self._counted[self._number(gram)] = count
+        self._done = 0
+
+    def _id(self, gram: tuple[str, ...]) -> int:
+        found = self.ids.get(gram)
+        if found is None:
+            found = self._number(gram)
+        if self._done <= found:
+            self._pass(self._done)
+        return found
 
     def most(self, gram: tuple[str, ...]) -> int:
-        if gram in self.known:
-            return self.known[gram]
-        found = self._most.get(gram)
-        if found is None:
-            found = self._most[gram] = self._most_of(gram)
-        return found
-
-    def _most_of(self, gram: tuple[str, ...]) -> int:
-        most = self.subset.size
-        if len(gram) > 1:
-            # Its two longest parts, each bounded by theirs in turn, down to
-            # its words: at most the count of any word or phrase inside it.
-            left, right = gram[:-1], gram[1:]
-            self._longer.setdefault(left, []).append(gram)
-            self._longer.setdefault(right, []).append(gram)
-            most = min(most, self.most(left), self.most(right))
-        if self.whole and len(gram) == 1:
-            most = min(most, self.subset.counts.get(gram, 0) + self.subset.in_names(gram))
-        elif self.whole and len(gram) == 2:
-            most = min(most, self.subset.pairs(gram))
-        if most < self.min_support:
-            return most  # too rare already: no need to read its frequency
-        return min(most, self.df(gram))
+        return self._most[self._id(gram)]
 
     def score(self, gram: tuple[str, ...]) -> float:
-        found = self._score.get(gram)
-        if found is None:
-            most = self.most(gram)
-            # Without its frequency (too rare to be a finding), no debrief
-            # outside the subset is known for sure to have it.
-            frequency = self.df(gram) if most >= self.min_support else 0
-            least = max(0, frequency - most - self.outside)
-            found = upper_bound(most, self.subset.size, self.rest_size, least)
-            self._score[gram] = found
+        """An upper bound on its G²; 0 when even that is below `floor` (too
+        low for any list, and for a p-value that BH could pass)."""
+        i = self._id(gram)
+        most = self._most[i]
+        if self._scored[i] == most:
+            found = self._score[i]
+        else:
+            if most < self.least_scoring:
+                found = 0.0
+            else:
+                # Without its frequency (too rare to be a finding), no debrief
+                # outside the subset is known for sure to have it.
+                frequency = self._frequency[i] if most >= self.min_support else 0
+                least = max(0, frequency - most - self.outside)
+                found = upper_bound(most, self.subset.size, self.rest_size, least)
+            self._score[i], self._scored[i] = found, most
         return found
+
+    def reaches(self, gram: tuple[str, ...], least_count: int, level: float) -> bool:
+        """Whether it may be a finding: in `least_count` subset debriefs or
+        more (those it takes to reach G² `level`) and its bound reaches it."""
+        most = self.most(gram)
+        return most >= least_count and self.score(gram) >= level
+
+
+def _least_count(floor: float, subset_size: int, rest_size: int) -> int:
+    """The fewest subset debriefs with which a phrase can reach G² `floor`
+    (found in none of the others): G² then grows with the subset count."""
+    low, high = 0, subset_size + 1
+    while low < high:
+        mid = (low + high) // 2
+        if upper_bound(mid, subset_size, rest_size) >= floor:
+            high = mid
+        else:
+            low = mid + 1
+    return low
 
 
 @dataclass
@@ -451,11 +593,13 @@ def _best(
     phrase can lift an idea into a list only through one of those).
     Estimates only choose the order in which phrases are counted."""
     rest_size = (background_bits & ~subset.bits).bit_count()
-    bounds = _Bounds(snap, subset, rest_size, min_support)
+    floor = min(threshold, EMERGING_SIGNIFICANT)
+    bounds = _Bounds(snap, subset, rest_size, min_support, floor, candidates)
     value_bound = value_bound or (lambda bounds, gram: bounds.score(gram))
     # Bounds before any counting: for the multiple-comparison correction
     # of the candidates that are never counted.
     first_bounds = {gram: bounds.score(gram) for gram in candidates}
+    least = max(min_support, _least_count(threshold, subset.size, rest_size))
     pending = sorted(
         (
             gram
@@ -468,19 +612,20 @@ def _best(
     found: dict[tuple[str, ...], Finding | None] = {}
     scores: dict[tuple[str, ...], float] = {}
     size = first
+    # Every word that may be a finding first: words are few, and their exact
+    # counts bound those of the phrases they are in far better than the
+    # index's frequencies do.
     batch = pending[:size]
+    batch += [gram for gram in pending[size:] if len(gram) == 1]
     while batch:
-        counted = _exact(snap, batch, subset, background_bits, min_support, threshold)
+        with _stage("exact"):
+            counted = _exact(snap, batch, subset, background_bits, min_support, threshold)
         for gram, (finding, count, score) in zip(batch, counted, strict=True):
             found[gram] = finding
             scores[gram] = score
             bounds.learn(gram, count)
         pending = [
-            gram
-            for gram in pending
-            if gram not in found
-            and bounds.most(gram) >= min_support
-            and bounds.score(gram) >= threshold
+            gram for gram in pending if gram not in found and bounds.reaches(gram, least, threshold)
         ]
         # Counted in rounds, best guesses first, each round larger: counting
         # the likeliest first raises the cut-off that lets the rest go.
@@ -543,7 +688,8 @@ def _needed(lists, kinds, cutoff, kind, bounds: _Bounds, value_bound):
 
 def _ideas(found: Mapping, value, limit: int, kind):
     findings = (f for f in found.values() if f is not None)
-    return ideas.ranked(findings, value, limit, lambda f: kind(f.terms))
+    with _stage("ideas"):
+        return ideas.ranked(findings, value, limit, lambda f: kind(f.terms))
 
 
 def _exact(
@@ -643,6 +789,7 @@ def discover(
     today: date | None = None,
     limit: int = RESULTS,
     sample: int = SAMPLE,
+    every: int = EVERY,
 ) -> Discovery:
     """Over-represented words and phrases of the debriefs a search finds,
     against a background; and separately those that grew most against the
@@ -676,24 +823,43 @@ def discover(
         today,
         limit,
         sample,
+        every,
     )
 
     def compute() -> Discovery:
-        found = _discover(
-            snap, terms, query, filters, background, min_support, today, period, limit, sample, left
-        )
-        found.took_ms = round((time.perf_counter() - started) * 1000, 1)
+        _STAGES.times, _STAGES.inner = {}, []
+        try:
+            found = _discover(
+                snap,
+                terms,
+                query,
+                filters,
+                background,
+                min_support,
+                today,
+                period,
+                limit,
+                (sample, every),
+                left,
+            )
+            found.took_ms = round((time.perf_counter() - started) * 1000, 1)
+            stages = {k: round(v * 1000, 1) for k, v in _STAGES.times.items()}
+            stages["other"] = round(found.took_ms - sum(stages.values()), 1)
+            found.stages = stages
+        finally:
+            _STAGES.times = None
         return found
 
     return cached(key, compute)
 
 
 def _discover(
-    snap, terms, query, filters, background, min_support, today, period, limit, sample, left
+    snap, terms, query, filters, background, min_support, today, period, limit, reads, left
 ):
+    sample, every = reads
     subset_match: Match = snap.match(query, filters)
     warnings = list(subset_match.warnings)
-    subset = _side(snap, terms, subset_match.bits, sample)
+    subset = _side(snap, terms, subset_match.bits, sample, every)
 
     if background == "previous":
         before = snap.match(query, shifted(filters, period.previous()))
@@ -705,8 +871,10 @@ def _discover(
         total = max(1, snap.view.doc_count)
         share = background_bits.bit_count() / total
 
+        frequency = postings.frequencies(snap).phrase
+
         def rest_estimate(gram):
-            return max(0.0, snap.doc_frequency(gram) * share - subset.estimate(gram))
+            return max(0.0, frequency(gram) * share - subset.estimate(gram))
 
     rest_size = (background_bits & ~subset.bits).bit_count()
     found = Ranked({"words": [], "phrases": []}, Correction(0, 0, 0))
@@ -717,17 +885,19 @@ def _discover(
             return log_likelihood(round(subset.estimate(gram)), subset.size, round(c), rest_size)
 
         candidates = _candidates(subset, left)
-        found = _best(
-            snap, subset, background_bits, candidates, guess, min_support, SIGNIFICANT, limit
-        )
-        _add_examples(found.lists["words"] + found.lists["phrases"], subset)
+        with _stage("bounds"):
+            found = _best(
+                snap, subset, background_bits, candidates, guess, min_support, SIGNIFICANT, limit
+            )
+        with _stage("examples"):
+            _add_examples(found.lists["words"] + found.lists["phrases"], subset)
     elif not subset.size:
         warnings.append("No submitted debrief matches this subset.")
     else:
         warnings.append("The background has no debriefs outside the subset to compare with.")
 
     emerging, now_period, before_period = _emerging(
-        snap, terms, query, filters, subset, period, today, min_support, limit, left, sample
+        snap, terms, query, filters, subset, period, today, min_support, limit, left, reads
     )
     return Discovery(
         subset.size,
@@ -747,14 +917,15 @@ def _discover(
 
 
 def _emerging(
-    snap, terms, query, filters, subset, period, today, min_support, limit, left, sample
+    snap, terms, query, filters, subset, period, today, min_support, limit, left, reads
 ) -> tuple[Ranked | None, Period, Period | None]:
     """Phrases whose share of the subset's debriefs grew most against the
     same search over the previous period of equal length (the subset's own
     period, or the last 90 days when it has none)."""
+    sample, every = reads
     if period is None:
         period = rolling("90d", today)
-        now = _side(snap, terms, snap.match(query, shifted(filters, period)).bits, sample)
+        now = _side(snap, terms, snap.match(query, shifted(filters, period)).bits, sample, every)
     else:
         now = subset
     if period.start > today:
@@ -770,20 +941,22 @@ def _emerging(
 
     # The "background" here is the previous period alone (it never overlaps);
     # a share can grow by no more than the share it has now.
-    found = _best(
-        snap,
-        now,
-        before_bits,
-        _candidates(now, left),
-        change,
-        min_support,
-        EMERGING_SIGNIFICANT,
-        max(10, limit // 2),
-        value=lambda f: f.change,
-        value_bound=lambda bounds, gram: 100 * bounds.most(gram) / now.size,
-        first=EMERGING_SHORTLIST,
-        kinds=("all",),
-        kind=lambda terms: "all",
-    )
-    _add_examples(found.lists["all"], now)
+    with _stage("bounds"):
+        found = _best(
+            snap,
+            now,
+            before_bits,
+            _candidates(now, left),
+            change,
+            min_support,
+            EMERGING_SIGNIFICANT,
+            max(10, limit // 2),
+            value=lambda f: f.change,
+            value_bound=lambda bounds, gram: 100 * bounds.most(gram) / now.size,
+            first=EMERGING_SHORTLIST,
+            kinds=("all",),
+            kind=lambda terms: "all",
+        )
+    with _stage("examples"):
+        _add_examples(found.lists["all"], now)
     return found, period, before_period
