@@ -24,10 +24,6 @@ run: $(STAMP)
 # date (a leap day), so a test that only passes on some days fails the day it is written.
 # The suite's clock is pinned (pytest --today, default in tests/conftest.py).
 MOVED_TODAY ?= 2028-02-29T09:30
-# Two `kb indexer` processes hand the index over while the test files debriefs:
-# they run on the real clock and the test at the moved one, which no deployment
-# does; it runs in the two passes above.
-REAL_CLOCK_ONLY := tests/test_search_indexer.py::test_a_second_indexer_on_the_same_folder_waits_and_takes_over
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	KB_TEST_DATABASE_URL= $(VENV)/bin/pytest
@@ -36,8 +32,7 @@ test: $(STAMP)
 		$(VENV)/bin/pytest; \
 	fi
 	@echo "== again on SQLite at $(MOVED_TODAY): the non-browser tests and the journeys"
-	KB_TEST_DATABASE_URL= $(VENV)/bin/pytest -m "not browser" --today $(MOVED_TODAY) \
-		--deselect $(REAL_CLOCK_ONLY)
+	KB_TEST_DATABASE_URL= $(VENV)/bin/pytest -m "not browser" --today $(MOVED_TODAY)
 	KB_TEST_DATABASE_URL= $(VENV)/bin/pytest tests/test_journey_*.py --today $(MOVED_TODAY)
 
 lint: $(STAMP)

@@ -42,18 +42,19 @@ def test_the_imports_section_reports_rows_per_second_for_each_size(app):
 
 
 def test_import_time_grows_linearly_with_rows(app):
-    """Twice the rows take about twice as long, not four times (allowing for
-    a shared, noisy machine)."""
+    """Sixteen times the rows take about sixteen times as long, not 256
+    times: the rate may fall by a factor of 5 on a shared, noisy machine,
+    where work that grew with the square of the rows would cut it by 16."""
     results = run(
         count=1,
         seed=5,
         queries_per_type=1,
         only=("imports",),
         echo=lambda _: None,
-        import_sizes=(400, 1600),
+        import_sizes=(200, 3200),
     )
-    small, large = (results["imports"]["sizes"][k] for k in ("400", "1600"))
-    assert large["rows_per_second"] > small["rows_per_second"] / 2.5
+    small, large = (results["imports"]["sizes"][k] for k in ("200", "3200"))
+    assert large["rows_per_second"] > small["rows_per_second"] / 5
 
 
 def test_the_reindex_section_runs_kb_reindex_and_reports_its_time_memory_and_disk(app):

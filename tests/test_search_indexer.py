@@ -61,9 +61,18 @@ def start_indexer(app_config) -> subprocess.Popen:
 
 
 def read_line(process: subprocess.Popen, timeout: float) -> str:
-    ready, _, _ = readable([process.stdout], [], [], timeout)
-    assert ready, "the command printed nothing"
-    return process.stdout.readline().rstrip("\n")
+    """The command's next line, read a byte at a time from the pipe: a
+    buffered readline() could take the following line too, where select()
+    would no longer see it."""
+    deadline = time.monotonic() + timeout
+    line = b""
+    while not line.endswith(b"\n"):
+        ready, _, _ = readable([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"the command printed no whole line (got {line!r})"
+        byte = os.read(process.stdout.fileno(), 1)
+        assert byte, f"the command ended (got {line!r})"
+        line += byte
+    return line.decode().rstrip("\n")
 
 
 def stop(process: subprocess.Popen) -> str:
