@@ -210,3 +210,39 @@ def test_frequencies_kept_per_segment_follow_a_new_debrief(app, corpus, users, m
     found = postings.frequencies(after)
     assert found.phrase(("onboard",)) == after.doc_frequency(("onboard",)) == 84
     assert found.phrase(pair) == after.doc_frequency(pair) == before.phrase(pair) + 1
+
+
+def test_a_phrase_only_in_debriefs_outside_the_sample_is_still_listed(
+    app, corpus, users, make_debrief
+):
+    """Candidates are read from a sample of the subset; a strong phrase that
+    the sample happens to miss is found all the same when every debrief of
+    the subset was read, and the lists equal a brute-force count."""
+    rng = random.Random(3)
+    reason = {"category": "price.total-cost", "direction": "hurt", "primary": True}
+    plain = {"reasons": [reason], "quotes": [], "decision_process": "", "what_worked": ""}
+    plain |= {"lessons_learned": ""}
+    for i in range(12):
+        make_debrief(
+            users.rep,
+            deal={"name": f"Deal p{i}", "competitors": [], "winner": None},
+            competitive_notes=_text(rng, "Their indemnity clause scared legal."),
+            **plain,
+        )
+    snap = engine.snapshot()
+    filters = {"outcome": "lost"}
+    subset = snap.debriefs_of(snap.match("", filters).bits)
+    # The sample (the first of the evenly spaced debriefs) has none of them.
+    sampled = term_cache().terms(discovery._sample(sorted(subset), 1))
+    assert not any("indemn" in terms for doc in sampled.values() for terms in doc)
+
+    result = discovery.discover(snap, term_cache(), "", filters, "all", 3, sample=1)
+    assert result.sampled == 1
+    listed = {f.terms for f in result.phrases} | {
+        v.terms for f in result.phrases for v in f.variants
+    }
+    assert any("indemn" in terms for terms in listed), listed
+    assert ("indemn",) in {f.terms for f in result.words} | {
+        v.terms for f in result.phrases for v in f.variants
+    }
+    assert rows(result) == brute_force(snap, filters, 3, discovery.RESULTS)

@@ -13,7 +13,9 @@ counts shown agree with a search, and a finding tracked as a theme matches
 exactly the debriefs it was counted on.
 
 Candidates are read from the subset's own text (a sample of it beyond
-SAMPLE debriefs): single words, and sequences of two to four words within
+SAMPLE debriefs, completed from every debrief of a subset of at most EVERY
+by what the sample missed and could still be listed; see _unsampled):
+single words, and sequences of two to four words within
 one section, without stop words at either end and without what
 kb.themes.exclusions leaves out (numbers on their own, URLs, @handles,
 competitors' names and aliases, the words that name the subset's outcome,
@@ -301,6 +303,8 @@ class _Side:
     _named: Counter | None = None
     _name_terms: dict[int, tuple] | None = None
     _pairs: Counter | None = None
+    # The last read of frequent sequences (_unsampled): its least count and what it found.
+    scanned: tuple[int, set] | None = None
 
     def estimate(self, gram: tuple[str, ...]) -> float:
         return self.counts.get(gram, 0) * self.scale
@@ -314,12 +318,16 @@ class _Side:
         """The side's debriefs whose text has the word, when all were read."""
         if self.every is None:
             return self.counts.get(gram, 0)
+        return self.word_counts().get(gram, 0)
+
+    def word_counts(self) -> Counter:
+        """Debriefs whose text has each word, over every debrief read."""
         if self._words is None:
             found: Counter = Counter()
-            for doc in self.every.values():
+            for doc in (self.every if self.every is not None else self.analysed).values():
                 found.update({(t,) for terms in doc for t in terms})
             self._words = found
-        return self._words.get(gram, 0)
+        return self._words
 
     def name_terms(self) -> dict[int, tuple]:
         """Each debrief's names (deal, account, competitors, role) as index
@@ -348,6 +356,11 @@ class _Side:
         debrief's names and sections as one sequence of terms, so besides
         the pairs inside each, any last term of one may meet any first term
         of another."""
+        return self.pair_counts().get(gram, 0)
+
+    def pair_counts(self) -> Counter:
+        """At least the debriefs whose indexed text has each word pair, over
+        every debrief read (see pairs)."""
         if self._pairs is None:
             found: Counter = Counter()
             named = self.name_terms()
@@ -359,7 +372,7 @@ class _Side:
                     seen.update(product({p[-1] for p in parts}, {p[0] for p in parts}))
                 found.update(seen)
             self._pairs = found
-        return self._pairs.get(gram, 0)
+        return self._pairs
 
 
 def _side(snap: Snapshot, terms: TermCache, bits: int, size: int = SAMPLE, every: int = 0) -> _Side:
@@ -380,6 +393,67 @@ def _side(snap: Snapshot, terms: TermCache, bits: int, size: int = SAMPLE, every
 def _candidates(side: _Side, left: Exclusions) -> list[tuple[str, ...]]:
     """Every word and phrase of the side's (sampled) text worth a look."""
     return [gram for gram in side.counts if left.keeps(gram)]
+
+
+def _unsampled(side: _Side, left: Exclusions, known, least: int, may) -> list[tuple[str, ...]]:
+    """Words and phrases of the side's debriefs that its sample missed and
+    that `may` change the lists, when every debrief was read: candidates
+    are read from a sample, so without this a phrase found only in debriefs
+    outside it could never be listed, however strong.
+
+    A word or phrase in fewer than `least` debriefs cannot matter, and a
+    phrase is in no more debriefs than any word pair in it (_Side.pairs):
+    only sequences of such frequent pairs are read, and `may` then decides
+    on each one's own bounds."""
+    if side.every is None or len(side.analysed) >= side.size:
+        return []
+    found: list[tuple[str, ...]] = []
+    for word, count in side.word_counts().items():
+        if (
+            word not in known
+            and count + side.in_names(word) >= least
+            and left.keeps(word)
+            and may(word)
+        ):
+            found.append(word)
+    counts = side.pair_counts()
+    scanned = side.scanned
+    if scanned is not None and scanned[0] <= least:
+        # Asked again with a higher cut-off: the phrases read last time
+        # hold every one that can pass it.
+        seen = {
+            gram
+            for gram in scanned[1]
+            if all(counts[pair] >= least for pair in zip(gram, gram[1:]))  # noqa: B905
+        }
+    else:
+        seen = _frequent_sequences(side, {p for p, count in counts.items() if count >= least})
+        side.scanned = (least, seen)
+    found += [gram for gram in seen if gram not in known and left.keeps(gram) and may(gram)]
+    return found
+
+
+def _frequent_sequences(side: _Side, frequent: set) -> set[tuple[str, ...]]:
+    """Every sequence of two to four words of the side's debriefs whose
+    adjacent pairs are all `frequent`."""
+    seen: set[tuple[str, ...]] = set()
+    if not frequent:
+        return seen
+    for doc in side.every.values():
+        for terms in doc:
+            flags = [pair in frequent for pair in zip(terms, terms[1:])]  # noqa: B905
+            if True not in flags:
+                continue
+            last = len(flags)
+            for i, flag in enumerate(flags):
+                if not flag:
+                    continue
+                seen.add(tuple(terms[i : i + 2]))
+                if i + 1 < last and flags[i + 1]:
+                    seen.add(tuple(terms[i : i + 3]))
+                    if i + 2 < last and flags[i + 2]:
+                        seen.add(tuple(terms[i : i + 4]))
+    return seen
 
 
 def upper_bound(most: int, subset_size: int, rest_size: int, least_rest: int = 0) -> float:
@@ -577,6 +651,7 @@ def _best(
     first: int = SHORTLIST,
     kinds: tuple[str, ...] = ("words", "phrases"),
     kind=_kind,
+    unsampled=None,
 ) -> Ranked:
     """The best `limit` ideas of each of `kinds` among the candidates, by
     `value`, exactly as if every candidate were counted on the index, then
@@ -591,7 +666,11 @@ def _best(
     takes to be merged with a finding of an idea that ranks high enough to
     be listed (an idea's rank only grows with its forms, so an uncounted
     phrase can lift an idea into a list only through one of those).
-    Estimates only choose the order in which phrases are counted."""
+    Estimates only choose the order in which phrases are counted.
+
+    `unsampled(known, least, may)`, when given, returns more candidates
+    that `may` change the result (see _unsampled); it is asked each time
+    the candidates known run out, until it has no more."""
     rest_size = (background_bits & ~subset.bits).bit_count()
     floor = min(threshold, EMERGING_SIGNIFICANT)
     bounds = _Bounds(snap, subset, rest_size, min_support, floor, candidates)
@@ -632,11 +711,30 @@ def _best(
         size *= 4
         lists, _ = _ideas(found, value, limit, kind)
         if any(len(lists.get(k, [])) < limit for k in kinds):
-            batch = pending[:size]  # anything that may be a finding may still enter
-            continue
-        cutoff = {k: lists[k][-1].strength(value) for k in kinds}
-        needed = _needed(lists, kinds, cutoff, kind, bounds, value_bound)
+            # Anything that may be a finding may still enter.
+            needed, most_needed = (lambda gram: True), least
+        else:
+            cutoff = {k: lists[k][-1].strength(value) for k in kinds}
+            needed = _needed(lists, kinds, cutoff, kind, bounds, value_bound)
+            most_needed = max(
+                least,
+                min(
+                    needed.least_count,
+                    *(_least_count(cutoff[k], subset.size, rest_size) for k in kinds),
+                ),
+            )
         batch = [gram for gram in pending if needed(gram)][:size]
+        if not batch and unsampled is not None:
+
+            def may(gram, needed=needed):
+                return bounds.reaches(gram, least, threshold) and needed(gram)
+
+            more = unsampled(first_bounds, most_needed, may)
+            for gram in more:
+                first_bounds[gram] = bounds.score(gram)
+            candidates = [*candidates, *more]
+            pending = sorted(more, key=guess, reverse=True)
+            batch = pending[:size]
     lists, _ = _ideas(found, value, limit, kind)
     # Every candidate is a test: those counted with their exact G², the
     # others with the bound that left them uncounted.
@@ -683,6 +781,9 @@ def _needed(lists, kinds, cutoff, kind, bounds: _Bounds, value_bound):
         most = bounds.most(gram)
         return any(most >= min(rarest.get(t, math.inf), words.get(t, math.inf)) for t in gram)
 
+    # Below this many subset debriefs a phrase can join no listed idea.
+    floor = min((*rarest.values(), *words.values()), default=math.inf)
+    needed.least_count = math.inf if floor == math.inf else math.ceil(floor)
     return needed
 
 
@@ -885,9 +986,22 @@ def _discover(
             return log_likelihood(round(subset.estimate(gram)), subset.size, round(c), rest_size)
 
         candidates = _candidates(subset, left)
+
+        def unsampled(known, least, may):
+            with _stage("unsampled"):
+                return _unsampled(subset, left, known, least, may)
+
         with _stage("bounds"):
             found = _best(
-                snap, subset, background_bits, candidates, guess, min_support, SIGNIFICANT, limit
+                snap,
+                subset,
+                background_bits,
+                candidates,
+                guess,
+                min_support,
+                SIGNIFICANT,
+                limit,
+                unsampled=unsampled,
             )
         with _stage("examples"):
             _add_examples(found.lists["words"] + found.lists["phrases"], subset)
