@@ -96,6 +96,7 @@ def pages(seeded: Seeded, role: str) -> list[str]:
         "/analytics/reasons",
         "/analytics/perception",
         "/settings/tokens",
+        "/settings/sign-ins",
     ]
     if role in ("manager", "marketing", "admin"):
         common += ["/themes/discover", "/review"]

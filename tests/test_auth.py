@@ -432,6 +432,86 @@ def test_signing_out_ends_every_copy_of_the_session(app, client, users):
     assert signed_in_as(copied) == "Rita Rep"
 
 
+def main(page: str) -> str:
+    return page.split('<main id="main">')[1]
+
+
+def sign_out(client) -> None:
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/").text)})
+
+
+def test_signing_out_leaves_the_same_persons_other_browsers_signed_in(app, client, users):
+    phone = app.test_client()
+    login(client, "rep@example.com")
+    login(phone, "rep@example.com")
+    sign_out(client)
+    assert signed_in_as(client) is None
+    assert signed_in_as(phone) == "Rita Rep"
+
+
+def test_the_sign_ins_page_lists_each_browser_and_ends_one_or_all_others(app, client, users):
+    laptop, phone, tablet = app.test_client(), app.test_client(), app.test_client()
+    for browser, agent in ((laptop, "Laptop browser"), (phone, "Phone browser")):
+        browser.environ_base["HTTP_USER_AGENT"] = agent
+        login(browser, "rep@example.com")
+    login(tablet, "rep@example.com")
+    login(client, "peer@example.com")
+
+    page = laptop.get("/settings/sign-ins").text
+    assert main(page).count("Sign out</button>") == 2  # the phone and the tablet, not this one
+    assert '<strong>This browser</strong> · <span class="muted">Laptop browser' in page
+    assert "Phone browser" in page and "peer" not in main(page).lower()
+
+    # End the phone's session from the laptop: only the phone is signed out.
+    rows = re.findall(r"<tr>.*?</tr>", page, re.S)
+    phone_action = re.search(
+        r'action="([^"]+/end)"', next(r for r in rows if "Phone browser" in r)
+    ).group(1)
+    laptop.post(phone_action, data={"csrf_token": csrf_token(page)})
+    assert signed_in_as(phone) is None
+    assert signed_in_as(laptop) == signed_in_as(tablet) == "Rita Rep"
+
+    # Everywhere else: the tablet ends, the laptop stays, another person is untouched.
+    page = laptop.get("/settings/sign-ins").text
+    response = laptop.post("/settings/sign-ins/end-others", data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    assert signed_in_as(tablet) is None
+    assert signed_in_as(laptop) == "Rita Rep"
+    assert signed_in_as(client) == "Pete Peer"
+    assert main(laptop.get("/settings/sign-ins").text).count("Sign out</button>") == 0
+
+
+def test_a_session_from_before_sign_ins_were_recorded_still_works_and_signs_out_everywhere(
+    app, client, users
+):
+    login(client, "rep@example.com")
+    other = app.test_client()
+    login(other, "rep@example.com")
+    with client.session_transaction() as session:
+        session["_user_id"] = f"{users.rep.id}.{users.rep.session_version}"
+    assert signed_in_as(client) == "Rita Rep"
+    sign_out(client)
+    # Such a session has no row to delete: signing out ends every session, as it did.
+    assert signed_in_as(client) is None and signed_in_as(other) is None
+
+
+def test_another_persons_session_cannot_be_ended(app, client, users):
+    login(client, "rep@example.com")
+    peer = app.test_client()
+    login(peer, "peer@example.com")
+    peer_keys = db.session.scalars(
+        select(kb.models.SignIn.key_hash).where(kb.models.SignIn.user_id == users.peer.id)
+    ).all()
+    page = client.get("/settings/sign-ins").text
+    for key in peer_keys:
+        response = client.post(
+            f"/settings/sign-ins/{key}/end", data={"csrf_token": csrf_token(page)}
+        )
+        assert response.status_code == 302
+    assert signed_in_as(peer) == "Pete Peer"
+    assert signed_in_as(client) == "Rita Rep"
+
+
 def test_a_new_password_ends_the_other_sessions(app, client, users):
     from kb.admin import service as admin
 

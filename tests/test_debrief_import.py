@@ -138,13 +138,30 @@ def test_cli(app, runner, users, tmp_path):
     assert result.exit_code == 1 and "Only managers and admins" in result.output
 
 
-def test_unknown_competitor_names_its_column(app, users):
-    data = (HEADER + ROWS[0].replace("Globex", "Nobody Corp") + "\n").encode()
+def test_unknown_competitor_is_left_out_with_a_warning_naming_its_column(app, users):
+    # As the deal import does: a rival nobody set up does not hold back the
+    # history; the debrief is stored on a deal without that competitor.
+    row = ROWS[0].replace("Globex", "Nobody Corp;Globex")
+    report = run((HEADER + row + "\n").encode(), users.manager)
+    assert not report.failed and report.created == 1
+    (warned,) = report.warned
+    assert [(w.column, w.message) for w in warned.warnings] == [
+        ("Competitor", "Unknown competitor 'Nobody Corp', left out; an admin can add it.")
+    ]
+    (debrief,) = imported()
+    assert [c.name for c in debrief.deal.competitors] == ["Globex"]
+
+
+def test_unknown_winner_is_an_error_that_stores_nothing(app, users):
+    header = HEADER.replace("Source\n", "Source,Winner\n")
+    data = (header + ROWS[0] + ",Nobody Corp\n").encode()
+    before = row_counts()
     report = run(data, users.manager)
     (row,) = report.failed
     assert [(e.column, e.message) for e in row.errors] == [
-        ("Competitor", "Unknown competitor 'Nobody Corp'.")
+        ("Winner", "Unknown competitor 'Nobody Corp'.")
     ]
+    assert row_counts() == before
 
 
 def test_upload_page_dry_run_then_import(app, client, auth, users, tmp_path):

@@ -5,13 +5,14 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from kb import app_settings
 from kb.admin import queries, service, wordlists
 from kb.admin.forms import NewUserForm, PasswordForm, SettingsForm, TeamForm, UserProfileForm
+from kb.auth import sessions
 from kb.auth.service import revoke_token
 from kb.extensions import db
 from kb.models import ApiToken, AuditEntry, Competitor, ReasonCategory, Role, Team, User
@@ -178,7 +179,7 @@ def user_password(user_id: int):
         if user.id == current_user.id:
             # A new password ends every session of its user; the admin who set
             # their own stays signed in here, on a session of the new version.
-            login_user(user)
+            sessions.sign_in(user)
         flash(f"New password set for {user.email}.", "success")
         return redirect(url_for("admin.edit_user", user_id=user.id))
     return _user_page(user, password_form=form, status=422)

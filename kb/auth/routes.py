@@ -3,8 +3,9 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
+from kb.auth import sessions
 from kb.auth.forms import FirstAdminForm, LoginForm
 from kb.auth.service import authenticate, create_user, user_count
 from kb.auth.throttle import allow_login_attempt, make_throttle
@@ -29,11 +30,14 @@ def _check_rate_limit_config(state) -> None:
 def load_user(session_id: str) -> User | None:
     """The user of a session (see User.get_id), unless it has ended since:
     signed out, or the password changed."""
-    user_id, _, version = session_id.partition(".")
+    user_id, version, key = (session_id.split(".") + ["", ""])[:3]
     if not (user_id.isdecimal() and version.isdecimal() and len(user_id + version) < 20):
         return None
-    if int(user_id) > MAX_ID:
+    if int(user_id) > MAX_ID or len(key) > 64:
         return None
+    if key:
+        return sessions.load(int(user_id), int(version), key)
+    # A session started before sign-ins were recorded.
     user = db.session.get(User, int(user_id))
     if user is None or user.session_version != int(version):
         return None
@@ -59,7 +63,7 @@ def login():
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user)
+            sessions.sign_in(user)
             return redirect(_safe_next(request.args.get("next")))
         # One message for both cases, so the form does not reveal who has an account.
         form.password.errors.append("Wrong e-mail or password.")
@@ -69,8 +73,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    # Ends the session everywhere: a copy of this cookie no longer signs anyone in.
-    current_user.end_sessions()
+    # Ends this browser's session on the server: a copy of its cookie no
+    # longer signs anyone in. The same person's other browsers stay signed in.
+    sessions.end_this(current_user)
     db.session.commit()
     logout_user()
     flash("You are signed out.", "info")
@@ -96,7 +101,7 @@ def setup():
             for field, message in exc.errors.items():
                 getattr(form, field).errors.append(message)
         else:
-            login_user(user)
+            sessions.sign_in(user)
             flash("Welcome. You are the admin of this knowledge base.", "success")
             return redirect(url_for("main.home"))
     return render_template("auth/setup.html", form=form)

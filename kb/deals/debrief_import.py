@@ -435,7 +435,10 @@ def _resolve(actor, row: _Row, data: DebriefIn, lookups, categories, by_name):
     if found.deal is not None:
         _note_other_facts(row, found.deal, facts)
     if found.deal is None:
-        # A new deal: its facts checked as the debrief form checks them.
+        # A new deal: its facts checked as the debrief form checks them, but
+        # competitors nobody set up are left out with a warning, as the deal
+        # import does: history names rivals long gone from the list.
+        facts = _without_unknown_competitors(row, facts, lookups)
         debriefs.resolve_deal_facts(facts, None, found, lookups)
         for key, message in found.errors.items():
             target = key.removeprefix("deal.").split(".")[0]
@@ -446,6 +449,18 @@ def _resolve(actor, row: _Row, data: DebriefIn, lookups, categories, by_name):
     found.categories = [category or categories.uncategorised()]
     found.reason_competitors = [None]
     return author, found
+
+
+def _without_unknown_competitors(row: _Row, facts, lookups):
+    unknown = [name for name in facts.competitors if lookups.competitor(name) is None]
+    if not unknown:
+        return facts
+    noun = "competitor" if len(unknown) == 1 else "competitors"
+    names = ", ".join(f"'{name}'" for name in unknown)
+    column = row.table.headers[row.mapping["competitors"]] if "competitors" in row.mapping else ""
+    row.warnings.append(Issue(column, f"Unknown {noun} {names}, left out; an admin can add it."))
+    kept = [name for name in facts.competitors if name not in unknown]
+    return facts.model_copy(update={"competitors": kept})
 
 
 def _note_other_facts(row: _Row, deal: Deal, facts) -> None:

@@ -23,7 +23,7 @@ from kb.models.lookups import Choice, ReasonCategory
 from kb.models.practices import Comment, Endorsement, Practice, Tag, practice_tags
 from kb.models.settings import Setting
 from kb.models.themes import Theme
-from kb.models.users import ApiToken, Team, User
+from kb.models.users import ApiToken, SignIn, Team, User
 from kb.models.wordlists import ExcludedPhrase
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "ReasonCategory",
     "Role",
     "Setting",
+    "SignIn",
     "Team",
     "User",
     "WinnerKind",

@@ -54,6 +54,11 @@ class User(UserMixin, db.Model):
     tokens: Mapped[list["ApiToken"]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
     )
+    sign_ins: Mapped[list["SignIn"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+    # The sign-in of the current request's session (see kb.auth.sessions); not stored.
+    sign_in_key = None
 
     def set_password(self, password: str) -> None:
         """A new password also ends the user's other sessions."""
@@ -72,8 +77,10 @@ class User(UserMixin, db.Model):
         self.session_version = (self.session_version or 0) + 1
 
     def get_id(self) -> str:
-        """What Flask-Login keeps in the session: the id and the session version."""
-        return f"{self.id}.{self.session_version or 0}"
+        """What Flask-Login keeps in the session: the id, the session version
+        and the key of this browser's sign-in."""
+        session_id = f"{self.id}.{self.session_version or 0}"
+        return f"{session_id}.{self.sign_in_key}" if self.sign_in_key else session_id
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sign-in for deactivated users
@@ -102,6 +109,23 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class SignIn(db.Model):
+    """One browser's session, from sign-in to sign-out: signing out deletes
+    its row, which ends that session (and every copy of its cookie) and no
+    other. Only a hash of the key in the session cookie is kept."""
+
+    __tablename__ = "sign_ins"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The user's session version when it started: a new password ends it.
+    version: Mapped[int]
+    started_at: Mapped[datetime]
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+    user: Mapped[User] = relationship(back_populates="sign_ins")
 
 
 class LoginAttempt(db.Model):
