@@ -475,33 +475,80 @@ def bench(
 
 @click.command("evaluate")
 @click.option(
+    "--csv",
     "--data",
+    "data",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="A labelled CSV (text and negativereason columns); the bundled airline sample by default.",
+    help="Labelled feedback to evaluate: a CSV (comma, semicolon or tab separated) with a "
+    "text column and a label column. The bundled airline sample by default.",
+)
+@click.option(
+    "--text-column",
+    default=None,
+    help="The column holding each text (default: text).",
+)
+@click.option(
+    "--label-column",
+    default=None,
+    help="The column holding each text's label (default: negativereason or label).",
 )
 @click.option(
     "--queries",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="The query and defining terms per label (CSV: label, query, terms); the "
-    "airline data's by default.",
+    help="The query an analyst would type for each label (CSV: label, query and, optionally, "
+    "terms separated by |); the airline data's by default.",
+)
+@click.option(
+    "--write-queries",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Only write a starting queries file for the labels of the data (each label's own "
+    "words as its query), to edit before evaluating with --queries.",
 )
 @click.option("--limit", type=click.IntRange(1), default=None, help="Load only the first N texts.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write JSON here.")
 @click.option("--keep", is_flag=True, help="Keep the temporary database and index folder.")
 def evaluate(
-    data: Path | None, queries: Path | None, limit: int | None, json_path: str | None, keep: bool
+    data: Path | None,
+    text_column: str | None,
+    label_column: str | None,
+    queries: Path | None,
+    write_queries: Path | None,
+    limit: int | None,
+    json_path: str | None,
+    keep: bool,
 ) -> None:
     """Measure discovery, search and themes against labelled real feedback,
-    in a temporary database and index folder (never the configured ones)."""
-    from kb.evaluation import run
-    from kb.evaluation.dataset import QUERIES, SAMPLE, DataError
+    in a temporary database and index folder (never the configured ones).
+
+    Any labelled CSV can be evaluated: kb evaluate --csv FILE --text-column
+    COLUMN --label-column COLUMN --queries QUERIES.csv"""
+    from kb.evaluation import dataset, run
     from kb.evaluation.load import LoadError
 
     try:
-        run(data or SAMPLE, queries or QUERIES, limit, json_path, keep)
-    except (DataError, LoadError) as exc:
+        if write_queries:
+            texts = dataset.read_texts(data or dataset.SAMPLE, limit, text_column, label_column)
+            labels = sorted({t.label for t in texts})
+            dataset.write_queries(write_queries, labels)
+            click.echo(
+                f"Wrote a query for each of the {len(labels)} labels to {write_queries}. "
+                f"Change each to what an analyst would type before looking at any figure, "
+                f"then run kb evaluate with --queries {write_queries}."
+            )
+            return
+        run(
+            data or dataset.SAMPLE,
+            queries or dataset.QUERIES,
+            limit,
+            json_path,
+            keep,
+            text_column=text_column,
+            label_column=label_column,
+        )
+    except (dataset.DataError, LoadError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

@@ -13,13 +13,22 @@ import json
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 from sqlalchemy import event
 
-from kb.evaluation.dataset import QUERIES, SAMPLE, DataError, read_queries, read_texts
+from kb.evaluation.dataset import (
+    QUERIES,
+    SAMPLE,
+    DataError,
+    LabelQuery,
+    Text,
+    read_queries,
+    read_texts,
+)
 from kb.evaluation.measure import TOP, LabelFigures, measure
 
 COVERAGE = (
@@ -122,6 +131,34 @@ def _app(workdir: Path):
     )
 
 
+def labelled_queries(
+    data: Path,
+    queries: Path,
+    limit: int | None = None,
+    text_column: str | None = None,
+    label_column: str | None = None,
+) -> tuple[list[Text], list[LabelQuery]]:
+    """The labelled texts and the queries of the labels they have, read and
+    checked before any database is made."""
+    if data == SAMPLE and not SAMPLE.exists():
+        raise DataError(
+            "The airline sample is not installed with the product (it is licensed for "
+            "non-commercial use and ships only with the source repository). Evaluate your "
+            "own labelled feedback: kb evaluate --csv FILE --text-column COLUMN "
+            "--label-column COLUMN --queries QUERIES.csv"
+        )
+    texts = read_texts(data, limit, text_column, label_column)
+    present = {t.label for t in texts}
+    wanted = [q for q in read_queries(queries) if q.label in present]
+    if not wanted:
+        raise DataError(
+            f"None of the labels of {data} ({', '.join(sorted(present))}) has a query in "
+            f"{queries}. Give one per label (columns label, query and, optionally, terms) "
+            f"with --queries FILE; --write-queries FILE writes a starting one to edit."
+        )
+    return texts, wanted
+
+
 def run(
     data: Path = SAMPLE,
     queries: Path = QUERIES,
@@ -129,18 +166,27 @@ def run(
     json_path: str | None = None,
     keep: bool = False,
     echo: Callable[[str], None] = click.echo,
+    text_column: str | None = None,
+    label_column: str | None = None,
 ) -> dict:
     from kb import search
     from kb.cli import init_database
     from kb.evaluation import load
     from kb.extensions import db
 
-    texts = read_texts(data, limit)
-    present = {t.label for t in texts}
-    wanted = [q for q in read_queries(queries) if q.label in present]
-    if not wanted:
-        raise DataError(
-            f"None of the labels of {data} ({', '.join(sorted(present))}) has a query in {queries}."
+    texts, wanted = labelled_queries(data, queries, limit, text_column, label_column)
+    counts = Counter(t.label for t in texts)
+    unlisted = sorted(set(counts) - {q.label for q in wanted})
+    if unlisted:
+        echo(
+            f"{sum(counts[label] for label in unlisted)} texts have a label with no query in "
+            f"{queries} ({', '.join(unlisted)}); they stay in the data as texts of no label."
+        )
+    cut = sum(len(t.text) > load.QUOTE_LIMIT for t in texts)
+    if cut:
+        echo(
+            f"{cut} texts are longer than {load.QUOTE_LIMIT:,} characters, a quote's limit: "
+            f"only their first {load.QUOTE_LIMIT:,} are loaded and searched."
         )
     workdir = Path(tempfile.mkdtemp(prefix="kb-evaluate-"))
     echo(f"Evaluation data in {workdir} ({'kept' if keep else 'removed afterwards'}).")
@@ -160,13 +206,15 @@ def run(
                 f"and indexed them in {loaded:.1f} s."
             )
             rows = [
-                measure(api, q, codes[q.label], labels, [t.text for t in texts]) for q in wanted
+                measure(api, q, codes[q.label], labels, [t.text[: load.QUOTE_LIMIT] for t in texts])
+                for q in wanted
             ]
         print_table(echo, rows, len(texts))
         result = {
             "data": str(data),
             "queries": str(queries),
             "texts": len(texts),
+            "labels_without_query": {label: counts[label] for label in unlisted},
             "definitions": {"coverage": COVERAGE, "search_and_theme": SEARCH},
             "labels": [r.as_json() for r in rows],
             "mean": summary(rows),

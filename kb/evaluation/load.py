@@ -28,6 +28,7 @@ PASSWORD = "evaluation-password-1"  # noqa: S105  (a throwaway user in a throwaw
 CLOSE_DATE = "2015-02-24"  # the airline tweets were written 16–24 February 2015
 REASON_CATEGORY = "product.missing-capability"  # the same for every debrief: says nothing
 UNLISTED = "Other labels"
+QUOTE_LIMIT = 2000  # the API's longest quote
 
 
 class LoadError(RuntimeError):
@@ -88,7 +89,7 @@ def debrief_payload(text: Text, segment: str) -> dict:
             "segment": segment,
         },
         "reasons": [{"category": REASON_CATEGORY, "direction": "hurt", "primary": True}],
-        "quotes": [{"text": text.text[:2000]}],
+        "quotes": [{"text": text.text[:QUOTE_LIMIT]}],
     }
 
 
