@@ -475,13 +475,22 @@ def bench(
 
 @click.command("evaluate")
 @click.option(
+    "--dataset",
+    type=click.Choice(["cfpb", "cfpb-products", "airline"]),
+    default=None,
+    help="A bundled labelled data set: cfpb (the default: US consumer financial complaints "
+    "labelled with their issue, public domain), cfpb-products (the same, labelled with "
+    "their product) or airline (airline complaints on Twitter, non-commercial licence, "
+    "only in the source repository). With --csv, its queries and columns apply to that file.",
+)
+@click.option(
     "--csv",
     "--data",
     "data",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="Labelled feedback to evaluate: a CSV (comma, semicolon or tab separated) with a "
-    "text column and a label column. The bundled airline sample by default.",
+    help="Your own labelled feedback: a CSV (comma, semicolon or tab separated) with a text "
+    "column and a label column. Give its queries with --queries.",
 )
 @click.option(
     "--text-column",
@@ -498,7 +507,7 @@ def bench(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
     help="The query an analyst would type for each label (CSV: label, query and, optionally, "
-    "terms separated by |); the airline data's by default.",
+    "terms separated by |); the data set's by default.",
 )
 @click.option(
     "--write-queries",
@@ -511,6 +520,7 @@ def bench(
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write JSON here.")
 @click.option("--keep", is_flag=True, help="Keep the temporary database and index folder.")
 def evaluate(
+    dataset: str | None,
     data: Path | None,
     text_column: str | None,
     label_column: str | None,
@@ -525,30 +535,45 @@ def evaluate(
 
     Any labelled CSV can be evaluated: kb evaluate --csv FILE --text-column
     COLUMN --label-column COLUMN --queries QUERIES.csv"""
-    from kb.evaluation import dataset, run
+    from kb.evaluation import dataset as datasets
+    from kb.evaluation import run
     from kb.evaluation.load import LoadError
 
+    bundled = datasets.DATASETS[dataset or datasets.DEFAULT_DATASET]
+    if data is None or dataset:
+        data = data or bundled.data
+        queries = queries or bundled.queries
+        label_column = label_column or bundled.label_column
     try:
         if write_queries:
-            texts = dataset.read_texts(data or dataset.SAMPLE, limit, text_column, label_column)
+            texts = datasets.read_texts(data, limit, text_column, label_column)
             labels = sorted({t.label for t in texts})
-            dataset.write_queries(write_queries, labels)
+            datasets.write_queries(write_queries, labels)
             click.echo(
                 f"Wrote a query for each of the {len(labels)} labels to {write_queries}. "
                 f"Change each to what an analyst would type before looking at any figure, "
                 f"then run kb evaluate with --queries {write_queries}."
             )
             return
+        if queries is None:
+            labels = sorted(
+                {t.label for t in datasets.read_texts(data, limit, text_column, label_column)}
+            )
+            raise datasets.DataError(
+                f"Give the query an analyst would type for each label of {data} "
+                f"({', '.join(labels)}) with --queries FILE (columns label, query and, "
+                f"optionally, terms); --write-queries FILE writes a starting one to edit."
+            )
         run(
-            data or dataset.SAMPLE,
-            queries or dataset.QUERIES,
+            data,
+            queries,
             limit,
             json_path,
             keep,
             text_column=text_column,
             label_column=label_column,
         )
-    except (dataset.DataError, LoadError) as exc:
+    except (datasets.DataError, LoadError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

@@ -2,13 +2,25 @@
 measured per label, in a throwaway database."""
 
 import json
+from collections import Counter
+from dataclasses import replace
 
 from click.testing import CliRunner
 
 from kb.cli import main
 from kb.evaluation.baseline import chi2, top_terms
+from kb.evaluation.dataset import (
+    CFPB_SAMPLE,
+    DATASETS,
+    SAMPLE,
+    Text,
+    query_terms,
+    read_queries,
+    read_texts,
+    repair,
+)
 from kb.evaluation.dataset import QUERIES as QUERIES_FILE
-from kb.evaluation.dataset import SAMPLE, Text, query_terms, read_queries, read_texts, repair
+from kb.evaluation.load import is_cut, quote_parts
 from kb.evaluation.measure import found_terms
 
 LIMIT = 100
@@ -16,7 +28,9 @@ LIMIT = 100
 
 def test_evaluate_prints_every_label_with_figures_between_0_and_1(app, tmp_path):
     out = tmp_path / "figures.json"
-    result = CliRunner().invoke(main, ["evaluate", "--limit", str(LIMIT), "--json", str(out)])
+    result = CliRunner().invoke(
+        main, ["evaluate", "--dataset", "airline", "--limit", str(LIMIT), "--json", str(out)]
+    )
 
     assert result.exit_code == 0, result.output
     present = {t.label for t in read_texts(SAMPLE, LIMIT)}
@@ -62,7 +76,7 @@ def test_a_file_whose_labels_have_no_query_is_refused_clearly(app, tmp_path):
     reviews = tmp_path / "reviews.csv"
     reviews.write_text("text,label\nToo slow,speed\nToo dear,price\n")
 
-    result = CliRunner().invoke(main, ["evaluate", "--data", str(reviews)])
+    result = CliRunner().invoke(main, ["evaluate", "--dataset", "airline", "--csv", str(reviews)])
 
     assert result.exit_code == 1
     assert "None of the labels of" in result.output
@@ -298,15 +312,69 @@ def test_a_tab_separated_file_is_read_and_terms_default_to_the_query_s_words(tmp
 def test_without_the_airline_sample_installed_the_command_asks_for_a_file(
     app, tmp_path, monkeypatch
 ):
-    import kb.evaluation
-    from kb.evaluation import dataset
-
     missing = tmp_path / "airline_complaints_sample.csv"
-    monkeypatch.setattr(dataset, "SAMPLE", missing)
-    monkeypatch.setattr(kb.evaluation, "SAMPLE", missing)
+    monkeypatch.setitem(DATASETS, "airline", replace(DATASETS["airline"], data=missing))
 
-    result = CliRunner().invoke(main, ["evaluate"])
+    result = CliRunner().invoke(main, ["evaluate", "--dataset", "airline"])
 
     assert result.exit_code == 1
     assert "The airline sample is not installed with the product" in result.output
     assert "kb evaluate --csv FILE --text-column COLUMN" in result.output
+
+
+def test_by_default_the_public_domain_complaints_are_evaluated_by_issue(app, tmp_path):
+    out = tmp_path / "figures.json"
+
+    result = CliRunner().invoke(main, ["evaluate", "--limit", "80", "--json", str(out)])
+
+    assert result.exit_code == 0, result.output
+    figures = json.loads(out.read_text())
+    assert figures["data"].endswith("cfpb_complaints_sample.csv")
+    assert figures["texts"] == 80
+    issues = [q.label for q in read_queries(DATASETS["cfpb"].queries)]
+    labels = [row["label"] for row in figures["labels"]]
+    assert len(labels) >= 5
+    assert labels == [label for label in issues if label in labels]
+    assert "Incorrect information on your report" in result.output
+    for row in figures["labels"]:
+        for key in ("discovery_coverage", "baseline_coverage", "precision_at_20", "recall"):
+            assert 0 <= row[key] <= 1, (row["label"], key, row[key])
+        assert row["theme_count"] == row["theme_listed"] == row["search_results"]
+
+
+def test_the_bundled_complaints_have_a_query_for_every_product_and_the_larger_issues():
+    texts = read_texts(CFPB_SAMPLE, label_column="issue")
+    products = Counter(t.label for t in read_texts(CFPB_SAMPLE, label_column="product"))
+    issues = Counter(t.label for t in texts)
+
+    assert len(texts) == 1532
+    with_query = {q.label for q in read_queries(DATASETS["cfpb"].queries)}
+    assert with_query == {label for label, n in issues.items() if n >= 30}
+    product_queries = {q.label for q in read_queries(DATASETS["cfpb-products"].queries)}
+    assert product_queries == {label for label, n in products.items() if n >= 25}
+    assert CFPB_SAMPLE.stat().st_size <= 2_000_000
+
+
+def test_a_long_complaint_is_loaded_whole_as_several_quotes():
+    text = " ".join(f"word{i}" for i in range(900))  # about 6,600 characters
+
+    parts = quote_parts(text)
+
+    assert len(parts) == 4
+    assert all(len(part) <= 2000 for part in parts)
+    assert " ".join(parts) == text
+    assert not is_cut(text)
+    assert is_cut("x " * 25_000)
+
+
+def test_your_own_file_without_queries_is_refused_with_its_labels(app, tmp_path):
+    data, _ = _buyer_files(tmp_path)
+
+    result = CliRunner().invoke(
+        main,
+        ["evaluate", "--csv", str(data), "--text-column", "comment", "--label-column", "reason"],
+    )
+
+    assert result.exit_code == 1
+    assert "(Onboarding, Pricing, Reporting, Something else) with --queries FILE" in result.output
+    assert "Evaluation data in" not in result.output

@@ -65,27 +65,35 @@ def summary(rows: list[LabelFigures]) -> dict:
     }
 
 
+LABEL_WIDTH = 48
+
+
+def _cut(label: str, width: int) -> str:
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
 def print_table(echo: Callable[[str], None], rows: list[LabelFigures], texts: int) -> None:
     echo("")
     echo(COVERAGE)
     echo(SEARCH)
     echo("")
+    width = min(max([len(r.label) for r in rows] + [16]), LABEL_WIDTH) + 1
     head = (
-        f"{'label':<28}{'texts':>6}  {'coverage':>8} {'baseline':>8}  {'P@20':>5} "
+        f"{'label':<{width}}{'texts':>6}  {'coverage':>8} {'baseline':>8}  {'P@20':>5} "
         f"{'recall':>6}  {'theme':>5} {'true':>5} {'prec.':>5} {'recall':>6}"
     )
     echo(head)
     echo("-" * len(head))
     for r in rows:
         echo(
-            f"{r.label[:27]:<28}{r.texts:>6}  {r.discovery_coverage:>8.2f} "
+            f"{_cut(r.label, width - 1):<{width}}{r.texts:>6}  {r.discovery_coverage:>8.2f} "
             f"{r.baseline_coverage:>8.2f}  {r.precision_at_20:>5.2f} {r.recall:>6.2f}  "
             f"{r.theme_count:>5} {r.texts:>5} {r.theme_precision:>5.2f} {r.theme_recall:>6.2f}"
         )
     mean = summary(rows)
     echo("-" * len(head))
     echo(
-        f"{'mean over labels':<28}{texts:>6}  {mean['discovery_coverage']:>8.2f} "
+        f"{'mean over labels':<{width}}{texts:>6}  {mean['discovery_coverage']:>8.2f} "
         f"{mean['baseline_coverage']:>8.2f}  {mean['precision_at_20']:>5.2f} "
         f"{mean['recall']:>6.2f}  {'':>5} {'':>5} {mean['theme_precision']:>5.2f} "
         f"{mean['theme_recall']:>6.2f}"
@@ -140,7 +148,7 @@ def labelled_queries(
 ) -> tuple[list[Text], list[LabelQuery]]:
     """The labelled texts and the queries of the labels they have, read and
     checked before any database is made."""
-    if data == SAMPLE and not SAMPLE.exists():
+    if data.name == SAMPLE.name and not data.exists():
         raise DataError(
             "The airline sample is not installed with the product (it is licensed for "
             "non-commercial use and ships only with the source repository). Evaluate your "
@@ -182,11 +190,11 @@ def run(
             f"{sum(counts[label] for label in unlisted)} texts have a label with no query in "
             f"{queries} ({', '.join(unlisted)}); they stay in the data as texts of no label."
         )
-    cut = sum(len(t.text) > load.QUOTE_LIMIT for t in texts)
+    cut = sum(load.is_cut(t.text) for t in texts)
     if cut:
         echo(
-            f"{cut} texts are longer than {load.QUOTE_LIMIT:,} characters, a quote's limit: "
-            f"only their first {load.QUOTE_LIMIT:,} are loaded and searched."
+            f"{cut} texts are longer than a debrief's {load.QUOTES} quotes of "
+            f"{load.QUOTE_LIMIT:,} characters: only what fits is loaded and measured."
         )
     workdir = Path(tempfile.mkdtemp(prefix="kb-evaluate-"))
     echo(f"Evaluation data in {workdir} ({'kept' if keep else 'removed afterwards'}).")
@@ -206,7 +214,7 @@ def run(
                 f"and indexed them in {loaded:.1f} s."
             )
             rows = [
-                measure(api, q, codes[q.label], labels, [t.text[: load.QUOTE_LIMIT] for t in texts])
+                measure(api, q, codes[q.label], labels, [load.loaded_text(t.text) for t in texts])
                 for q in wanted
             ]
         print_table(echo, rows, len(texts))

@@ -34,6 +34,7 @@ from pathlib import Path
 DATA = Path(__file__).parent / "data"
 SAMPLE = DATA / "airline_complaints_sample.csv"
 QUERIES = DATA / "airline_queries.csv"
+CFPB_SAMPLE = DATA / "cfpb_complaints_sample.csv"
 AIRLINE_LABEL_COLUMN = "negativereason"
 LABEL_COLUMNS = (AIRLINE_LABEL_COLUMN, "label")
 _LEAKS = (
@@ -58,6 +59,41 @@ class LabelQuery:
 
 class DataError(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class Bundled:
+    """A labelled data set that comes with the product (see data/README.md)."""
+
+    data: Path
+    queries: Path
+    label_column: str | None
+    about: str
+
+
+DATASETS = {
+    "cfpb": Bundled(
+        CFPB_SAMPLE,
+        DATA / "cfpb_issue_queries.csv",
+        "issue",
+        "1,532 US consumer financial complaints (CFPB), labelled with their issue; public domain",
+    ),
+    "cfpb-products": Bundled(
+        CFPB_SAMPLE,
+        DATA / "cfpb_product_queries.csv",
+        "product",
+        "the same complaints, labelled with their product",
+    ),
+    "airline": Bundled(
+        SAMPLE,
+        QUERIES,
+        None,
+        "2,500 airline complaints on Twitter, labelled with their reason; CC BY-NC-SA 4.0, "
+        "in the source repository only",
+    ),
+}
+# The default has a licence that lets it ship with a commercial product.
+DEFAULT_DATASET = "cfpb"
 
 
 def repair(text: str) -> str:
