@@ -66,6 +66,7 @@ def summary(rows: list[LabelFigures]) -> dict:
 
 
 LABEL_WIDTH = 48
+SHOWN = 6  # labels named in a note
 
 
 def _cut(label: str, width: int) -> str:
@@ -186,9 +187,12 @@ def run(
     counts = Counter(t.label for t in texts)
     unlisted = sorted(set(counts) - {q.label for q in wanted})
     if unlisted:
+        named = ", ".join(unlisted[:SHOWN])
+        if len(unlisted) > SHOWN:
+            named += f" and {len(unlisted) - SHOWN} more labels"
         echo(
             f"{sum(counts[label] for label in unlisted)} texts have a label with no query in "
-            f"{queries} ({', '.join(unlisted)}); they stay in the data as texts of no label."
+            f"{queries} ({named}); they stay in the data as texts of no label."
         )
     cut = sum(load.is_cut(t.text) for t in texts)
     if cut:
