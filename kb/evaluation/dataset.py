@@ -175,22 +175,53 @@ def read_texts(
     text_column: str | None = None,
     label_column: str | None = None,
 ) -> list[Text]:
-    """The labelled texts of the file, in its order (the first `limit`)."""
-    headers, rows = _rows(path)
-    text_key, label_key = _columns(path, headers, text_column, label_column)
-    airline = label_key == AIRLINE_LABEL_COLUMN
-    sentiment = "airline_sentiment" if airline and "airline_sentiment" in headers else None
-    texts = []
-    for row in rows:
-        if sentiment and row.get(sentiment) != "negative":
-            continue
-        label, text = (row.get(label_key) or "").strip(), (row.get(text_key) or "").strip()
-        if airline:
-            text = repair(text)
-        if label and text:
-            texts.append(Text(text, label))
-            if limit is not None and len(texts) >= limit:
-                break
+    """The labelled texts of the file, in its order (the first `limit`).
+
+    The file is read row by row, so a large export (the whole CFPB database
+    is several gigabytes) is read only as far as `limit` needs. It is read
+    as UTF-8, else again as Windows-1252 (the published airline file is not
+    UTF-8 throughout)."""
+    try:
+        return _read_texts(path, "utf-8-sig", limit, text_column, label_column)
+    except UnicodeDecodeError:
+        return _read_texts(path, "cp1252", limit, text_column, label_column)
+
+
+def _read_texts(
+    path: Path,
+    encoding: str,
+    limit: int | None,
+    text_column: str | None,
+    label_column: str | None,
+) -> list[Text]:
+    try:
+        handle = path.open(
+            encoding=encoding, errors="replace" if encoding == "cp1252" else "strict", newline=""
+        )
+    except OSError as exc:
+        raise DataError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    with handle:
+        reader = csv.DictReader(handle, delimiter=_delimiter(handle.readline()))
+        handle.seek(0)
+        texts: list[Text] = []
+        try:
+            headers = list(reader.fieldnames or [])
+            text_key, label_key = _columns(path, headers, text_column, label_column)
+            airline = label_key == AIRLINE_LABEL_COLUMN
+            sentiment = "airline_sentiment" if airline and "airline_sentiment" in headers else None
+            for row in reader:
+                if sentiment and row.get(sentiment) != "negative":
+                    continue
+                label = (row.get(label_key) or "").strip()
+                text = (row.get(text_key) or "").strip()
+                if airline:
+                    text = repair(text)
+                if label and text:
+                    texts.append(Text(text, label))
+                    if limit is not None and len(texts) >= limit:
+                        break
+        except csv.Error as exc:
+            raise DataError(f"{path} is not a readable CSV file: {exc}.") from None
     if not texts:
         raise DataError(
             f"{path} has no labelled texts (no row with both a {text_key!r} and a {label_key!r})."
