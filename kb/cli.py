@@ -535,6 +535,8 @@ def evaluate(
 
     Any labelled CSV can be evaluated: kb evaluate --csv FILE --text-column
     COLUMN --label-column COLUMN --queries QUERIES.csv"""
+    from collections import Counter
+
     from kb.evaluation import dataset as datasets
     from kb.evaluation import run
     from kb.evaluation.load import LoadError
@@ -547,7 +549,7 @@ def evaluate(
     try:
         if write_queries:
             texts = datasets.read_texts(data, limit, text_column, label_column)
-            labels = sorted({t.label for t in texts})
+            labels = Counter(t.label for t in texts)
             datasets.write_queries(write_queries, labels)
             click.echo(
                 f"Wrote a query for each of the {len(labels)} labels to {write_queries}. "

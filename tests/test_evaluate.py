@@ -259,6 +259,11 @@ def test_starting_queries_are_written_from_the_labels_of_the_data(tmp_path):
     assert result.exit_code == 0, result.output
     assert f"Wrote a query for each of the 4 labels to {written}" in result.output
     assert "Evaluation data in" not in result.output  # nothing was loaded
+    # The most frequent labels first, with their number of texts.
+    assert written.read_text().splitlines()[:2] == [
+        "label,query,terms,texts",
+        "Onboarding,onboarding,,10",
+    ]
     assert [(q.label, q.query, q.terms) for q in read_queries(written)] == [
         ("Onboarding", "onboarding", ("onboarding",)),
         ("Pricing", "pricing", ("pricing",)),

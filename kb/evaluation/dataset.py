@@ -27,7 +27,7 @@ and quoted phrases of the query itself.
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -269,12 +269,14 @@ def read_queries(path: Path) -> list[LabelQuery]:
     return queries
 
 
-def write_queries(path: Path, labels: Sequence[str]) -> None:
-    """A starting queries file for the labels: each label's own words as its
-    query, for an analyst to edit into what they would type."""
+def write_queries(path: Path, labels: Mapping[str, int]) -> None:
+    """A starting queries file for the labels (with their number of texts),
+    the most frequent first: each label's own words as its query, for an
+    analyst to edit into what they would type. The `texts` column is for
+    reading only."""
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(["label", "query", "terms"])
-        for label in labels:
+        writer.writerow(["label", "query", "terms", "texts"])
+        for label, count in sorted(labels.items(), key=lambda item: (-item[1], item[0])):
             words = [w for w in re.findall(r"[^\W_]+(?:'[^\W_]+)?", label.lower()) if len(w) > 2]
-            writer.writerow([label, " OR ".join(dict.fromkeys(words)) or label, ""])
+            writer.writerow([label, " OR ".join(dict.fromkeys(words)) or label, "", count])
