@@ -21,7 +21,8 @@ import click
 from sqlalchemy import event
 
 from kb.evaluation.dataset import (
-    QUERIES,
+    DATASETS,
+    DEFAULT_DATASET,
     SAMPLE,
     DataError,
     LabelQuery,
@@ -169,15 +170,17 @@ def labelled_queries(
 
 
 def run(
-    data: Path = SAMPLE,
-    queries: Path = QUERIES,
+    data: Path = DATASETS[DEFAULT_DATASET].data,
+    queries: Path = DATASETS[DEFAULT_DATASET].queries,
     limit: int | None = None,
     json_path: str | None = None,
     keep: bool = False,
     echo: Callable[[str], None] = click.echo,
     text_column: str | None = None,
-    label_column: str | None = None,
+    label_column: str | None = DATASETS[DEFAULT_DATASET].label_column,
 ) -> dict:
+    """Evaluate the labelled texts of `data` with the queries of `queries`
+    (the default data set's by default) and print the table."""
     from kb import search
     from kb.cli import init_database
     from kb.evaluation import load

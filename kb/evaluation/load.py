@@ -2,10 +2,11 @@
 customer's script would: through the JSON API with a bearer token.
 
 Each text becomes a submitted debrief of a lost deal, its text a quote (the
-customer's words; a text longer than a quote may be is split between words
-into several quotes of the same debrief), with one reason of a fixed category, so that nothing but
-the text tells the texts apart. The deal's name and account are the same
-for all ("Feedback", "Public data set") so they add no distinguishing word.
+customer's words; a text longer than one quote may be is split between
+words into several quotes of the same debrief), with one reason of a fixed
+category, so that nothing but the text tells the texts apart. The deal's
+name and account are the same for all ("Feedback", "Public data set") so
+they add no distinguishing word.
 
 The label is kept aside in memory, with one exception: discovery works on a
 subset of debriefs chosen by filters, so each deal's segment is an opaque
@@ -26,7 +27,7 @@ from kb.extensions import db
 from kb.models import Role, User
 
 PASSWORD = "evaluation-password-1"  # noqa: S105  (a throwaway user in a throwaway database)
-CLOSE_DATE = "2015-02-24"  # the airline tweets were written 16–24 February 2015
+CLOSE_DATE = "2015-02-24"  # the same for every text (the airline tweets' last day)
 REASON_CATEGORY = "product.missing-capability"  # the same for every debrief: says nothing
 UNLISTED = "Other labels"
 QUOTE_LIMIT = 2000  # the API's longest quote
