@@ -475,33 +475,107 @@ def bench(
 
 @click.command("evaluate")
 @click.option(
+    "--dataset",
+    type=click.Choice(["cfpb", "cfpb-products", "airline"]),
+    default=None,
+    help="A bundled labelled data set: cfpb (the default: US consumer financial complaints "
+    "labelled with their issue, public domain), cfpb-products (the same, labelled with "
+    "their product) or airline (airline complaints on Twitter, non-commercial licence, "
+    "only in the source repository). With --csv, its queries and columns apply to that file.",
+)
+@click.option(
+    "--csv",
     "--data",
+    "data",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="A labelled CSV (text and negativereason columns); the bundled airline sample by default.",
+    help="Your own labelled feedback: a CSV (comma, semicolon or tab separated) with a text "
+    "column and a label column. Give its queries with --queries.",
+)
+@click.option(
+    "--text-column",
+    default=None,
+    help="The column holding each text (default: text).",
+)
+@click.option(
+    "--label-column",
+    default=None,
+    help="The column holding each text's label (default: negativereason or label).",
 )
 @click.option(
     "--queries",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="The query and defining terms per label (CSV: label, query, terms); the "
-    "airline data's by default.",
+    help="The query an analyst would type for each label (CSV: label, query and, optionally, "
+    "terms separated by |); the data set's by default.",
+)
+@click.option(
+    "--write-queries",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Only write a starting queries file for the labels of the data (each label's own "
+    "words as its query), to edit before evaluating with --queries.",
 )
 @click.option("--limit", type=click.IntRange(1), default=None, help="Load only the first N texts.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write JSON here.")
 @click.option("--keep", is_flag=True, help="Keep the temporary database and index folder.")
 def evaluate(
-    data: Path | None, queries: Path | None, limit: int | None, json_path: str | None, keep: bool
+    dataset: str | None,
+    data: Path | None,
+    text_column: str | None,
+    label_column: str | None,
+    queries: Path | None,
+    write_queries: Path | None,
+    limit: int | None,
+    json_path: str | None,
+    keep: bool,
 ) -> None:
     """Measure discovery, search and themes against labelled real feedback,
-    in a temporary database and index folder (never the configured ones)."""
+    in a temporary database and index folder (never the configured ones).
+
+    Any labelled CSV can be evaluated: kb evaluate --csv FILE --text-column
+    COLUMN --label-column COLUMN --queries QUERIES.csv"""
+    from collections import Counter
+
+    from kb.evaluation import dataset as datasets
     from kb.evaluation import run
-    from kb.evaluation.dataset import QUERIES, SAMPLE, DataError
     from kb.evaluation.load import LoadError
 
+    bundled = datasets.DATASETS[dataset or datasets.DEFAULT_DATASET]
+    if data is None or dataset:
+        data = data or bundled.data
+        queries = queries or bundled.queries
+        label_column = label_column or bundled.label_column
     try:
-        run(data or SAMPLE, queries or QUERIES, limit, json_path, keep)
-    except (DataError, LoadError) as exc:
+        if write_queries:
+            texts = datasets.read_texts(data, limit, text_column, label_column)
+            labels = Counter(t.label for t in texts)
+            datasets.write_queries(write_queries, labels)
+            click.echo(
+                f"Wrote a query for each of the {len(labels)} labels to {write_queries}. "
+                f"Change each to what an analyst would type before looking at any figure, "
+                f"then run kb evaluate with --queries {write_queries}."
+            )
+            return
+        if queries is None:
+            labels = sorted(
+                {t.label for t in datasets.read_texts(data, limit, text_column, label_column)}
+            )
+            raise datasets.DataError(
+                f"Give the query an analyst would type for each label of {data} "
+                f"({', '.join(labels)}) with --queries FILE (columns label, query and, "
+                f"optionally, terms); --write-queries FILE writes a starting one to edit."
+            )
+        run(
+            data,
+            queries,
+            limit,
+            json_path,
+            keep,
+            text_column=text_column,
+            label_column=label_column,
+        )
+    except (datasets.DataError, LoadError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

@@ -13,13 +13,23 @@ import json
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 from sqlalchemy import event
 
-from kb.evaluation.dataset import QUERIES, SAMPLE, DataError, read_queries, read_texts
+from kb.evaluation.dataset import (
+    DATASETS,
+    DEFAULT_DATASET,
+    SAMPLE,
+    DataError,
+    LabelQuery,
+    Text,
+    read_queries,
+    read_texts,
+)
 from kb.evaluation.measure import TOP, LabelFigures, measure
 
 COVERAGE = (
@@ -56,27 +66,36 @@ def summary(rows: list[LabelFigures]) -> dict:
     }
 
 
+LABEL_WIDTH = 48
+SHOWN = 6  # labels named in a note
+
+
+def _cut(label: str, width: int) -> str:
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
 def print_table(echo: Callable[[str], None], rows: list[LabelFigures], texts: int) -> None:
     echo("")
     echo(COVERAGE)
     echo(SEARCH)
     echo("")
+    width = min(max([len(r.label) for r in rows] + [16]), LABEL_WIDTH) + 1
     head = (
-        f"{'label':<28}{'texts':>6}  {'coverage':>8} {'baseline':>8}  {'P@20':>5} "
+        f"{'label':<{width}}{'texts':>6}  {'coverage':>8} {'baseline':>8}  {'P@20':>5} "
         f"{'recall':>6}  {'theme':>5} {'true':>5} {'prec.':>5} {'recall':>6}"
     )
     echo(head)
     echo("-" * len(head))
     for r in rows:
         echo(
-            f"{r.label[:27]:<28}{r.texts:>6}  {r.discovery_coverage:>8.2f} "
+            f"{_cut(r.label, width - 1):<{width}}{r.texts:>6}  {r.discovery_coverage:>8.2f} "
             f"{r.baseline_coverage:>8.2f}  {r.precision_at_20:>5.2f} {r.recall:>6.2f}  "
             f"{r.theme_count:>5} {r.texts:>5} {r.theme_precision:>5.2f} {r.theme_recall:>6.2f}"
         )
     mean = summary(rows)
     echo("-" * len(head))
     echo(
-        f"{'mean over labels':<28}{texts:>6}  {mean['discovery_coverage']:>8.2f} "
+        f"{'mean over labels':<{width}}{texts:>6}  {mean['discovery_coverage']:>8.2f} "
         f"{mean['baseline_coverage']:>8.2f}  {mean['precision_at_20']:>5.2f} "
         f"{mean['recall']:>6.2f}  {'':>5} {'':>5} {mean['theme_precision']:>5.2f} "
         f"{mean['theme_recall']:>6.2f}"
@@ -122,25 +141,67 @@ def _app(workdir: Path):
     )
 
 
+def labelled_queries(
+    data: Path,
+    queries: Path,
+    limit: int | None = None,
+    text_column: str | None = None,
+    label_column: str | None = None,
+) -> tuple[list[Text], list[LabelQuery]]:
+    """The labelled texts and the queries of the labels they have, read and
+    checked before any database is made."""
+    if data.name == SAMPLE.name and not data.exists():
+        raise DataError(
+            "The airline sample is not installed with the product (it is licensed for "
+            "non-commercial use and ships only with the source repository). Evaluate your "
+            "own labelled feedback: kb evaluate --csv FILE --text-column COLUMN "
+            "--label-column COLUMN --queries QUERIES.csv"
+        )
+    texts = read_texts(data, limit, text_column, label_column)
+    present = {t.label for t in texts}
+    wanted = [q for q in read_queries(queries) if q.label in present]
+    if not wanted:
+        raise DataError(
+            f"None of the labels of {data} ({', '.join(sorted(present))}) has a query in "
+            f"{queries}. Give one per label (columns label, query and, optionally, terms) "
+            f"with --queries FILE; --write-queries FILE writes a starting one to edit."
+        )
+    return texts, wanted
+
+
 def run(
-    data: Path = SAMPLE,
-    queries: Path = QUERIES,
+    data: Path = DATASETS[DEFAULT_DATASET].data,
+    queries: Path = DATASETS[DEFAULT_DATASET].queries,
     limit: int | None = None,
     json_path: str | None = None,
     keep: bool = False,
     echo: Callable[[str], None] = click.echo,
+    text_column: str | None = None,
+    label_column: str | None = DATASETS[DEFAULT_DATASET].label_column,
 ) -> dict:
+    """Evaluate the labelled texts of `data` with the queries of `queries`
+    (the default data set's by default) and print the table."""
     from kb import search
     from kb.cli import init_database
     from kb.evaluation import load
     from kb.extensions import db
 
-    texts = read_texts(data, limit)
-    present = {t.label for t in texts}
-    wanted = [q for q in read_queries(queries) if q.label in present]
-    if not wanted:
-        raise DataError(
-            f"None of the labels of {data} ({', '.join(sorted(present))}) has a query in {queries}."
+    texts, wanted = labelled_queries(data, queries, limit, text_column, label_column)
+    counts = Counter(t.label for t in texts)
+    unlisted = sorted(set(counts) - {q.label for q in wanted})
+    if unlisted:
+        named = ", ".join(unlisted[:SHOWN])
+        if len(unlisted) > SHOWN:
+            named += f" and {len(unlisted) - SHOWN} more labels"
+        echo(
+            f"{sum(counts[label] for label in unlisted)} texts have a label with no query in "
+            f"{queries} ({named}); they stay in the data as texts of no label."
+        )
+    cut = sum(load.is_cut(t.text) for t in texts)
+    if cut:
+        echo(
+            f"{cut} texts are longer than a debrief's {load.QUOTES} quotes of "
+            f"{load.QUOTE_LIMIT:,} characters: only what fits is loaded and measured."
         )
     workdir = Path(tempfile.mkdtemp(prefix="kb-evaluate-"))
     echo(f"Evaluation data in {workdir} ({'kept' if keep else 'removed afterwards'}).")
@@ -160,13 +221,15 @@ def run(
                 f"and indexed them in {loaded:.1f} s."
             )
             rows = [
-                measure(api, q, codes[q.label], labels, [t.text for t in texts]) for q in wanted
+                measure(api, q, codes[q.label], labels, [load.loaded_text(t.text) for t in texts])
+                for q in wanted
             ]
         print_table(echo, rows, len(texts))
         result = {
             "data": str(data),
             "queries": str(queries),
             "texts": len(texts),
+            "labels_without_query": {label: counts[label] for label in unlisted},
             "definitions": {"coverage": COVERAGE, "search_and_theme": SEARCH},
             "labels": [r.as_json() for r in rows],
             "mean": summary(rows),

@@ -2,9 +2,11 @@
 customer's script would: through the JSON API with a bearer token.
 
 Each text becomes a submitted debrief of a lost deal, its text a quote (the
-customer's words), with one reason of a fixed category, so that nothing but
-the text tells the texts apart. The deal's name and account are the same
-for all ("Feedback", "Public data set") so they add no distinguishing word.
+customer's words; a text longer than one quote may be is split between
+words into several quotes of the same debrief), with one reason of a fixed
+category, so that nothing but the text tells the texts apart. The deal's
+name and account are the same for all ("Feedback", "Public data set") so
+they add no distinguishing word.
 
 The label is kept aside in memory, with one exception: discovery works on a
 subset of debriefs chosen by filters, so each deal's segment is an opaque
@@ -25,9 +27,11 @@ from kb.extensions import db
 from kb.models import Role, User
 
 PASSWORD = "evaluation-password-1"  # noqa: S105  (a throwaway user in a throwaway database)
-CLOSE_DATE = "2015-02-24"  # the airline tweets were written 16–24 February 2015
+CLOSE_DATE = "2015-02-24"  # the same for every text (the airline tweets' last day)
 REASON_CATEGORY = "product.missing-capability"  # the same for every debrief: says nothing
 UNLISTED = "Other labels"
+QUOTE_LIMIT = 2000  # the API's longest quote
+QUOTES = 20  # and most quotes in one debrief
 
 
 class LoadError(RuntimeError):
@@ -76,6 +80,36 @@ def segment_codes(app: Flask, labels: Sequence[str]) -> dict[str, str]:
     return codes
 
 
+def _split(text: str) -> tuple[list[str], str]:
+    parts: list[str] = []
+    rest = text.strip()
+    while rest and len(parts) < QUOTES:
+        if len(rest) <= QUOTE_LIMIT:
+            return [*parts, rest], ""
+        cut = rest.rfind(" ", QUOTE_LIMIT // 2, QUOTE_LIMIT + 1)
+        cut = cut if cut > 0 else QUOTE_LIMIT
+        parts.append(rest[:cut].strip())
+        rest = rest[cut:].strip()
+    return parts, rest
+
+
+def quote_parts(text: str) -> list[str]:
+    """A text as the quotes of one debrief: a long complaint is split between
+    words into quotes of at most QUOTE_LIMIT characters (up to QUOTES of
+    them; what is past those is left out)."""
+    return _split(text)[0]
+
+
+def is_cut(text: str) -> bool:
+    """Whether part of a text is past what a debrief's quotes can hold."""
+    return bool(_split(text)[1])
+
+
+def loaded_text(text: str) -> str:
+    """What of a text is loaded, its quotes one after the other."""
+    return "\n".join(quote_parts(text))
+
+
 def debrief_payload(text: Text, segment: str) -> dict:
     return {
         "source": "rep",
@@ -88,7 +122,7 @@ def debrief_payload(text: Text, segment: str) -> dict:
             "segment": segment,
         },
         "reasons": [{"category": REASON_CATEGORY, "direction": "hurt", "primary": True}],
-        "quotes": [{"text": text.text[:2000]}],
+        "quotes": [{"text": part} for part in quote_parts(text.text)],
     }
 
 
