@@ -15,6 +15,7 @@ from markupsafe import escape
 from kb.extensions import db
 from kb.models import Competitor, CompetitorAlias
 from kb.search import EXTENSION
+from kb.search.analysis import analyse
 from kb.themes import discovery, engine, exclusions
 from kb.themes.significance import Q, correct, p_value, rejected
 from kb.themes.terms import term_cache
@@ -127,6 +128,42 @@ def test_names_outcome_words_and_web_debris_are_left_out(app, sentence):
     assert "lost" not in exclusions.outcome_words({})
     assert "lost" in exclusions.outcome_words({"outcome": "lost"})
     assert "lost" in exclusions.outcome_words({"winner": "Acme"})
+
+
+@pytest.mark.parametrize(
+    "text, kept",
+    [
+        ("missed payment", True),
+        ("6 weeks", True),
+        ("section 611", True),
+        ("section 611 (a)(1)", False),  # ends with a clause number
+        ("inquiry from XX/XX/XXXX", False),  # a redacted date
+        ("XXXX", False),  # a redacted name
+        ("XXXX bank", False),
+        ("xerox copier", True),
+    ],
+)
+def test_redaction_marks_and_trailing_clause_numbers_are_no_findings(text, kept):
+    assert exclusions.Exclusions().keeps(tuple(analyse(text))) is kept
+
+
+def test_redacted_complaints_yield_findings_without_redaction_marks(app, users, make_debrief):
+    for i in range(8):
+        lost(
+            users,
+            make_debrief,
+            i,
+            f"On XX/XX/XXXX I disputed the late fee with XXXX under section 611 (a)(1), case {i}.",
+        )
+    for i in range(12):
+        won(users, make_debrief, i, "Procurement liked the roadmap.")
+    snap = engine.snapshot()
+    result = discovery.discover(snap, term_cache(), "", {"outcome": "lost"}, "all", 3)
+    terms = every_term(result)
+    assert {"disput", "fee"} <= terms, "the complaint's own words are found"
+    assert not any(t.strip("x") == "" for t in terms)
+    shown = result.words + result.phrases + result.emerging
+    assert all(len(f.terms) == 1 or len(f.terms[-1]) > 1 for f in shown)
 
 
 def test_an_alias_added_later_is_left_out_at_once(app, users, make_debrief, client, auth):

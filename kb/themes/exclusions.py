@@ -6,6 +6,10 @@
   ("amp"), retweet markers written in lower case.
 - URLs and @handles: kept whole by the analyser so that they are
   searchable, but a link or an account is an address, not a reason.
+- Redaction marks ("XX/XX/XXXX", "XXXX" where a name or a date was taken
+  out of a complaint): what was removed is no finding. A phrase does not
+  end with a lone digit or letter either: "section 611 (a)(1)" is read as
+  "section 611 1", whose "1" is a clause number, not part of an idea.
 - Competitors' names and aliases: competitor is a facet of every debrief
   already; "acme" in losses to Acme, or an alias such as "@acmehq", is no
   finding. No finding contains a name; the words of a longer name ("ACME
@@ -74,10 +78,14 @@ class Exclusions:
     def keeps(self, gram: tuple[str, ...]) -> bool:
         if gram[0] in self.ends or gram[-1] in self.ends:
             return False
+        if len(gram) > 1 and len(gram[-1]) < 2:
+            return False  # "… (a)(1)"; a count starts a phrase ("6 weeks") but does not end it
         inside = self.inside
         for term in gram:
             if term[0] == "@" or "://" in term or term.startswith("www."):
                 return False  # an account or an address
+            if len(term) > 1 and not term.strip("x"):
+                return False  # a redaction mark
             if (len(term) < 2 and term.isalpha()) or (term,) in inside:
                 return False
         n = len(gram)
