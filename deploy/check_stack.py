@@ -132,6 +132,11 @@ def image_exists(tag: str) -> bool:
     return quiet(["docker", "image", "inspect", tag]).returncode == 0
 
 
+def image_id(tag: str) -> str:
+    found = quiet(["docker", "image", "inspect", "--format", "{{.Id}}", tag])
+    return found.stdout.strip() if found.returncode == 0 else ""
+
+
 def hub_images_available() -> bool:
     missing = [tag for tag in HUB_IMAGES if not image_exists(tag)]
     for tag in missing:
@@ -437,8 +442,12 @@ def main(argv=None) -> int:
     outcome = 1
     try:
         began = time.monotonic()
+        previous = image_id(APP_IMAGE) if mode == "debian" else ""
         run([*compose, "build", *build_args, "web", "indexer"])
         say(f"app image built in {time.monotonic() - began:.1f} s")
+        if previous and previous != image_id(APP_IMAGE):
+            # A kept image of an earlier run, untagged by this build.
+            run(["docker", "image", "rm", previous], check=False, capture=True)
         began = time.monotonic()
         run([*compose, "up", "-d", "--no-build"])
         health = wait_healthy(browser, timeout=240)
