@@ -1,5 +1,7 @@
 # The knowledge base behind gunicorn. Build: docker build -t kb .
-# BASE can point at a mirror of the same image where Docker Hub is out of reach.
+# BASE can point at a mirror of the same image where Docker Hub is out of reach,
+# or at any image with Python 3.11+ and its venv module (Debian bookworm with
+# python3-venv works: deploy/check_stack.py builds one without Docker Hub).
 ARG BASE=python:3.11-slim
 FROM ${BASE}
 
@@ -9,9 +11,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     KB_INDEX_DIR=/data/index \
     KB_LOG_FORMAT=json \
-    PROMETHEUS_MULTIPROC_DIR=/tmp/kb-metrics
+    PROMETHEUS_MULTIPROC_DIR=/tmp/kb-metrics \
+    PATH=/opt/venv/bin:$PATH
 
-RUN useradd --system --create-home --home-dir /home/kb kb \
+# The app lives in its own virtualenv, so the base image's Python packages
+# (Debian's are managed by apt) are never touched.
+RUN python3 -m venv /opt/venv \
+    && useradd --system --create-home --home-dir /home/kb kb \
     && mkdir -p /data/index && chown -R kb:kb /data
 WORKDIR /app
 

@@ -35,16 +35,27 @@ main.add_command(shell_command)
 
 
 def init_database() -> str:
-    """Create or upgrade the schema to the newest migration and seed reference data."""
+    """Create or upgrade the schema to the newest migration and seed reference data.
+
+    Several processes may run this at once on one PostgreSQL database (the web
+    and indexer containers, machines starting together): they take turns, so
+    the later ones find the schema current instead of failing half-way."""
+    from contextlib import nullcontext
+
     from flask_migrate import upgrade
-
-    from kb.seed import seed_reference_data
-
-    upgrade(directory=current_app.extensions["migrate"].directory)
-    seed_reference_data()
-    from alembic.migration import MigrationContext
+    from sqlalchemy import text
 
     from kb.extensions import db
+    from kb.seed import seed_reference_data
+
+    postgresql = db.engine.dialect.name == "postgresql"
+    with db.engine.begin() if postgresql else nullcontext() as turn:
+        if turn is not None:
+            # Released when this transaction ends, or when the process dies.
+            turn.execute(text("SELECT pg_advisory_xact_lock(7013393043633524)"))
+        upgrade(directory=current_app.extensions["migrate"].directory)
+        seed_reference_data()
+    from alembic.migration import MigrationContext
 
     with db.engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision() or "?"
