@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from sqlalchemy import insert
+
 from kb.extensions import db
 from kb.models import AuditEntry, User
 
@@ -38,3 +40,30 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def record_now(
+    actor: User | None,
+    action: str,
+    entity_type: str,
+    entity_id: int,
+    summary: str = "",
+    changes: dict[str, list[Any]] | None = None,
+) -> None:
+    """record(), written at once in one INSERT on the session's connection, in
+    its transaction: for a write path that needs no AuditEntry object back
+    and would otherwise pay a second unit-of-work flush for this one row."""
+    db.session.connection().execute(
+        _INSERT,
+        {
+            "user_id": actor.id if actor else None,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "summary": summary[:300],
+            "changes": changes or {},
+        },
+    )
+
+
+_INSERT = insert(AuditEntry.__table__)

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from flask import has_request_context
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError
 
 from kb.api import idempotency
 from kb.extensions import db
@@ -134,3 +135,63 @@ def test_an_expired_key_is_forgotten_between_bulk_deletions(client, api, users, 
     assert again.json["id"] != first.json["id"]
     assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 1
     assert db.session.scalar(select(func.count()).select_from(Debrief)) == 2
+
+
+def test_a_new_deal_and_its_debrief_are_stored_whole_and_left_clean_in_the_session(app, users):
+    """Filing on a new deal writes its rows straight (not through a flush of
+    the unit of work): every column, link and default is stored, and the
+    session holds the objects as loaded, with nothing left to write."""
+    from kb.debriefs import service
+    from kb.models import AuditEntry, Deal, deal_competitors
+
+    payload = debrief_payload(source="buyer", interviewee_role="CFO", interviewee_name="Ann")
+    payload["deal"]["competitors"] = ["Globex", "Acme"]
+    payload["quotes"].append({"text": "Second quote.", "speaker_role": ""})
+    debrief = service.save_debrief(users.manager, service.parse(payload))
+    answer = service.as_input(debrief)
+
+    assert not db.session.new and not db.session.dirty
+    assert debrief.created_at and debrief.updated_at and debrief.deal.created_at
+    db.session.expire_all()
+    stored = db.session.get(Debrief, debrief.id)
+    assert service.as_input(stored) == answer
+    assert stored.author_id == users.manager.id and stored.deal.owner_id is None
+    assert [r.rank for r in stored.reasons] == [1, 2]
+    assert stored.reasons[0].competitor.name == "Acme" and stored.reasons[1].competitor is None
+    assert [q.position for q in stored.quotes] == [1, 2]
+    assert stored.quotes[1].speaker_role is None
+    links = db.session.execute(
+        select(deal_competitors.c.competitor_id).where(deal_competitors.c.deal_id == stored.deal_id)
+    ).all()
+    assert len(links) == 2
+    assert stored.deal.winner_competitor.name == "Acme"
+    assert db.session.get(Deal, stored.deal_id).currency == "USD"
+    audit = db.session.scalar(
+        select(AuditEntry).where(
+            AuditEntry.entity_type == "debrief", AuditEntry.entity_id == debrief.id
+        )
+    )
+    assert audit.action == "create" and audit.user_id == users.manager.id and audit.at
+    assert audit.summary == stored.title and audit.changes == {}
+    queued = db.session.scalars(select(IndexChange.doc_id).where(IndexChange.doc_type == "debrief"))
+    assert debrief.id in set(queued)
+
+
+def test_a_filing_refused_by_the_database_stores_nothing(app, users):
+    from kb.debriefs import service
+    from kb.models import Deal
+
+    first = debrief_payload()
+    first["deal"]["crm_id"] = "CRM-1"
+    service.save_debrief(users.rep, service.parse(first))
+    deals = db.session.scalar(select(func.count()).select_from(Deal))
+    # A second deal with the same CRM id, past the lookup that would have
+    # refused it (as when two requests race): the INSERT fails, nothing stays.
+    second = service.parse(first)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(service.DirectLookups, "deal", staticmethod(lambda crm_id: None))
+        with pytest.raises(IntegrityError):
+            service.save_debrief(users.rep, second)
+    assert not db.session.new
+    assert db.session.scalar(select(func.count()).select_from(Deal)) == deals
+    assert db.session.scalar(select(func.count()).select_from(Debrief)) == 1

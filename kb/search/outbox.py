@@ -29,13 +29,16 @@ def enqueue(doc_type: str, *doc_ids: int) -> None:
 def enqueue_now(doc_type: str, doc_ids: Iterable[int]) -> None:
     """enqueue(), written at once in one INSERT whatever the number of rows
     (the ORM sends SQLite one INSERT a row, to read back each row's id and
-    time, which nothing here needs). Pending objects are flushed first, so
-    call it where the session holds nothing half-built."""
+    time, which nothing here needs), straight on the session's connection:
+    no unit of work, no ORM bulk machinery. Pending objects are flushed
+    first, so call it where the session holds nothing half-built."""
     rows = [{"doc_type": doc_type, "doc_id": doc_id} for doc_id in doc_ids]
     if rows:
-        db.session.execute(insert(IndexChange), rows)
+        session = db.session()
+        session.flush()  # nothing to do, and no SQL, when nothing is pending
+        session.connection().execute(insert(IndexChange.__table__), rows)
         # What an IndexChange seen at a flush sets: the commit wakes the indexer.
-        db.session.info["kb_outbox"] = True
+        session.info["kb_outbox"] = True
 
 
 def enqueue_deal_practices(deal_ids: Iterable[int] | Select) -> list[int]:
