@@ -27,6 +27,8 @@ LISTEN_TIMEOUT = 1.0  # how long the listener waits before looking at stop()
 # Large merges wait until no change has come for this long (see
 # indexer.MERGE_STEP_DOCS): a merge holds up the changes that arrive meanwhile.
 QUIET_SECONDS = 3.0
+# Passes begin at most this often while commits keep waking the indexer.
+GATHER_SECONDS = 0.1
 RETRY_SECONDS = 5.0  # after a failure (database down, disk full)
 # app.extensions key: callables run after each pass of the elected indexer,
 # for work done once per machine after the index changes (theme figures).
@@ -130,13 +132,14 @@ class Follower:
         checked = False  # the first pass opens the index: a damaged one is rebuilt now
         last_change = 0.0
         while not self.stopping.is_set():
+            started = time.monotonic()
             pause = index.settings.follow_seconds
             try:
                 ready = ready or outbox_ready()
                 if not ready:
                     pause = RETRY_SECONDS  # before `kb init`
                 elif not checked or index.has_pending():
-                    if index.catch_up(wait=ELECT_SECONDS) > 0:
+                    if index.catch_up(wait=ELECT_SECONDS, one_pass=True) > 0:
                         unmerged, last_change = True, time.monotonic()
                     checked = True
                 elif unmerged:
@@ -155,6 +158,10 @@ class Follower:
                 failing, pause = True, RETRY_SECONDS
             if index.woken.wait(pause):
                 index.woken.clear()
+                # Woken by a commit: under a stream of them, let those of the
+                # next GATHER_SECONDS join one batch (each Whoosh commit has
+                # a cost of its own, whatever its size).
+                self.stopping.wait(GATHER_SECONDS - (time.monotonic() - started))
 
     def _after_cycle(self) -> None:
         for hook in self.app.extensions.get(CYCLE_HOOKS, ()):

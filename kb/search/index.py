@@ -74,6 +74,7 @@ class SearchIndex:
         self._vocabulary: tuple[float, Vocabulary] | None = None
         self.last_error: str | None = None
         self.woken = threading.Event()  # set by local commits, for the indexer
+        self._verified: Path | None = None  # the generation the writer found sound
 
     def wake(self) -> None:
         """Tell this process's indexer (if it runs here) to look now."""
@@ -186,11 +187,17 @@ class SearchIndex:
             return indexer.has_pending(session, cursor)
 
     def catch_up(
-        self, wait: float = 0.0, allow_rebuild: bool = True, max_rows: int | None = None
+        self,
+        wait: float = 0.0,
+        allow_rebuild: bool = True,
+        max_rows: int | None = None,
+        one_pass: bool = False,
     ) -> int:
         """Apply the outbox to the index (rebuilding a missing or damaged
-        index when allowed; stopping after max_rows when given). Returns the
-        number of outbox rows applied here."""
+        index when allowed; stopping after max_rows when given). With
+        one_pass (the indexer, which paces its passes), apply what is there
+        now and merge a small tier if more came meanwhile, then return.
+        Returns the number of outbox rows applied here."""
         applied = 0
         while True:
             rebuild = False
@@ -214,9 +221,11 @@ class SearchIndex:
                         self.last_error = None
                     except indexer.RebuildNeeded as exc:
                         log.info("search: rebuilding the index: %s", exc)
+                        self._verified = None
                         rebuild = True
                     except Exception as exc:
                         self.last_error = f"{type(exc).__name__}: {exc}"
+                        self._verified = None
                         raise
             if rebuild:
                 if allow_rebuild:
@@ -232,6 +241,8 @@ class SearchIndex:
                 # searches hold open) pile up; a small one, so that the
                 # next batch is not held up for long.
                 self.merge_segments(max_docs=indexer.MERGE_STEP_DOCS)
+            if one_pass:
+                return applied
 
     def merge_segments(self, wait: float = 0.0, max_docs: int | None = None) -> bool:
         """Merge one tier of small segments when one is full (the indexer
@@ -244,7 +255,8 @@ class SearchIndex:
                 return False
             ix = indexer.open_generation(generation)
             try:
-                return indexer.merge(ix, max_docs)
+                with Session(db.engine) as session:
+                    return indexer.merge(ix, session, max_docs)
             finally:
                 ix.close()
 
@@ -274,11 +286,16 @@ class SearchIndex:
         generation = self.folder.current()
         if generation is None or self.folder.read_cursor(generation) is None:
             return None
+        if generation == self._verified:
+            # Opened without fault before, and applied to since without an
+            # error (an error clears this, and the next pass opens it again).
+            return generation
         try:
             indexer.open_generation(generation).close()
         except Exception as exc:
             log.warning("search: index %s is damaged: %s", generation, exc)
             return None
+        self._verified = generation
         return generation
 
     def rebuild(
