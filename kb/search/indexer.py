@@ -164,12 +164,13 @@ class BuiltSegmentWriter(SegmentWriter):
     several milliseconds of CPU a document. Deletions, the lock, the table
     of contents and the removal of merged segments' files stay Whoosh's."""
 
-    def __init__(self, ix, *args, **kwargs):
-        super().__init__(ix, *args, **kwargs)
-        self.builder = bulk.SegmentBuilder(self.storage, codec(), self.schema)
+    builder: bulk.SegmentBuilder | None = None
+    built = False
 
     def add_document(self, **fields):
         self._check_state()
+        if self.builder is None:
+            self.builder = bulk.SegmentBuilder(self.storage, codec(), self.schema)
         self.builder.add(fields)
         self._added = True
 
@@ -178,11 +179,16 @@ class BuiltSegmentWriter(SegmentWriter):
 
     def _finalize_segment(self):
         self._close_segment()  # Whoosh's own, unused, segment files
-        return self.builder.finish()
+        segment = self.builder.finish()
+        self.built = True
+        return segment
 
-    def cancel(self):
-        self.builder.cancel()
-        super().cancel()
+    def _finish(self):
+        # Cancelled, or failed before the segment was finished: its files
+        # go at the next commit, which keeps only the segments it lists.
+        if self.builder is not None and not self.built:
+            self.builder.cancel()
+        super()._finish()
 
 
 # Postings a writer holds in memory before it sorts them into a temporary
