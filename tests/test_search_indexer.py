@@ -358,3 +358,132 @@ def test_small_segments_are_merged_when_idle_and_nothing_is_lost(app, users):
     assert segments() < before
     assert index.merge_segments() is False  # nothing more due
     assert finds(users.rep, "marmot") == set(filed)
+
+
+def segment_count(index) -> int:
+    ix = indexer.open_generation(index.folder.current())
+    try:
+        return len(ix._segments())
+    finally:
+        ix.close()
+
+
+def test_while_changes_keep_coming_only_small_tiers_are_merged(app, users):
+    index = app.extensions["kb_search"]
+    for _ in range(indexer.MERGE_WIDTH):
+        file_debriefs(users.rep, 2, "badger")
+        search.catch_up()
+    before = segment_count(index)
+    assert index.merge_segments(max_docs=indexer.MERGE_WIDTH) is False  # too large a step
+    assert segment_count(index) == before
+    assert index.merge_segments(max_docs=2 * indexer.MERGE_WIDTH) is True
+    assert segment_count(index) < before
+    assert len(finds(users.rep, "badger")) == 2 * indexer.MERGE_WIDTH
+
+
+def test_a_reopened_reader_keeps_unchanged_segments_and_sees_edits(app, users):
+    from kb.debriefs import service
+    from tests.conftest import debrief_payload
+
+    index = app.extensions["kb_search"]
+    kept = file_debriefs(users.rep, 1, "otter")
+    search.catch_up()
+    edited = file_debriefs(users.rep, 1, "weasel")
+    search.catch_up()
+    assert finds(users.rep, "weasel") == set(edited)
+    readers = {
+        r.segment().segment_id(): r for r, _ in index.view().searcher.reader().leaf_readers()
+    }
+
+    debrief = db.session.get(Debrief, edited[0])
+    payload = debrief_payload(quotes=[{"text": "A stoat story now."}])
+    service.save_debrief(users.rep, service.parse(payload), debrief)
+    search.catch_up()
+
+    assert finds(users.rep, "weasel") == set()  # the old text is gone from its segment
+    assert finds(users.rep, "stoat") == set(edited)
+    assert finds(users.rep, "otter") == set(kept)
+    after = {r.segment().segment_id(): r for r, _ in index.view().searcher.reader().leaf_readers()}
+    reused = [sid for sid, reader in after.items() if readers.get(sid) is reader]
+    assert reused, "the readers of segments without new deletions are taken over"
+    for sid, reader in readers.items():
+        if after.get(sid) is not reader:
+            assert reader.is_closed
+
+
+def test_a_cancelled_batch_leaves_no_trace_in_later_replacements(app, users):
+    index = app.extensions["kb_search"]
+    (debrief_id,) = file_debriefs(users.rep, 1, "ferret")
+    search.catch_up()
+    ix = indexer.open_generation(index.folder.current())
+    writer = indexer.index_writer(ix)
+    writer.delete_key(f"debrief:{debrief_id}")  # a batch that fails after deleting
+    writer.cancel()
+    ix.close()
+    from kb.search.outbox import enqueue
+
+    for _ in range(2):
+        enqueue("debrief", debrief_id)
+        db.session.commit()
+        search.catch_up()
+    searcher = index.view().searcher
+    assert len(list(searcher.document_numbers(key=f"debrief:{debrief_id}"))) == 1
+    assert finds(users.rep, "ferret") == {debrief_id}
+
+
+@pytest.mark.skipif(
+    not os.environ.get("KB_TEST_DATABASE_URL"), reason="PostgreSQL notifies; SQLite is polled"
+)
+def test_on_postgresql_a_commit_elsewhere_wakes_the_indexer_at_once(app, users):
+    from sqlalchemy import create_engine, text
+
+    from kb.search.follower import Follower
+
+    index = app.extensions["kb_search"]
+    (debrief_id,) = file_debriefs(users.rep, 1, "lynx")
+    index.settings.follow_seconds = 60.0  # without a notification, it would look much later
+    follower = Follower(app, index)
+    follower.ensure_running()
+    try:
+        assert index.wait_until_current(30)
+        time.sleep(0.5)  # the listener is connected, the indexer waits
+        index.woken.clear()
+        other = create_engine(db.engine.url)  # another process's connection: no local wake
+        try:
+            with other.begin() as conn:
+                conn.execute(
+                    text("INSERT INTO index_changes (doc_type, doc_id) VALUES ('debrief', :id)"),
+                    {"id": debrief_id},
+                )
+                latest = conn.scalar(text("SELECT max(id) FROM index_changes"))
+        finally:
+            other.dispose()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            cursor = index.folder.read_cursor(index.folder.current())
+            if cursor.applied_id >= latest:
+                break
+            time.sleep(0.02)
+        assert cursor.applied_id >= latest
+    finally:
+        follower.stop()
+
+
+def test_a_merge_reads_documents_afresh_and_keeps_one_per_key(app, users):
+    from kb.debriefs import service
+
+    index = app.extensions["kb_search"]
+    filed = []
+    for _ in range(indexer.MERGE_WIDTH):
+        filed += file_debriefs(users.rep, 1, "heron")
+        search.catch_up()
+    # Deleted, its outbox row not applied yet: the merge leaves it out, as
+    # applying the row would.
+    service.delete_debrief(users.rep, db.session.get(Debrief, filed[0]))
+    assert index.merge_segments() is True
+    assert finds(users.rep, "heron") == set(filed[1:])
+    search.catch_up()
+    searcher = index.view().searcher
+    for debrief_id in filed[1:]:
+        assert len(list(searcher.document_numbers(key=f"debrief:{debrief_id}"))) == 1
+    assert finds(users.rep, "heron") == set(filed[1:])

@@ -11,15 +11,24 @@ ELECT_SECONDS of its end.
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 
 from flask import Flask
 
 from kb.search.index import INDEXER_LOCK, REBUILD_LOCK, SearchIndex
+from kb.search.indexer import MERGE_STEP_DOCS
 
 log = logging.getLogger(__name__)
 
 ELECT_SECONDS = 1.0
+CHANNEL = "kb_index_changes"  # notified by the outbox's trigger on PostgreSQL
+LISTEN_TIMEOUT = 1.0  # how long the listener waits before looking at stop()
+# Large merges wait until no change has come for this long (see
+# indexer.MERGE_STEP_DOCS): a merge holds up the changes that arrive meanwhile.
+QUIET_SECONDS = 3.0
+# Passes begin at most this often while commits keep waking the indexer.
+GATHER_SECONDS = 0.1
 RETRY_SECONDS = 5.0  # after a failure (database down, disk full)
 # app.extensions key: callables run after each pass of the elected indexer,
 # for work done once per machine after the index changes (theme figures).
@@ -64,12 +73,51 @@ class Follower:
             if self.stopping.wait(ELECT_SECONDS):
                 return
             handle = self.index.folder.hold(INDEXER_LOCK)
+        listener = None
         try:
             with self.app.app_context():
+                listener = self._start_listening()
                 self._remove_abandoned_builds()
                 self._follow()
         finally:
+            if listener is not None:
+                listener.join(LISTEN_TIMEOUT + 1)
             handle.close()
+
+    def _start_listening(self) -> threading.Thread | None:
+        """On PostgreSQL, a thread that wakes the indexer when a transaction
+        that added outbox rows commits (see migration 0008); the indexer still
+        looks every follow_seconds, for changes made while it reconnects."""
+        from kb.extensions import db
+
+        url = db.engine.url
+        if url.get_backend_name() != "postgresql":
+            return None
+        conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        thread = threading.Thread(
+            target=self._listen, args=(conninfo,), name="kb-indexer-listen", daemon=True
+        )
+        thread.start()
+        return thread
+
+    def _listen(self, conninfo: str) -> None:
+        import psycopg
+
+        failing = False
+        while not self.stopping.is_set():
+            try:
+                with psycopg.connect(conninfo, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    failing = False
+                    self.index.wake()  # anything committed before LISTEN
+                    while not self.stopping.is_set():
+                        for _ in conn.notifies(timeout=LISTEN_TIMEOUT, stop_after=1):
+                            self.index.wake()
+            except Exception as exc:
+                if not failing:
+                    log.warning("search indexer: not listening for outbox commits: %s", exc)
+                failing = True
+                self.stopping.wait(RETRY_SECONDS)
 
     def _remove_abandoned_builds(self) -> None:
         folder = self.index.folder
@@ -82,19 +130,26 @@ class Follower:
 
         index, failing, ready, unmerged = self.index, False, False, True
         checked = False  # the first pass opens the index: a damaged one is rebuilt now
+        last_change = 0.0
         while not self.stopping.is_set():
+            started = time.monotonic()
             pause = index.settings.follow_seconds
             try:
                 ready = ready or outbox_ready()
                 if not ready:
                     pause = RETRY_SECONDS  # before `kb init`
                 elif not checked or index.has_pending():
-                    unmerged = index.catch_up(wait=ELECT_SECONDS) > 0 or unmerged
+                    if index.catch_up(wait=ELECT_SECONDS, one_pass=True) > 0:
+                        unmerged, last_change = True, time.monotonic()
                     checked = True
                 elif unmerged:
-                    # Idle: merge one tier at a time, looking again in between.
-                    unmerged = index.merge_segments()
-                    pause = 0 if unmerged else pause
+                    # Idle: merge one tier at a time, looking again in between;
+                    # a large one only once changes have stopped for a while.
+                    quiet = time.monotonic() - last_change >= QUIET_SECONDS
+                    step = None if quiet else MERGE_STEP_DOCS
+                    merged = index.merge_segments(max_docs=step)
+                    unmerged = merged or not quiet
+                    pause = 0 if merged else pause
                 failing = False
                 self._after_cycle()
             except Exception:
@@ -103,6 +158,10 @@ class Follower:
                 failing, pause = True, RETRY_SECONDS
             if index.woken.wait(pause):
                 index.woken.clear()
+                # Woken by a commit: under a stream of them, let those of the
+                # next GATHER_SECONDS join one batch (each Whoosh commit has
+                # a cost of its own, whatever its size).
+                self.stopping.wait(GATHER_SECONDS - (time.monotonic() - started))
 
     def _after_cycle(self) -> None:
         for hook in self.app.extensions.get(CYCLE_HOOKS, ()):

@@ -41,6 +41,9 @@ from kb.search.vocabulary import load as load_vocabulary
 log = logging.getLogger(__name__)
 
 VOCABULARY_SECONDS = 30
+# A file's time stamps move in ticks of the kernel's clock (a few ms): a
+# folder time stamp younger than this may also be that of a change to come.
+TIMESTAMP_SLACK_NS = 50_000_000
 POLL_ROWS = 200
 INDEXER_LOCK = "indexer.lock"
 WRITER_LOCK = "writer.lock"
@@ -71,6 +74,7 @@ class SearchIndex:
         self._vocabulary: tuple[float, Vocabulary] | None = None
         self.last_error: str | None = None
         self.woken = threading.Event()  # set by local commits, for the indexer
+        self._verified: Path | None = None  # the generation the writer found sound
 
     def wake(self) -> None:
         """Tell this process's indexer (if it runs here) to look now."""
@@ -97,25 +101,50 @@ class SearchIndex:
         stamp = self.folder.pointer_stamp()
         searcher = getattr(local, "searcher", None)
         try:
-            if searcher is not None and local.stamp == stamp and not searcher.up_to_date():
-                # Reopen rather than refresh: Whoosh's refresh reuses the reader
-                # of a segment it already had, missing documents deleted from it
-                # since (an edited document would match its old text too), and
-                # cannot refresh the searcher of an empty index.
-                searcher = None
+            previous = None
+            if searcher is not None and local.stamp == stamp and self._changed(local):
+                # Reopen, taking over the readers of the segments that have
+                # not changed (Whoosh's own refresh would also keep the reader
+                # of a segment with documents deleted since: an edited
+                # document would match its old text too).
+                previous, searcher = searcher, None
             if searcher is None or local.stamp != stamp:
-                self._close_local()
                 generation = self.folder.current()
                 if generation is None:
+                    self._close_local()
                     return None
-                searcher = indexer.open_searcher(generation)
-                local.stamp, local.path, local.searcher = stamp, str(generation), searcher
-                local.view = View(local.path, searcher)
+                if previous is None:
+                    self._close_local()
+                fresh = indexer.open_searcher(generation, previous)
+                if previous is not None:
+                    local.searcher = local.view = None
+                    indexer.close_searcher(previous, fresh)
+                local.stamp, local.path, local.searcher = stamp, str(generation), fresh
+                local.view = View(local.path, fresh)
         except Exception as exc:  # a damaged index must not break the page
             log.warning("search: cannot open the index: %s", exc)
             self._close_local()
             return None
         return local.view
+
+    def _changed(self, local) -> bool:
+        """Whether the index may have a newer commit than this thread's
+        searcher. Every commit adds and removes files in the generation's
+        folder, changing its modification time: one stat a search, and the
+        folder is listed (Whoosh's up_to_date) only after it changed. A time
+        stamp this recent could still be shared by a later change, so it is
+        not trusted until it is older than TIMESTAMP_SLACK."""
+        try:
+            mtime = os.stat(local.path).st_mtime_ns
+        except OSError:
+            return True
+        if mtime == getattr(local, "folder_mtime", None):
+            return False
+        if not local.searcher.up_to_date():
+            return True
+        if time.time_ns() - mtime > TIMESTAMP_SLACK_NS:
+            local.folder_mtime = mtime
+        return False
 
     def forget_view(self) -> None:
         """Drop this thread's searcher; the next view() opens a fresh one."""
@@ -124,6 +153,7 @@ class SearchIndex:
     def _close_local(self) -> None:
         searcher = getattr(self._local, "searcher", None)
         self._local.searcher = self._local.view = self._local.stamp = None
+        self._local.folder_mtime = None
         if searcher is not None:
             with contextlib.suppress(Exception):  # already closed, or its files are gone
                 searcher.close()
@@ -157,11 +187,17 @@ class SearchIndex:
             return indexer.has_pending(session, cursor)
 
     def catch_up(
-        self, wait: float = 0.0, allow_rebuild: bool = True, max_rows: int | None = None
+        self,
+        wait: float = 0.0,
+        allow_rebuild: bool = True,
+        max_rows: int | None = None,
+        one_pass: bool = False,
     ) -> int:
         """Apply the outbox to the index (rebuilding a missing or damaged
-        index when allowed; stopping after max_rows when given). Returns the
-        number of outbox rows applied here."""
+        index when allowed; stopping after max_rows when given). With
+        one_pass (the indexer, which paces its passes), apply what is there
+        now and merge a small tier if more came meanwhile, then return.
+        Returns the number of outbox rows applied here."""
         applied = 0
         while True:
             rebuild = False
@@ -185,9 +221,11 @@ class SearchIndex:
                         self.last_error = None
                     except indexer.RebuildNeeded as exc:
                         log.info("search: rebuilding the index: %s", exc)
+                        self._verified = None
                         rebuild = True
                     except Exception as exc:
                         self.last_error = f"{type(exc).__name__}: {exc}"
+                        self._verified = None
                         raise
             if rebuild:
                 if allow_rebuild:
@@ -200,20 +238,25 @@ class SearchIndex:
                 # More came in while applying: under a steady stream of
                 # writes the indexer is never idle, so merge a full tier
                 # between batches, or small segments (and the files
-                # searches hold open) pile up.
-                self.merge_segments()
+                # searches hold open) pile up; a small one, so that the
+                # next batch is not held up for long.
+                self.merge_segments(max_docs=indexer.MERGE_STEP_DOCS)
+            if one_pass:
+                return applied
 
-    def merge_segments(self, wait: float = 0.0) -> bool:
+    def merge_segments(self, wait: float = 0.0, max_docs: int | None = None) -> bool:
         """Merge one tier of small segments when one is full (the indexer
         calls this when it has nothing to apply, and between batches while
-        changes keep coming). Returns whether it merged."""
+        changes keep coming, then with max_docs: see indexer.merge).
+        Returns whether it merged."""
         with self.folder.lock(WRITER_LOCK, wait) as locked:
             generation = self.folder.current() if locked else None
             if generation is None:
                 return False
             ix = indexer.open_generation(generation)
             try:
-                return indexer.merge(ix)
+                with Session(db.engine) as session:
+                    return indexer.merge(ix, session, max_docs)
             finally:
                 ix.close()
 
@@ -243,11 +286,16 @@ class SearchIndex:
         generation = self.folder.current()
         if generation is None or self.folder.read_cursor(generation) is None:
             return None
+        if generation == self._verified:
+            # Opened without fault before, and applied to since without an
+            # error (an error clears this, and the next pass opens it again).
+            return generation
         try:
             indexer.open_generation(generation).close()
         except Exception as exc:
             log.warning("search: index %s is damaged: %s", generation, exc)
             return None
+        self._verified = generation
         return generation
 
     def rebuild(

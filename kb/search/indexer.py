@@ -12,7 +12,10 @@ Applying never merges segments (merging can take longer than a request may
 wait); merge() does, when the indexer has nothing else to do.
 """
 
+import contextlib
+import copy
 import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,13 +24,14 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec
-from whoosh.reading import SegmentReader
+from whoosh.reading import MultiReader, SegmentReader, TermNotFound
+from whoosh.searching import Searcher
 from whoosh.writing import NO_MERGE
 from whoosh.writing import SegmentWriter as WhooshSegmentWriter
 
 from kb.models import IndexChange
 from kb.search import bulk
-from kb.search.documents import DOCUMENT_TYPES, batches, key_of
+from kb.search.documents import DOCUMENT_TYPES, batches, key_of, parse_key
 from kb.search.folder import Cursor, IndexFolder
 from kb.search.schema import SCHEMA, same_analysis
 
@@ -49,6 +53,13 @@ REBUILD_GAP_WINDOW = 200
 # rewrites documents a few times at most and never the whole index at once.
 MERGE_TIER = 8
 MERGE_WIDTH = 6
+# While changes keep coming, a merge may hold up the next batch: only tiers
+# of up to MERGE_STEP_DOCS documents are merged then (a fraction of a
+# second); larger ones wait until the outbox has been quiet for a moment,
+# or until more than MAX_SEGMENTS segments have piled up (searches open a
+# reader of each).
+MERGE_STEP_DOCS = 1000
+MAX_SEGMENTS = 60
 OPEN_ATTEMPTS = 5
 
 
@@ -72,8 +83,45 @@ def codec() -> W3Codec:
     return Codec(blocklimit=CODEC_BLOCK)
 
 
+# Readers of each segment's keys, kept by the writing process from one
+# commit to the next (a segment never changes once written): replacing a
+# document looks its key up in each segment, and opening a reader of every
+# segment for each commit (what Whoosh's update_document does) cost more
+# than writing the documents. Used only under the writer lock.
+_key_readers: dict[tuple[str, str], SegmentReader] = {}
+_key_readers_guard = threading.Lock()
+
+
+def _key_reader(storage, schema, segment) -> SegmentReader:
+    key = (str(getattr(storage, "folder", id(storage))), segment.segment_id())
+    reader = _key_readers.get(key)
+    if reader is None:
+        # Of the segment as written, without deletions: a reader would
+        # otherwise keep the deletions of the writer that opened it, even
+        # when that writer is cancelled. Deleting a deleted document again
+        # changes nothing.
+        written = copy.copy(segment)
+        written._deleted = None
+        reader = _key_readers[key] = SegmentReader(storage, schema, written)
+    return reader
+
+
+def forget_key_readers(storage, segments: list) -> None:
+    """Close the key readers of segments no longer in the index (merged away,
+    or of another generation)."""
+    folder = str(getattr(storage, "folder", id(storage)))
+    live = {(folder, segment.segment_id()) for segment in segments}
+    with _key_readers_guard:
+        for key in [k for k in _key_readers if k not in live]:
+            reader = _key_readers.pop(key)
+            with contextlib.suppress(Exception):
+                reader.close()
+
+
 class SegmentWriter(WhooshSegmentWriter):
-    """Whoosh's writer, which lets go of its searcher when it is done.
+    """Whoosh's writer, which finds the documents it replaces with the
+    process's key readers (see _key_readers), and lets go of its searcher
+    when it is done.
 
     The searcher Whoosh opens for deletions keeps its own close method as an
     attribute (a reference cycle), so after every commit the closed searcher
@@ -81,11 +129,66 @@ class SegmentWriter(WhooshSegmentWriter):
     map, and an open file, of every segment it had read: deleted segment
     files too, once merged away. Breaking the cycle frees them at once."""
 
+    def __init__(self, ix, *args, **kwargs):
+        super().__init__(ix, *args, **kwargs)
+        forget_key_readers(self.storage, self.segments)
+
+    def delete_key(self, key: str) -> None:
+        """Delete the committed documents with this key (Whoosh's
+        delete_by_term for the unique key field)."""
+        for segment in self.segments:
+            reader = _key_reader(self.storage, self.schema, segment)
+            try:
+                docnums = list(reader.postings("key", key).all_ids())
+            except TermNotFound:
+                continue
+            for docnum in docnums:
+                segment.delete_document(docnum)
+
+    def update_document(self, **fields):
+        self.delete_key(fields["key"])
+        self.add_document(**fields)
+
     def _finish(self):
         searcher = self._searcher
         super()._finish()
         if searcher is not None:
             vars(searcher).pop("_orig_close", None)
+
+
+class BuiltSegmentWriter(SegmentWriter):
+    """A writer whose new segment is written by bulk.SegmentBuilder (what
+    `kb reindex` uses) instead of Whoosh's sorting pool: Whoosh sends each
+    posting through the pool as a Python tuple and, to merge, reopens every
+    term of every merged segment, which made applying and merging cost
+    several milliseconds of CPU a document. Deletions, the lock, the table
+    of contents and the removal of merged segments' files stay Whoosh's."""
+
+    builder: bulk.SegmentBuilder | None = None
+    built = False
+
+    def add_document(self, **fields):
+        self._check_state()
+        if self.builder is None:
+            self.builder = bulk.SegmentBuilder(self.storage, codec(), self.schema)
+        self.builder.add(fields)
+        self._added = True
+
+    def add_reader(self, reader):
+        raise NotImplementedError("merge by reloading documents: see merge()")
+
+    def _finalize_segment(self):
+        self._close_segment()  # Whoosh's own, unused, segment files
+        segment = self.builder.finish()
+        self.built = True
+        return segment
+
+    def _finish(self):
+        # Cancelled, or failed before the segment was finished: its files
+        # go at the next commit, which keeps only the segments it lists.
+        if self.builder is not None and not self.built:
+            self.builder.cancel()
+        super()._finish()
 
 
 # Postings a writer holds in memory before it sorts them into a temporary
@@ -97,7 +200,7 @@ WRITER_POOL_MB = 32
 
 def index_writer(ix) -> SegmentWriter:
     """A writer for applying changes or merging (one process, no merging unless asked)."""
-    return SegmentWriter(ix, timeout=30.0, codec=codec(), limitmb=WRITER_POOL_MB)
+    return BuiltSegmentWriter(ix, timeout=30.0, codec=codec(), limitmb=WRITER_POOL_MB)
 
 
 def open_generation(path: Path):
@@ -112,17 +215,68 @@ def open_generation(path: Path):
     return ix
 
 
-def open_searcher(path: Path):
+def open_searcher(path: Path, previous=None):
     """A searcher of the generation's newest commit. The indexer may commit
     while it opens, removing the table of contents or the merged segment
     files it was about to read; the commit after that is complete, so open
-    that one instead of reporting the index as missing."""
+    that one instead of reporting the index as missing.
+
+    Given the caller's `previous` searcher of the same generation, the
+    readers of the segments that have not changed since (same segment, same
+    deletions) are taken over rather than opened again, and the caller
+    closes the previous one with close_searcher(previous, new)."""
     for attempt in range(OPEN_ATTEMPTS):
         try:
-            return open_generation(path).searcher()
+            return _open_searcher(open_generation(path), previous)
         except FileNotFoundError:
             if attempt == OPEN_ATTEMPTS - 1 or not path.is_dir():
                 raise
+
+
+def _segment_state(segment) -> tuple[str, int]:
+    # A segment's deletions only grow, so their number tells its state.
+    return segment.segment_id(), segment.deleted_count()
+
+
+def _open_searcher(ix, previous):
+    toc = ix._read_toc()
+    if not toc.segments:
+        return ix.searcher()
+    reusable = {}
+    if previous is not None:
+        for reader, _ in previous.reader().leaf_readers():
+            if isinstance(reader, SegmentReader) and not reader.is_closed:
+                reusable[_segment_state(reader.segment())] = reader
+    readers, opened = [], []
+    try:
+        for segment in toc.segments:
+            reader = reusable.pop(_segment_state(segment), None)
+            if reader is None:
+                reader = SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation)
+                opened.append(reader)
+            readers.append(reader)
+    except BaseException:
+        for reader in opened:
+            with contextlib.suppress(Exception):
+                reader.close()
+        raise
+    # A MultiReader even of one segment: it carries the generation, which a
+    # reused segment reader does not.
+    return Searcher(MultiReader(readers, generation=toc.generation), fromindex=ix)
+
+
+def close_searcher(searcher, successor=None) -> None:
+    """Close `searcher`, except the segment readers `successor` took over."""
+    kept = set()
+    if successor is not None:
+        kept = {id(reader) for reader, _ in successor.reader().leaf_readers()}
+    if not kept:
+        searcher.close()
+        return
+    for reader, _ in searcher.reader().leaf_readers():
+        if id(reader) not in kept and not getattr(reader, "is_closed", False):
+            reader.close()
+    searcher.is_closed = True
 
 
 def latest_outbox_id(session: Session) -> int:
@@ -183,7 +337,7 @@ def apply_changes(ix, session: Session, rows: list) -> None:
                 for doc_id in batch:
                     document = documents.get(doc_id)
                     if document is None:
-                        writer.delete_by_term("key", key_of(doc_type, doc_id))
+                        writer.delete_key(key_of(doc_type, doc_id))
                     else:
                         writer.update_document(**document)
         writer.commit(mergetype=NO_MERGE)
@@ -242,38 +396,70 @@ def _tier(segment) -> int:
     return tier
 
 
-def merge_tiers(writer, segments: list) -> list:
-    """A Whoosh merge policy: merge the smallest tier with MERGE_WIDTH or
-    more segments; leave every other segment as it is."""
+def _due_tier(segments: list, max_docs: int | None) -> list:
+    """The segments of the smallest tier with MERGE_WIDTH or more segments
+    (of at most max_docs documents together, when given; past MAX_SEGMENTS
+    segments in all, whatever their size), or []."""
     tiers: dict[int, list] = {}
     for segment in segments:
         tiers.setdefault(_tier(segment), []).append(segment)
-    full = sorted(t for t, members in tiers.items() if len(members) >= MERGE_WIDTH)
-    if not full:
-        return segments
-    merging = tiers[full[0]]
-    for segment in merging:
-        reader = SegmentReader(writer.storage, writer.schema, segment)
-        writer.add_reader(reader)  # copies its live documents, dropping deleted ones
+    for tier in sorted(tiers):
+        members = tiers[tier]
+        if len(members) < MERGE_WIDTH:
+            continue
+        docs = sum(segment.doc_count_all() for segment in members)
+        if max_docs is None or docs <= max_docs or len(segments) > MAX_SEGMENTS:
+            return members
+    return []
+
+
+def live_keys(writer, segment) -> list[str]:
+    """The keys of a segment's documents that are not deleted."""
+    reader = SegmentReader(writer.storage, writer.schema, segment)
+    try:
+        return [fields["key"] for fields in reader.all_stored_fields()]
+    finally:
         reader.close()
+
+
+def merge_tiers(writer, segments: list, session: Session, max_docs: int | None = None) -> list:
+    """A Whoosh merge policy: the segments _due_tier picks are replaced by
+    one holding their live documents, read afresh from the database (as
+    applying does: a document changed since is written as it is now, and
+    its waiting outbox row rewrites it again; one deleted since is left
+    out, as its row would). Every other segment stays as it is."""
+    merging = _due_tier(segments, max_docs)
+    wanted: dict[str, list[int]] = {}
+    for segment in merging:
+        for key in live_keys(writer, segment):
+            doc_type, doc_id = parse_key(key)
+            wanted.setdefault(doc_type, []).append(doc_id)
+    for doc_type, ids in wanted.items():
+        kind = DOCUMENT_TYPES.get(doc_type)
+        if kind is None:
+            continue
+        for batch in batches(sorted(ids), LOAD_BATCH):
+            documents = kind.load(session, batch)
+            for doc_id in batch:
+                if (document := documents.get(doc_id)) is not None:
+                    writer.add_document(**document)
+    session.expunge_all()
     return [s for s in segments if s not in merging]
 
 
-def merge_due(ix) -> bool:
-    segments = ix._segments()
-    tiers: dict[int, int] = {}
-    for segment in segments:
-        tiers[_tier(segment)] = tiers.get(_tier(segment), 0) + 1
-    return any(n >= MERGE_WIDTH for n in tiers.values())
+def merge_due(ix, max_docs: int | None = None) -> bool:
+    return bool(_due_tier(ix._segments(), max_docs))
 
 
-def merge(ix) -> bool:
-    """Merge one tier of segments when one is full. Returns whether it did."""
-    if not merge_due(ix):
+def merge(ix, session: Session, max_docs: int | None = None) -> bool:
+    """Merge one tier of segments when one is full (and, given max_docs, no
+    larger than that, unless segments have piled up past MAX_SEGMENTS).
+    Returns whether it did."""
+    if not merge_due(ix, max_docs):
         return False
     writer = index_writer(ix)
     try:
-        writer.commit(mergetype=merge_tiers)
+        writer.commit(mergetype=lambda w, segments: merge_tiers(w, segments, session, max_docs))
     except BaseException:
         writer.cancel()
         raise
