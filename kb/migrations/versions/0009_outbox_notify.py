@@ -2,8 +2,8 @@
 notifies channel kb_index_changes when it commits, so that every machine's
 indexer (listening) applies the change at once instead of at its next look
 
-Revision ID: 0008_latency
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-30 14:30:00.000000
 
 """
@@ -11,8 +11,8 @@ Create Date: 2026-11-30 14:30:00.000000
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0008_latency"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
