@@ -49,13 +49,14 @@ from markupsafe import Markup
 
 from kb.analytics.cache import cached
 from kb.analytics.periods import Period, parse_date, parse_quarter, rolling
-from kb.search.analysis import analyse, spans
+from kb.search.analysis import PAIR_SEPARATOR, analyse, spans
 from kb.search.documents import Section
 from kb.search.highlight import snippets
 from kb.themes import exclusions, ideas, postings
 from kb.themes.engine import Match, Snapshot
 from kb.themes.exclusions import Exclusions
 from kb.themes.significance import Correction, correct, p_value
+from kb.themes.tallies import PAIRS, TEXT, Tally
 from kb.themes.terms import TermCache, names, sections
 
 MIN_SUPPORT, MAX_SUPPORT, DEFAULT_SUPPORT = 1, 1000, 5
@@ -305,6 +306,9 @@ class _Side:
     _pairs: Counter | None = None
     # The last read of frequent sequences (_unsampled): its least count and what it found.
     scanned: tuple[int, set] | None = None
+    # Exact counts of the index's words and word pairs over every debrief
+    # of the side (kb.themes.tallies); None when the index keeps no tables.
+    tally: Tally | None = None
 
     def estimate(self, gram: tuple[str, ...]) -> float:
         return self.counts.get(gram, 0) * self.scale
@@ -387,7 +391,17 @@ def _side(snap: Snapshot, terms: TermCache, bits: int, size: int = SAMPLE, every
     with _stage("counting"):
         counts = count_grams(analysed)
     scale = len(ids) / max(1, len(sample))
-    return _Side(bits, len(ids), counts, scale, analysed, ids, whole)
+    side = _Side(bits, len(ids), counts, scale, analysed, ids, whole)
+    with _stage("tallies"):
+        side.tally = _tally(snap, bits)
+    return side
+
+
+def _tally(snap: Snapshot, bits: int) -> Tally | None:
+    """Exact word and pair counts over these documents, when the index keeps
+    its term tables (an index on disk)."""
+    found = Tally(snap.view, bits)
+    return found if found.available() else None
 
 
 def _candidates(side: _Side, left: Exclusions) -> list[tuple[str, ...]]:
@@ -408,15 +422,25 @@ def _unsampled(side: _Side, left: Exclusions, known, least: int, may) -> list[tu
     if side.every is None or len(side.analysed) >= side.size:
         return []
     found: list[tuple[str, ...]] = []
+    tally = side.tally
     for word, count in side.word_counts().items():
-        if (
-            word not in known
-            and count + side.in_names(word) >= least
-            and left.keeps(word)
-            and may(word)
-        ):
+        if tally is not None:
+            count = tally.count(TEXT, word[0])
+        else:
+            count += side.in_names(word)
+        if word not in known and count >= least and left.keeps(word) and may(word):
             found.append(word)
-    counts = side.pair_counts()
+    if side.tally is not None:
+        # The exact count of each pair in the index: a phrase is in no more
+        # debriefs than any pair of it.
+        counts = Counter(
+            {
+                tuple(pair.split(PAIR_SEPARATOR)): count
+                for pair, count in side.tally.frequent(PAIRS, least).items()
+            }
+        )
+    else:
+        counts = side.pair_counts()
     scanned = side.scanned
     if scanned is not None and scanned[0] <= least:
         # Asked again with a higher cut-off: the phrases read last time
@@ -424,7 +448,7 @@ def _unsampled(side: _Side, left: Exclusions, known, least: int, may) -> list[tu
         seen = {
             gram
             for gram in scanned[1]
-            if all(counts[pair] >= least for pair in zip(gram, gram[1:]))  # noqa: B905
+            if all(counts.get(pair, 0) >= least for pair in zip(gram, gram[1:]))  # noqa: B905
         }
     else:
         seen = _frequent_sequences(side, {p for p, count in counts.items() if count >= least})
@@ -472,12 +496,18 @@ class _Bounds:
     - A phrase's subset count is at most its document frequency in the index
       (drafts, deleted and other documents included), and at most the count
       of each word or shorter phrase in it.
-    - When every debrief of the subset was read (a subset of at most EVERY
-      debriefs), a word's subset count is at most the debriefs whose text
-      or names have it, and a pair's at most the debriefs whose sequence
-      of terms may hold it (_Side.pairs).
-    - Its background count outside the subset is at least its document
-      frequency less its subset count and the documents that are in neither."""
+    - A word's and a word pair's subset and rest counts are known exactly
+      from the index's term tables (kb.themes.tallies), whatever the
+      subset's size: their bound is their exact G².
+    - Without tables, when every debrief of the subset was read (a subset
+      of at most EVERY debriefs), a word's subset count is at most the
+      debriefs whose text or names have it, and a pair's at most the
+      debriefs whose sequence of terms may hold it (_Side.pairs); and a
+      word's or pair's background count outside the subset is at least its
+      document frequency less its subset count and the documents that are
+      in neither. A longer phrase's frequency (the least of its pairs')
+      bounds its documents from above only, so nothing is assumed of its
+      count outside the subset."""
 
     def __init__(
         self,
@@ -487,8 +517,21 @@ class _Bounds:
         min_support: int = 1,
         floor: float = EMERGING_SIGNIFICANT,
         candidates: list[tuple[str, ...]] = (),
+        rest: Tally | None = None,
     ):
         self.snap, self.subset, self.rest_size = snap, subset, rest_size
+        self.tally = subset.tally if rest is not None else None
+        self.rest = rest
+        if self.tally is not None:
+            words = {(TEXT, t) for gram in candidates for t in gram}
+            pairs = {
+                (PAIRS, a + PAIR_SEPARATOR + b)
+                for gram in candidates
+                for a, b in zip(gram, gram[1:])  # noqa: B905
+            }
+            for tally in (self.tally, rest):
+                for kind in (TEXT, PAIRS):
+                    tally.counts(kind, [t for f, t in words | pairs if f == kind])
         self.min_support = min_support
         self.outside = snap.view.size - subset.size - rest_size
         self.known: dict[tuple[str, ...], int] = {}
@@ -540,6 +583,7 @@ class _Bounds:
         size, min_support, subset = self.subset.size, self.min_support, self.subset
         phrase_frequency = self.frequencies.phrase
         whole = self.whole
+        tally = self.tally
         for i in range(start, len(grams)):
             found = counted[i]
             if found < 0:
@@ -549,6 +593,14 @@ class _Bounds:
                     # At most the count of each of its two longest parts,
                     # each bounded by theirs in turn, down to its words.
                     found = min(found, most[part], most[right[i]])
+                if tally is not None:
+                    gram = grams[i]
+                    if len(gram) == 1:
+                        found = min(found, tally.count(TEXT, gram[0]))
+                    elif len(gram) == 2:
+                        found = min(found, tally.count(PAIRS, PAIR_SEPARATOR.join(gram)))
+                    most[i] = found
+                    continue
                 if whole:
                     gram = grams[i]
                     if len(gram) == 1:
@@ -593,8 +645,16 @@ class _Bounds:
         if self._scored[i] == most:
             found = self._score[i]
         else:
+            gram = self.grams[i]
             if most < self.least_scoring:
                 found = 0.0
+            elif self.rest is not None and len(gram) <= 2:
+                kind = TEXT if len(gram) == 1 else PAIRS
+                least = self.rest.count(kind, PAIR_SEPARATOR.join(gram))
+                found = upper_bound(most, self.subset.size, self.rest_size, least)
+            elif len(gram) > 2:
+                # Its frequency bounds its documents from above only.
+                found = upper_bound(most, self.subset.size, self.rest_size)
             else:
                 # Without its frequency (too rare to be a finding), no debrief
                 # outside the subset is known for sure to have it.
@@ -671,9 +731,14 @@ def _best(
     `unsampled(known, least, may)`, when given, returns more candidates
     that `may` change the result (see _unsampled); it is asked each time
     the candidates known run out, until it has no more."""
-    rest_size = (background_bits & ~subset.bits).bit_count()
+    rest_bits = background_bits & ~subset.bits
+    rest_size = rest_bits.bit_count()
     floor = min(threshold, EMERGING_SIGNIFICANT)
-    bounds = _Bounds(snap, subset, rest_size, min_support, floor, candidates)
+    rest = None
+    if subset.tally is not None:
+        with _stage("tallies"):
+            rest = _tally(snap, rest_bits)
+    bounds = _Bounds(snap, subset, rest_size, min_support, floor, candidates, rest)
     value_bound = value_bound or (lambda bounds, gram: bounds.score(gram))
     # Bounds before any counting: for the multiple-comparison correction
     # of the candidates that are never counted.
@@ -698,7 +763,7 @@ def _best(
     batch += [gram for gram in pending[size:] if len(gram) == 1]
     while batch:
         with _stage("exact"):
-            counted = _exact(snap, batch, subset, background_bits, min_support, threshold)
+            counted = _exact(snap, batch, subset, background_bits, min_support, threshold, rest)
         for gram, (finding, count, score) in zip(batch, counted, strict=True):
             found[gram] = finding
             scores[gram] = score
@@ -800,6 +865,7 @@ def _exact(
     background_bits: int,
     min_support: int,
     threshold: float,
+    rest: Tally | None = None,
 ) -> list[tuple[Finding | None, int, float]]:
     """Each phrase counted on the index: its finding (None when it is not
     one: too rare, not significant, or an artefact of names), its count in
@@ -807,6 +873,10 @@ def _exact(
     rest_bits = background_bits & ~subset.bits
     subset_size, background_size = subset.size, background_bits.bit_count()
     rest_size = rest_bits.bit_count()
+    if subset.tally is not None and rest is not None:
+        return _exact_tallied(
+            grams, subset, rest, background_bits, background_size, min_support, threshold
+        )
     found: list[tuple[Finding | None, int, float]] = []
     for gram in grams:
         bits = snap.phrase_bits(gram)
@@ -828,6 +898,70 @@ def _exact(
             c,
             rest_size,
             bits=inside,
+        )
+        found.append((finding, a, score))
+    return found
+
+
+def _exact_tallied(
+    grams: list[tuple[str, ...]],
+    subset: _Side,
+    rest: Tally,
+    background_bits: int,
+    background_size: int,
+    min_support: int,
+    threshold: float,
+) -> list[tuple[Finding | None, int, float]]:
+    """_exact from the term tables: a word's or pair's counts are read off
+    the tallies; a longer phrase's documents are its pairs' intersected;
+    the documents themselves are gathered for findings only."""
+    tally = subset.tally
+    short = [g for g in grams if len(g) <= 2]
+    long = [g for g in grams if len(g) > 2]
+    counts: dict[tuple[str, ...], tuple[int, int]] = {}
+    inside: dict[tuple[str, ...], int] = {}
+    for kind, part in (
+        (TEXT, [g for g in short if len(g) == 1]),
+        (PAIRS, [g for g in short if len(g) == 2]),
+    ):
+        terms = [PAIR_SEPARATOR.join(g) for g in part]
+        for gram, a, c in zip(
+            part, tally.counts(kind, terms), rest.counts(kind, terms), strict=True
+        ):
+            counts[gram] = (a, c)
+    if long:
+        for gram, a_bits, c_bits in zip(
+            long, tally.phrase_docs(long), rest.phrase_docs(long), strict=True
+        ):
+            inside[gram] = a_bits
+            counts[gram] = (a_bits.bit_count(), c_bits.bit_count())
+    scores = {}
+    wanted = []
+    for gram in grams:
+        a, c = counts[gram]
+        score = scores[gram] = log_likelihood(a, subset.size, c, rest.size)
+        if a >= min_support and score >= threshold and gram not in inside:
+            wanted.append(gram)
+    for gram, bits in zip(wanted, tally.phrase_docs(wanted), strict=True):
+        inside[gram] = bits
+    found: list[tuple[Finding | None, int, float]] = []
+    for gram in grams:
+        (a, c), score = counts[gram], scores[gram]
+        if a < min_support or score < threshold or _in_names(subset, gram, a):
+            found.append((None, a, score))
+            continue
+        bits = inside[gram]
+        finding = Finding(
+            gram,
+            " ".join(gram),
+            score,
+            a,
+            subset.size,
+            (bits & background_bits).bit_count() + c,
+            background_size,
+            c,
+            rest.size,
+            bits=bits,
         )
         found.append((finding, a, score))
     return found
