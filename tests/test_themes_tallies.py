@@ -29,7 +29,13 @@ def _file(users, make_debrief, n: int, status: str = "submitted", text: str = ""
 
 
 def _check(snap) -> None:
-    bits = snap.population
+    # The whole population (read through a mask of the table) and one
+    # debrief of it (its row gathered).
+    _check_set(snap, snap.population)
+    _check_set(snap, snap.population & -snap.population)
+
+
+def _check_set(snap, bits: int) -> None:
     tally = Tally(snap.view, bits)
     assert tally.available()
     words = sorted(snap.view.lexicon("text"))
@@ -41,9 +47,9 @@ def _check(snap) -> None:
         for term, count, found in zip(terms, counts, docs, strict=True):
             expected = snap.view.docs(field, term) & bits
             assert (count, found) == (expected.bit_count(), expected), (field, term)
-    frequent = tally.frequent(PAIRS, 2)
+    frequent = tally.frequent(PAIRS, 1)
     assert frequent == {
-        p: c for p, c in zip(pairs, tally.counts(PAIRS, pairs), strict=True) if c >= 2
+        p: c for p, c in zip(pairs, tally.counts(PAIRS, pairs), strict=True) if c >= 1
     }
     gram = ("sandbox", "pilot", "stall")
     (found,) = tally.phrase_docs([gram])

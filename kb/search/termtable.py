@@ -146,6 +146,15 @@ def from_reader(reader, field: str, size: int) -> tuple[list[bytes], np.ndarray,
     return terms, term_ids, docs
 
 
+Hashed = tuple[list[bytes], np.ndarray]
+
+
+def hashes(terms: list[str]) -> Hashed:
+    """Terms as the tables look them up (for several segments at once)."""
+    encoded = [t.encode() for t in terms]
+    return encoded, np.fromiter(map(_hash, encoded), np.uint64, len(encoded))
+
+
 class Table:
     """One segment's table of one field, mapped."""
 
@@ -181,12 +190,11 @@ class Table:
         text, starts = self._text, self.starts
         return [bytes(text[int(starts[n]) : int(starts[n + 1])]).decode() for n in numbers]
 
-    def lookup(self, terms: list[str]) -> np.ndarray:
+    def lookup(self, terms: list[str], hashed: "Hashed | None" = None) -> np.ndarray:
         """Each term's number, -1 for a term the segment lacks."""
         if not terms or not self.terms:
             return np.full(len(terms), -1, np.int64)
-        encoded = [t.encode() for t in terms]
-        wanted = np.fromiter(map(_hash, encoded), np.uint64, len(encoded))
+        encoded, wanted = hashed or hashes(terms)
         at = np.searchsorted(self.hashes, wanted)
         at = np.minimum(at, self.terms - 1)
         found = np.where(self.hashes[at] == wanted, self.by_hash[at].astype(np.int64), -1)
@@ -197,9 +205,25 @@ class Table:
                 found[i] = -1
         return found
 
-    def _chunks(self, docs: np.ndarray):
-        """(entries, the position in `docs` of each entry's document), by chunk."""
+    def _rows(self, docs: np.ndarray):
+        """(entries, their positions in the table), chunk by chunk, of these
+        documents (local numbers, ascending). A large share of the segment
+        is read through a mask over all its entries; a small one by
+        gathering its rows (touching only their pages)."""
         offsets, entries = self.offsets, self.entries
+        if docs.size * 8 >= self.size:
+            wanted = np.zeros(self.size, bool)
+            wanted[docs] = True
+            for start in range(0, self.size, CHUNK * 16):
+                stop = min(self.size, start + CHUNK * 16)
+                first, last = int(offsets[start]), int(offsets[stop])
+                if last == first:
+                    continue
+                mask = np.repeat(wanted[start:stop], np.diff(offsets[start : stop + 1]))
+                at = np.flatnonzero(mask)
+                if at.size:
+                    yield entries[first:last][at], at + first
+            return
         for start in range(0, docs.size, CHUNK):
             part = docs[start : start + CHUNK]
             first, last = offsets[part], offsets[part + 1]
@@ -209,36 +233,33 @@ class Table:
                 continue
             ends = np.cumsum(lengths)
             index = np.arange(total, dtype=np.int64) + np.repeat(first - (ends - lengths), lengths)
-            yield entries[index], np.repeat(np.arange(start, start + part.size), lengths)
+            yield entries[index], index
 
     def counts(self, docs: np.ndarray) -> np.ndarray:
         """How many of these documents (local numbers) hold each term."""
         found = np.zeros(self.terms, np.int64)
-        for entries, _ in self._chunks(docs):
+        for entries, _ in self._rows(docs):
             found += np.bincount(entries, minlength=self.terms)
         return found
 
-    def postings(self, docs: np.ndarray, numbers: np.ndarray) -> list[np.ndarray]:
-        """For each term number, which of these documents hold it (as
-        positions in `docs`), ascending."""
-        slot = np.full(self.terms, -1, np.int64)
+    def postings(self, docs: np.ndarray, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which of these documents (local numbers) hold each of these term
+        numbers (-1 for none): (the position in `numbers`, the document)
+        for every such pair, unordered."""
+        slot = np.full(self.terms, -1, np.int32)
         numbers = np.asarray(numbers, np.int64)
         valid = numbers >= 0
         slot[numbers[valid]] = np.flatnonzero(valid)
-        slots_parts, where_parts = [], []
-        for entries, where in self._chunks(docs):
+        slots_parts, doc_parts = [np.zeros(0, np.int32)], [np.zeros(0, np.int64)]
+        for entries, where in self._rows(docs):
             wanted = slot[entries]
-            keep = wanted >= 0
+            keep = np.flatnonzero(wanted >= 0)
+            if not keep.size:
+                continue
             slots_parts.append(wanted[keep])
-            where_parts.append(where[keep])
-        if not slots_parts:
-            return [np.zeros(0, np.int64) for _ in range(numbers.size)]
-        slots = np.concatenate(slots_parts)
-        where = np.concatenate(where_parts)
-        order = np.argsort(slots, kind="stable")
-        slots, where = slots[order], where[order]
-        bounds = np.searchsorted(slots, np.arange(numbers.size + 1))
-        return [where[bounds[i] : bounds[i + 1]] for i in range(numbers.size)]
+            # The document of each kept entry, from its position in the table.
+            doc_parts.append(np.searchsorted(self.offsets, where[keep], "right") - 1)
+        return np.concatenate(slots_parts), np.concatenate(doc_parts)
 
 
 _tables: dict[Path, Table] = {}

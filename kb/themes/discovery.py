@@ -309,6 +309,8 @@ class _Side:
     # Exact counts of the index's words and word pairs over every debrief
     # of the side (kb.themes.tallies); None when the index keeps no tables.
     tally: Tally | None = None
+    # Where names are kept analysed between discoveries.
+    terms: TermCache | None = None
 
     def estimate(self, gram: tuple[str, ...]) -> float:
         return self.counts.get(gram, 0) * self.scale
@@ -337,6 +339,9 @@ class _Side:
         """Each debrief's names (deal, account, competitors, role) as index
         terms, one tuple per name."""
         if self._name_terms is None:
+            if self.terms is not None:
+                self._name_terms = self.terms.names(self.ids)
+                return self._name_terms
             analysed: dict[str, tuple] = {}
             out: dict[int, tuple] = {}
             for debrief_id, found in names(self.ids).items():
@@ -391,7 +396,7 @@ def _side(snap: Snapshot, terms: TermCache, bits: int, size: int = SAMPLE, every
     with _stage("counting"):
         counts = count_grams(analysed)
     scale = len(ids) / max(1, len(sample))
-    side = _Side(bits, len(ids), counts, scale, analysed, ids, whole)
+    side = _Side(bits, len(ids), counts, scale, analysed, ids, whole, terms=terms)
     with _stage("tallies"):
         side.tally = _tally(snap, bits)
     return side
@@ -409,27 +414,47 @@ def _candidates(side: _Side, left: Exclusions) -> list[tuple[str, ...]]:
     return [gram for gram in side.counts if left.keeps(gram)]
 
 
-def _unsampled(side: _Side, left: Exclusions, known, least: int, may) -> list[tuple[str, ...]]:
+def _unsampled(
+    side: _Side, left: Exclusions, known, least: int, may, in_sections=None
+) -> list[tuple[str, ...]]:
     """Words and phrases of the side's debriefs that its sample missed and
-    that `may` change the lists, when every debrief was read: candidates
-    are read from a sample, so without this a phrase found only in debriefs
-    outside it could never be listed, however strong.
+    that `may` change the lists: candidates are read from a sample, so
+    without this a phrase found only in debriefs outside it could never be
+    listed, however strong.
 
-    A word or phrase in fewer than `least` debriefs cannot matter, and a
-    phrase is in no more debriefs than any word pair in it (_Side.pairs):
-    only sequences of such frequent pairs are read, and `may` then decides
-    on each one's own bounds."""
-    if side.every is None or len(side.analysed) >= side.size:
+    A word or phrase in fewer than `least` debriefs cannot matter. Words are
+    taken from the index's exact counts over every debrief of the side
+    (kb.themes.tallies), whatever its size, and kept when they are in what
+    a debrief says, not only in its names (`in_sections` reads the text of
+    the debriefs with the word when its names do not tell). Phrases, when
+    every debrief of the side was read: a phrase is in no more debriefs
+    than any word pair in it, so only sequences of such frequent pairs are
+    read, and `may` then decides on each one's own bounds."""
+    if len(side.analysed) >= side.size:
         return []
     found: list[tuple[str, ...]] = []
     tally = side.tally
-    for word, count in side.word_counts().items():
-        if tally is not None:
-            count = tally.count(TEXT, word[0])
-        else:
-            count += side.in_names(word)
-        if word not in known and count >= least and left.keeps(word) and may(word):
-            found.append(word)
+    prefetch = getattr(may, "prefetch", None)
+    if tally is not None and in_sections is not None:
+        frequent = tally.frequent(TEXT, least)
+        if prefetch is not None:
+            prefetch([(t,) for t in frequent])
+        for term, count in frequent.items():
+            word = (term,)
+            if word in known or not left.keeps(word) or not may(word):
+                continue
+            if count > side.in_names(word) or in_sections(word):
+                found.append(word)
+    elif side.every is not None:
+        for word, count in side.word_counts().items():
+            if tally is not None:
+                count = tally.count(TEXT, word[0])
+            else:
+                count += side.in_names(word)
+            if word not in known and count >= least and left.keeps(word) and may(word):
+                found.append(word)
+    if side.every is None:
+        return found
     if side.tally is not None:
         # The exact count of each pair in the index: a phrase is in no more
         # debriefs than any pair of it.
@@ -453,8 +478,38 @@ def _unsampled(side: _Side, left: Exclusions, known, least: int, may) -> list[tu
     else:
         seen = _frequent_sequences(side, {p for p, count in counts.items() if count >= least})
         side.scanned = (least, seen)
+    if prefetch is not None:
+        prefetch([gram for gram in seen if gram not in known])
     found += [gram for gram in seen if gram not in known and left.keeps(gram) and may(gram)]
     return found
+
+
+def _guess(subset: _Side, rest: Tally, gram: tuple[str, ...]) -> float:
+    """G² from the exact counts of a word or pair; for a longer phrase, its
+    sample's count with the rest's taken in the same proportion to the
+    least of its pairs' exact counts. Only the order of counting follows it."""
+    if len(gram) <= 2:
+        kind, term = (TEXT, gram[0]) if len(gram) == 1 else (PAIRS, PAIR_SEPARATOR.join(gram))
+        a, c = subset.tally.count(kind, term), rest.count(kind, term)
+        return log_likelihood(a, subset.size, c, rest.size)
+    pairs = [a + PAIR_SEPARATOR + b for a, b in zip(gram, gram[1:])]  # noqa: B905
+    inside = min(subset.tally.counts(PAIRS, pairs))
+    outside = min(rest.counts(PAIRS, pairs))
+    estimate = min(subset.estimate(gram), inside)
+    share = estimate / inside if inside else 0.0
+    return log_likelihood(round(estimate), subset.size, round(outside * share), rest.size)
+
+
+def _in_sections(snap: Snapshot, terms: TermCache, side: _Side, gram: tuple[str, ...]) -> bool:
+    """Whether a word or phrase the index finds in the side's debriefs is
+    in the text of one of them (a section), not only in names or across
+    sections: the debriefs with it are read until one has it."""
+    ids = snap.debriefs_of(side.tally.phrase_docs([gram])[0])
+    for start in range(0, len(ids), 500):
+        for doc in terms.terms(ids[start : start + 500]).values():
+            if gram in grams(doc):
+                return True
+    return False
 
 
 def _frequent_sequences(side: _Side, frequent: set) -> set[tuple[str, ...]]:
@@ -522,16 +577,7 @@ class _Bounds:
         self.snap, self.subset, self.rest_size = snap, subset, rest_size
         self.tally = subset.tally if rest is not None else None
         self.rest = rest
-        if self.tally is not None:
-            words = {(TEXT, t) for gram in candidates for t in gram}
-            pairs = {
-                (PAIRS, a + PAIR_SEPARATOR + b)
-                for gram in candidates
-                for a, b in zip(gram, gram[1:])  # noqa: B905
-            }
-            for tally in (self.tally, rest):
-                for kind in (TEXT, PAIRS):
-                    tally.counts(kind, [t for f, t in words | pairs if f == kind])
+        self.prefetch(candidates)
         self.min_support = min_support
         self.outside = snap.view.size - subset.size - rest_size
         self.known: dict[tuple[str, ...], int] = {}
@@ -557,6 +603,19 @@ class _Bounds:
         for gram in candidates:
             self._number(gram)
         self._pass(0)
+
+    def prefetch(self, grams) -> None:
+        """Read the exact counts of the words and pairs of these phrases at
+        once (looked up one by one, they would take longer)."""
+        if self.tally is None:
+            return
+        words = list({t for gram in grams for t in gram})
+        pairs = list(
+            {a + PAIR_SEPARATOR + b for gram in grams for a, b in zip(gram, gram[1:])}  # noqa: B905
+        )
+        for tally in (self.tally, self.rest):
+            tally.counts(TEXT, words)
+            tally.counts(PAIRS, pairs)
 
     def _number(self, gram: tuple[str, ...]) -> int:
         found = self.ids.get(gram)
@@ -712,6 +771,7 @@ def _best(
     kinds: tuple[str, ...] = ("words", "phrases"),
     kind=_kind,
     unsampled=None,
+    rest: Tally | None = None,
 ) -> Ranked:
     """The best `limit` ideas of each of `kinds` among the candidates, by
     `value`, exactly as if every candidate were counted on the index, then
@@ -734,8 +794,7 @@ def _best(
     rest_bits = background_bits & ~subset.bits
     rest_size = rest_bits.bit_count()
     floor = min(threshold, EMERGING_SIGNIFICANT)
-    rest = None
-    if subset.tally is not None:
+    if rest is None and subset.tally is not None:
         with _stage("tallies"):
             rest = _tally(snap, rest_bits)
     bounds = _Bounds(snap, subset, rest_size, min_support, floor, candidates, rest)
@@ -793,6 +852,8 @@ def _best(
 
             def may(gram, needed=needed):
                 return bounds.reaches(gram, least, threshold) and needed(gram)
+
+            may.prefetch = bounds.prefetch
 
             more = unsampled(first_bounds, most_needed, may)
             for gram in more:
@@ -1096,11 +1157,15 @@ def _discover(
     warnings = list(subset_match.warnings)
     subset = _side(snap, terms, subset_match.bits, sample, every)
 
+    rest = None
     if background == "previous":
         before = snap.match(query, shifted(filters, period.previous()))
         background_bits = before.bits
-        back = _side(snap, terms, background_bits, sample)
-        rest_estimate = back.estimate
+        if subset.tally is not None:
+            with _stage("tallies"):
+                rest = _tally(snap, background_bits & ~subset.bits)
+        if rest is None:
+            rest_estimate = _side(snap, terms, background_bits, sample).estimate
     else:
         background_bits = snap.population
         total = max(1, snap.view.doc_count)
@@ -1111,19 +1176,28 @@ def _discover(
         def rest_estimate(gram):
             return max(0.0, frequency(gram) * share - subset.estimate(gram))
 
+        if subset.tally is not None:
+            with _stage("tallies"):
+                rest = _tally(snap, background_bits & ~subset.bits)
+
     rest_size = (background_bits & ~subset.bits).bit_count()
     found = Ranked({"words": [], "phrases": []}, Correction(0, 0, 0))
     if subset.size and rest_size:
 
         def guess(gram) -> float:
+            if rest is not None:
+                return _guess(subset, rest, gram)
             c = min(rest_estimate(gram), rest_size)
             return log_likelihood(round(subset.estimate(gram)), subset.size, round(c), rest_size)
 
         candidates = _candidates(subset, left)
 
+        def in_sections(gram):
+            return _in_sections(snap, terms, subset, gram)
+
         def unsampled(known, least, may):
             with _stage("unsampled"):
-                return _unsampled(subset, left, known, least, may)
+                return _unsampled(subset, left, known, least, may, in_sections)
 
         with _stage("bounds"):
             found = _best(
@@ -1136,6 +1210,7 @@ def _discover(
                 SIGNIFICANT,
                 limit,
                 unsampled=unsampled,
+                rest=rest,
             )
         with _stage("examples"):
             _add_examples(found.lists["words"] + found.lists["phrases"], subset)

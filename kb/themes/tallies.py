@@ -10,7 +10,11 @@ by intersecting its pairs' documents, taken from the same rows.
 
 import numpy as np
 
+from kb.search import termtable
+
 TEXT, PAIRS = "text", "pairs"
+# Terms whose bitmaps are made at once (a row of bytes each, a bit per document).
+BITMAPS = 256
 
 
 def docnums(bits: int) -> np.ndarray:
@@ -19,15 +23,6 @@ def docnums(bits: int) -> np.ndarray:
         return np.zeros(0, np.int64)
     raw = np.frombuffer(bits.to_bytes((bits.bit_length() + 7) // 8, "little"), np.uint8)
     return np.flatnonzero(np.unpackbits(raw, bitorder="little"))
-
-
-def to_bits(positions: np.ndarray, size: int) -> int:
-    """A bitmap with the bits of `positions` set."""
-    if not positions.size:
-        return 0
-    flags = np.zeros(size, np.uint8)
-    flags[positions] = 1
-    return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
 
 
 class Tally:
@@ -69,8 +64,9 @@ class Tally:
         missing = [t for t in dict.fromkeys(terms) if (field, t) not in known]
         if missing:
             total = np.zeros(len(missing), np.int64)
+            hashed = termtable.hashes(missing)
             for table, counts in zip(self._tables(field), self._all_counts(field), strict=True):
-                numbers = table.lookup(missing)
+                numbers = table.lookup(missing, hashed)
                 found = numbers >= 0
                 total[found] += counts[numbers[found]]
             for term, count in zip(missing, total.tolist(), strict=True):
@@ -102,14 +98,23 @@ class Tally:
         """The documents of the set holding each term, as bitmaps of the view."""
         missing = [t for t in dict.fromkeys(terms) if (field, t) not in self._bits]
         if missing:
-            made = [0] * len(missing)
+            hashed = termtable.hashes(missing)
+            slots, docs = [], []
             for table, (_, _, offset, local) in zip(self._tables(field), self._parts, strict=True):
-                found = table.postings(local, table.lookup(missing))
-                for i, where in enumerate(found):
-                    if where.size:
-                        made[i] |= to_bits(local[where] + offset, self._view_size)
-            for term, bits in zip(missing, made, strict=True):
-                self._bits[(field, term)] = bits
+                found_slots, found_docs = table.postings(local, table.lookup(missing, hashed))
+                slots.append(found_slots)
+                docs.append(found_docs + offset)
+            slots, docs = np.concatenate(slots), np.concatenate(docs)
+            width = (self._view_size + 7) // 8
+            for start in range(0, len(missing), BITMAPS):
+                part = missing[start : start + BITMAPS]
+                rows = np.zeros((len(part), width), np.uint8)
+                inside = (slots >= start) & (slots < start + len(part))
+                at, where = slots[inside] - start, docs[inside]
+                masks = np.left_shift(1, where & 7).astype(np.uint8)
+                np.bitwise_or.at(rows, (at, where >> 3), masks)
+                for term, row in zip(part, rows, strict=True):
+                    self._bits[(field, term)] = int.from_bytes(row.tobytes(), "little")
         return [self._bits[(field, t)] for t in terms]
 
     def phrase_docs(self, grams: list[tuple[str, ...]]) -> list[int]:
