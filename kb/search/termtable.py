@@ -237,9 +237,9 @@ class Table:
 
     def counts(self, docs: np.ndarray) -> np.ndarray:
         """How many of these documents (local numbers) hold each term."""
-        found = np.zeros(self.terms, np.int64)
+        found = np.zeros(self.terms, np.int32)
         for entries, _ in self._rows(docs):
-            found += np.bincount(entries, minlength=self.terms)
+            found += np.bincount(entries, minlength=self.terms).astype(np.int32)
         return found
 
     def postings(self, docs: np.ndarray, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -37,6 +37,7 @@ them (kb.themes.significance); the others are marked exploratory.
 import math
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -402,11 +403,26 @@ def _side(snap: Snapshot, terms: TermCache, bits: int, size: int = SAMPLE, every
     return side
 
 
+_tallies: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_tallies_lock = threading.Lock()
+
+
 def _tally(snap: Snapshot, bits: int) -> Tally | None:
     """Exact word and pair counts over these documents, when the index keeps
-    its term tables (an index on disk)."""
-    found = Tally(snap.view, bits)
-    return found if found.available() else None
+    its term tables (an index on disk); the last two kept per index state (a
+    subset's previous period is also its emerging phrases' background)."""
+    with _tallies_lock:
+        kept = _tallies.setdefault(snap, {})
+        found = kept.get(bits)
+    if found is None:
+        found = Tally(snap.view, bits)
+        if not found.available():
+            return None
+        with _tallies_lock:
+            kept[bits] = found
+            while len(kept) > 2:
+                del kept[next(iter(kept))]
+    return found
 
 
 def _candidates(side: _Side, left: Exclusions) -> list[tuple[str, ...]]:
@@ -1255,12 +1271,34 @@ def _emerging(
         return None, period, None
     before_period = period.previous()
     before_bits = snap.match(query, shifted(filters, before_period)).bits
-    before = _side(snap, terms, before_bits, sample)
-    if not now.size or not before.size:
-        return None, period, before_period
+    before_tally = None
+    if now.tally is not None:
+        with _stage("tallies"):
+            before_tally = _tally(snap, before_bits)
+    if before_tally is not None:
+        before_size = before_tally.size
 
-    def change(gram) -> float:
-        return now.estimate(gram) / now.size - before.estimate(gram) / before.size
+        def change(gram) -> float:
+            # Exact counts, or a phrase's sample count and its pairs' before;
+            # only the order of counting follows it.
+            if len(gram) <= 2:
+                kind, term = (TEXT, gram[0]) if len(gram) == 1 else (PAIRS, " ".join(gram))
+                now_count = now.tally.count(kind, term)
+                return now_count / now.size - before_tally.count(kind, term) / before_size
+            pairs = [a + PAIR_SEPARATOR + b for a, b in zip(gram, gram[1:])]  # noqa: B905
+            inside = min(now.tally.counts(PAIRS, pairs))
+            estimate = min(now.estimate(gram), inside)
+            outside = min(before_tally.counts(PAIRS, pairs)) * (estimate / inside if inside else 0)
+            return estimate / now.size - outside / before_size
+    else:
+        before = _side(snap, terms, before_bits, sample)
+        before_size = before.size
+
+        def change(gram) -> float:
+            return now.estimate(gram) / now.size - before.estimate(gram) / before.size
+
+    if not now.size or not before_size:
+        return None, period, before_period
 
     # The "background" here is the previous period alone (it never overlaps);
     # a share can grow by no more than the share it has now.
@@ -1279,6 +1317,7 @@ def _emerging(
             first=EMERGING_SHORTLIST,
             kinds=("all",),
             kind=lambda terms: "all",
+            rest=before_tally,
         )
     with _stage("examples"):
         _add_examples(found.lists["all"], now)
