@@ -295,8 +295,10 @@ def table(folder: Path | None, segment_id: str, reader, field: str) -> Table | N
 
 
 def forget(folder: Path, keep: set[str]) -> None:
-    """Let go of the maps of segments no longer read."""
+    """Let go of the maps of segments no longer read (those of `folder` not
+    in `keep`, and those of other folders: an index generation replaced).
+    A map still in use elsewhere stays open until that use ends."""
     with _lock:
-        for path in [p for p in _tables if p.parent == folder]:
-            if path.name.split(".", 1)[0] not in keep:
+        for path in list(_tables):
+            if path.parent != folder or path.name.split(".", 1)[0] not in keep:
                 del _tables[path]
