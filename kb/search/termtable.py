@@ -214,8 +214,8 @@ class Table:
         if docs.size * 8 >= self.size:
             wanted = np.zeros(self.size, bool)
             wanted[docs] = True
-            for start in range(0, self.size, CHUNK * 16):
-                stop = min(self.size, start + CHUNK * 16)
+            for start in range(0, self.size, CHUNK):
+                stop = min(self.size, start + CHUNK)
                 first, last = int(offsets[start]), int(offsets[stop])
                 if last == first:
                     continue

@@ -34,6 +34,7 @@ Benjamini–Hochberg correction over every candidate tested is reported with
 them (kb.themes.significance); the others are marked exploratory.
 """
 
+import ctypes
 import math
 import threading
 import time
@@ -407,10 +408,28 @@ _tallies: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _tallies_lock = threading.Lock()
 
 
+def _give_back_memory() -> None:
+    """Return the heap's free pages to the system (glibc keeps what the
+    counting's large temporary arrays left free, and a worker's resident
+    memory would stay at its peak)."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None
+
+
 def _tally(snap: Snapshot, bits: int) -> Tally | None:
     """Exact word and pair counts over these documents, when the index keeps
-    its term tables (an index on disk); the last two kept per index state (a
-    subset's previous period is also its emerging phrases' background)."""
+    its term tables (an index on disk); kept while the discovery being
+    computed lasts (a subset's previous period is also its emerging phrases'
+    background)."""
     with _tallies_lock:
         kept = _tallies.setdefault(snap, {})
         found = kept.get(bits)
@@ -1160,6 +1179,12 @@ def discover(
             found.stages = stages
         finally:
             _STAGES.times = None
+            # What was counted for this discovery goes with it: a later one
+            # reads another index state, and the documents kept per term
+            # (a bitmap of the index each) would stay in the worker.
+            with _tallies_lock:
+                _tallies.pop(snap, None)
+            _give_back_memory()
         return found
 
     return cached(key, compute)
