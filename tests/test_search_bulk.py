@@ -144,11 +144,12 @@ def test_the_builder_writes_what_whooshs_writer_writes(
     assert whoosh_build(tmp_path / "whoosh") == 7
     assert bulk_build(tmp_path / "bulk", processes) == 7
     assert contents(tmp_path / "bulk") == contents(tmp_path / "whoosh")
-    # Only the segments are left: no runs, temporary folders or lock files.
+    # Only the segments (with their term tables) are left: no runs,
+    # temporary folders or lock files.
     segments = whoosh_index.open_dir(str(tmp_path / "bulk"))._segments()
     assert len(segments) == max(1, processes)
     left = {p.suffix for p in (tmp_path / "bulk").iterdir()}
-    assert left == {".seg", ".toc"}
+    assert left == {".seg", ".toc", ".kb_terms_text", ".kb_terms_pairs"}
 
 
 def many_documents(count: int) -> list[dict]:

@@ -58,6 +58,7 @@ from whoosh.index import TOC, clean_files
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
 
+from kb.search import termtable
 from kb.search.documents import DOCUMENT_TYPES, batches
 
 log = logging.getLogger(__name__)
@@ -320,6 +321,8 @@ class SegmentBuilder:
             self._remove_runs()
             return None
         writer = self.codec.field_writer(self.storage, self.segment)
+        # Each document's words and pairs as numbers, beside the segment.
+        tables = termtable.TableWriter()
         try:
             terms = _TermsWriter(writer, self.codec)
             field = None
@@ -328,7 +331,11 @@ class SegmentBuilder:
                     field = name
                     spec = self.fields[name]
                     terms.start_field(name, spec.frequencies)
-                terms.add(term if spec.raw else term.encode("utf-8"), docs)
+                    tabled = name in termtable.FIELDS
+                btext = term if spec.raw else term.encode("utf-8")
+                terms.add(btext, docs)
+                if tabled:
+                    tables.add(name, btext, docs)
             terms.close()
         finally:
             writer.close()
@@ -338,6 +345,10 @@ class SegmentBuilder:
         self.segment.set_doc_count(self.docnum)
         if self.segment.should_assemble():
             self.segment.create_compound_file(self.storage)
+        # After assembling: the compound file takes in the segment's files.
+        folder = getattr(self.storage, "folder", None)
+        if folder:
+            tables.write(Path(folder), self.segment.segment_id(), self.docnum)
         return self.segment
 
     def cancel(self) -> None:

@@ -40,7 +40,10 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
-from kb.search import mapped  # noqa: F401  (segment files read from their map, not copied)
+from kb.search import (
+    mapped,  # noqa: F401  (segment files read from their map, not copied)
+    termtable,
+)
 from kb.search.schema import FILTER_FIELDS
 
 K1, B = 1.2, 0.75
@@ -244,6 +247,11 @@ class SegmentData:
             self._lengths[field] = None if coded is None else coded.tobytes()
         return self._lengths[field]
 
+    def term_table(self, reader, field: str):
+        """The segment's table from each document to its terms of `field`
+        (kb.search.termtable), mapped; None without a folder."""
+        return termtable.table(self.folder, self.segment_id, reader, field)
+
     def _shared_path(self, name: str) -> Path | None:
         # "<segment id>.<name>": Whoosh removes it with the segment's files.
         return None if self.folder is None else self.folder / f"{self.segment_id}.kb_{name}"
@@ -331,6 +339,7 @@ def forget_segments(index_path: str, keep: set[str]) -> None:
         gone = {k[1] for k in _segments if k[0] == index_path and k[1] not in keep}
         for segment_id in gone:
             del _segments[(index_path, segment_id)]
+    termtable.forget(Path(index_path), keep)
     if gone:
         with _postings_lock:
             for key in [k for k in _postings if k[0] in gone]:

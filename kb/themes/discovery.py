@@ -34,9 +34,11 @@ Benjamini–Hochberg correction over every candidate tested is reported with
 them (kb.themes.significance); the others are marked exploratory.
 """
 
+import ctypes
 import math
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -49,13 +51,14 @@ from markupsafe import Markup
 
 from kb.analytics.cache import cached
 from kb.analytics.periods import Period, parse_date, parse_quarter, rolling
-from kb.search.analysis import analyse, spans
+from kb.search.analysis import PAIR_SEPARATOR, analyse, spans
 from kb.search.documents import Section
 from kb.search.highlight import snippets
 from kb.themes import exclusions, ideas, postings
 from kb.themes.engine import Match, Snapshot
 from kb.themes.exclusions import Exclusions
 from kb.themes.significance import Correction, correct, p_value
+from kb.themes.tallies import PAIRS, TEXT, Tally
 from kb.themes.terms import TermCache, names, sections
 
 MIN_SUPPORT, MAX_SUPPORT, DEFAULT_SUPPORT = 1, 1000, 5
@@ -305,6 +308,11 @@ class _Side:
     _pairs: Counter | None = None
     # The last read of frequent sequences (_unsampled): its least count and what it found.
     scanned: tuple[int, set] | None = None
+    # Exact counts of the index's words and word pairs over every debrief
+    # of the side (kb.themes.tallies); None when the index keeps no tables.
+    tally: Tally | None = None
+    # Where names are kept analysed between discoveries.
+    terms: TermCache | None = None
 
     def estimate(self, gram: tuple[str, ...]) -> float:
         return self.counts.get(gram, 0) * self.scale
@@ -333,6 +341,9 @@ class _Side:
         """Each debrief's names (deal, account, competitors, role) as index
         terms, one tuple per name."""
         if self._name_terms is None:
+            if self.terms is not None:
+                self._name_terms = self.terms.names(self.ids)
+                return self._name_terms
             analysed: dict[str, tuple] = {}
             out: dict[int, tuple] = {}
             for debrief_id, found in names(self.ids).items():
@@ -387,7 +398,50 @@ def _side(snap: Snapshot, terms: TermCache, bits: int, size: int = SAMPLE, every
     with _stage("counting"):
         counts = count_grams(analysed)
     scale = len(ids) / max(1, len(sample))
-    return _Side(bits, len(ids), counts, scale, analysed, ids, whole)
+    side = _Side(bits, len(ids), counts, scale, analysed, ids, whole, terms=terms)
+    with _stage("tallies"):
+        side.tally = _tally(snap, bits)
+    return side
+
+
+_tallies: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_tallies_lock = threading.Lock()
+
+
+def _give_back_memory() -> None:
+    """Return the heap's free pages to the system (glibc keeps what the
+    counting's large temporary arrays left free, and a worker's resident
+    memory would stay at its peak)."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None
+
+
+def _tally(snap: Snapshot, bits: int) -> Tally | None:
+    """Exact word and pair counts over these documents, when the index keeps
+    its term tables (an index on disk); kept while the discovery being
+    computed lasts (a subset's previous period is also its emerging phrases'
+    background)."""
+    with _tallies_lock:
+        kept = _tallies.setdefault(snap, {})
+        found = kept.get(bits)
+    if found is None:
+        found = Tally(snap.view, bits)
+        if not found.available():
+            return None
+        with _tallies_lock:
+            kept[bits] = found
+            while len(kept) > 2:
+                del kept[next(iter(kept))]
+    return found
 
 
 def _candidates(side: _Side, left: Exclusions) -> list[tuple[str, ...]]:
@@ -395,28 +449,58 @@ def _candidates(side: _Side, left: Exclusions) -> list[tuple[str, ...]]:
     return [gram for gram in side.counts if left.keeps(gram)]
 
 
-def _unsampled(side: _Side, left: Exclusions, known, least: int, may) -> list[tuple[str, ...]]:
+def _unsampled(
+    side: _Side, left: Exclusions, known, least: int, may, in_sections=None
+) -> list[tuple[str, ...]]:
     """Words and phrases of the side's debriefs that its sample missed and
-    that `may` change the lists, when every debrief was read: candidates
-    are read from a sample, so without this a phrase found only in debriefs
-    outside it could never be listed, however strong.
+    that `may` change the lists: candidates are read from a sample, so
+    without this a phrase found only in debriefs outside it could never be
+    listed, however strong.
 
-    A word or phrase in fewer than `least` debriefs cannot matter, and a
-    phrase is in no more debriefs than any word pair in it (_Side.pairs):
-    only sequences of such frequent pairs are read, and `may` then decides
-    on each one's own bounds."""
-    if side.every is None or len(side.analysed) >= side.size:
+    A word or phrase in fewer than `least` debriefs cannot matter. Words are
+    taken from the index's exact counts over every debrief of the side
+    (kb.themes.tallies), whatever its size, and kept when they are in what
+    a debrief says, not only in its names (`in_sections` reads the text of
+    the debriefs with the word when its names do not tell). Phrases, when
+    every debrief of the side was read: a phrase is in no more debriefs
+    than any word pair in it, so only sequences of such frequent pairs are
+    read, and `may` then decides on each one's own bounds."""
+    if len(side.analysed) >= side.size:
         return []
     found: list[tuple[str, ...]] = []
-    for word, count in side.word_counts().items():
-        if (
-            word not in known
-            and count + side.in_names(word) >= least
-            and left.keeps(word)
-            and may(word)
-        ):
-            found.append(word)
-    counts = side.pair_counts()
+    tally = side.tally
+    prefetch = getattr(may, "prefetch", None)
+    if tally is not None and in_sections is not None:
+        frequent = tally.frequent(TEXT, least)
+        if prefetch is not None:
+            prefetch([(t,) for t in frequent])
+        for term, count in frequent.items():
+            word = (term,)
+            if word in known or not left.keeps(word) or not may(word):
+                continue
+            if count > side.in_names(word) or in_sections(word):
+                found.append(word)
+    elif side.every is not None:
+        for word, count in side.word_counts().items():
+            if tally is not None:
+                count = tally.count(TEXT, word[0])
+            else:
+                count += side.in_names(word)
+            if word not in known and count >= least and left.keeps(word) and may(word):
+                found.append(word)
+    if side.every is None:
+        return found
+    if side.tally is not None:
+        # The exact count of each pair in the index: a phrase is in no more
+        # debriefs than any pair of it.
+        counts = Counter(
+            {
+                tuple(pair.split(PAIR_SEPARATOR)): count
+                for pair, count in side.tally.frequent(PAIRS, least).items()
+            }
+        )
+    else:
+        counts = side.pair_counts()
     scanned = side.scanned
     if scanned is not None and scanned[0] <= least:
         # Asked again with a higher cut-off: the phrases read last time
@@ -424,13 +508,43 @@ def _unsampled(side: _Side, left: Exclusions, known, least: int, may) -> list[tu
         seen = {
             gram
             for gram in scanned[1]
-            if all(counts[pair] >= least for pair in zip(gram, gram[1:]))  # noqa: B905
+            if all(counts.get(pair, 0) >= least for pair in zip(gram, gram[1:]))  # noqa: B905
         }
     else:
         seen = _frequent_sequences(side, {p for p, count in counts.items() if count >= least})
         side.scanned = (least, seen)
+    if prefetch is not None:
+        prefetch([gram for gram in seen if gram not in known])
     found += [gram for gram in seen if gram not in known and left.keeps(gram) and may(gram)]
     return found
+
+
+def _guess(subset: _Side, rest: Tally, gram: tuple[str, ...]) -> float:
+    """G² from the exact counts of a word or pair; for a longer phrase, its
+    sample's count with the rest's taken in the same proportion to the
+    least of its pairs' exact counts. Only the order of counting follows it."""
+    if len(gram) <= 2:
+        kind, term = (TEXT, gram[0]) if len(gram) == 1 else (PAIRS, PAIR_SEPARATOR.join(gram))
+        a, c = subset.tally.count(kind, term), rest.count(kind, term)
+        return log_likelihood(a, subset.size, c, rest.size)
+    pairs = [a + PAIR_SEPARATOR + b for a, b in zip(gram, gram[1:])]  # noqa: B905
+    inside = min(subset.tally.counts(PAIRS, pairs))
+    outside = min(rest.counts(PAIRS, pairs))
+    estimate = min(subset.estimate(gram), inside)
+    share = estimate / inside if inside else 0.0
+    return log_likelihood(round(estimate), subset.size, round(outside * share), rest.size)
+
+
+def _in_sections(snap: Snapshot, terms: TermCache, side: _Side, gram: tuple[str, ...]) -> bool:
+    """Whether a word or phrase the index finds in the side's debriefs is
+    in the text of one of them (a section), not only in names or across
+    sections: the debriefs with it are read until one has it."""
+    ids = snap.debriefs_of(side.tally.phrase_docs([gram])[0])
+    for start in range(0, len(ids), 500):
+        for doc in terms.terms(ids[start : start + 500]).values():
+            if gram in grams(doc):
+                return True
+    return False
 
 
 def _frequent_sequences(side: _Side, frequent: set) -> set[tuple[str, ...]]:
@@ -472,12 +586,18 @@ class _Bounds:
     - A phrase's subset count is at most its document frequency in the index
       (drafts, deleted and other documents included), and at most the count
       of each word or shorter phrase in it.
-    - When every debrief of the subset was read (a subset of at most EVERY
-      debriefs), a word's subset count is at most the debriefs whose text
-      or names have it, and a pair's at most the debriefs whose sequence
-      of terms may hold it (_Side.pairs).
-    - Its background count outside the subset is at least its document
-      frequency less its subset count and the documents that are in neither."""
+    - A word's and a word pair's subset and rest counts are known exactly
+      from the index's term tables (kb.themes.tallies), whatever the
+      subset's size: their bound is their exact G².
+    - Without tables, when every debrief of the subset was read (a subset
+      of at most EVERY debriefs), a word's subset count is at most the
+      debriefs whose text or names have it, and a pair's at most the
+      debriefs whose sequence of terms may hold it (_Side.pairs); and a
+      word's or pair's background count outside the subset is at least its
+      document frequency less its subset count and the documents that are
+      in neither. A longer phrase's frequency (the least of its pairs')
+      bounds its documents from above only, so nothing is assumed of its
+      count outside the subset."""
 
     def __init__(
         self,
@@ -487,8 +607,12 @@ class _Bounds:
         min_support: int = 1,
         floor: float = EMERGING_SIGNIFICANT,
         candidates: list[tuple[str, ...]] = (),
+        rest: Tally | None = None,
     ):
         self.snap, self.subset, self.rest_size = snap, subset, rest_size
+        self.tally = subset.tally if rest is not None else None
+        self.rest = rest
+        self.prefetch(candidates)
         self.min_support = min_support
         self.outside = snap.view.size - subset.size - rest_size
         self.known: dict[tuple[str, ...], int] = {}
@@ -515,6 +639,19 @@ class _Bounds:
             self._number(gram)
         self._pass(0)
 
+    def prefetch(self, grams) -> None:
+        """Read the exact counts of the words and pairs of these phrases at
+        once (looked up one by one, they would take longer)."""
+        if self.tally is None:
+            return
+        words = list({t for gram in grams for t in gram})
+        pairs = list(
+            {a + PAIR_SEPARATOR + b for gram in grams for a, b in zip(gram, gram[1:])}  # noqa: B905
+        )
+        for tally in (self.tally, self.rest):
+            tally.counts(TEXT, words)
+            tally.counts(PAIRS, pairs)
+
     def _number(self, gram: tuple[str, ...]) -> int:
         found = self.ids.get(gram)
         if found is None:
@@ -540,6 +677,7 @@ class _Bounds:
         size, min_support, subset = self.subset.size, self.min_support, self.subset
         phrase_frequency = self.frequencies.phrase
         whole = self.whole
+        tally = self.tally
         for i in range(start, len(grams)):
             found = counted[i]
             if found < 0:
@@ -549,6 +687,14 @@ class _Bounds:
                     # At most the count of each of its two longest parts,
                     # each bounded by theirs in turn, down to its words.
                     found = min(found, most[part], most[right[i]])
+                if tally is not None:
+                    gram = grams[i]
+                    if len(gram) == 1:
+                        found = min(found, tally.count(TEXT, gram[0]))
+                    elif len(gram) == 2:
+                        found = min(found, tally.count(PAIRS, PAIR_SEPARATOR.join(gram)))
+                    most[i] = found
+                    continue
                 if whole:
                     gram = grams[i]
                     if len(gram) == 1:
@@ -593,8 +739,16 @@ class _Bounds:
         if self._scored[i] == most:
             found = self._score[i]
         else:
+            gram = self.grams[i]
             if most < self.least_scoring:
                 found = 0.0
+            elif self.rest is not None and len(gram) <= 2:
+                kind = TEXT if len(gram) == 1 else PAIRS
+                least = self.rest.count(kind, PAIR_SEPARATOR.join(gram))
+                found = upper_bound(most, self.subset.size, self.rest_size, least)
+            elif len(gram) > 2:
+                # Its frequency bounds its documents from above only.
+                found = upper_bound(most, self.subset.size, self.rest_size)
             else:
                 # Without its frequency (too rare to be a finding), no debrief
                 # outside the subset is known for sure to have it.
@@ -652,6 +806,7 @@ def _best(
     kinds: tuple[str, ...] = ("words", "phrases"),
     kind=_kind,
     unsampled=None,
+    rest: Tally | None = None,
 ) -> Ranked:
     """The best `limit` ideas of each of `kinds` among the candidates, by
     `value`, exactly as if every candidate were counted on the index, then
@@ -671,9 +826,13 @@ def _best(
     `unsampled(known, least, may)`, when given, returns more candidates
     that `may` change the result (see _unsampled); it is asked each time
     the candidates known run out, until it has no more."""
-    rest_size = (background_bits & ~subset.bits).bit_count()
+    rest_bits = background_bits & ~subset.bits
+    rest_size = rest_bits.bit_count()
     floor = min(threshold, EMERGING_SIGNIFICANT)
-    bounds = _Bounds(snap, subset, rest_size, min_support, floor, candidates)
+    if rest is None and subset.tally is not None:
+        with _stage("tallies"):
+            rest = _tally(snap, rest_bits)
+    bounds = _Bounds(snap, subset, rest_size, min_support, floor, candidates, rest)
     value_bound = value_bound or (lambda bounds, gram: bounds.score(gram))
     # Bounds before any counting: for the multiple-comparison correction
     # of the candidates that are never counted.
@@ -698,7 +857,7 @@ def _best(
     batch += [gram for gram in pending[size:] if len(gram) == 1]
     while batch:
         with _stage("exact"):
-            counted = _exact(snap, batch, subset, background_bits, min_support, threshold)
+            counted = _exact(snap, batch, subset, background_bits, min_support, threshold, rest)
         for gram, (finding, count, score) in zip(batch, counted, strict=True):
             found[gram] = finding
             scores[gram] = score
@@ -728,6 +887,8 @@ def _best(
 
             def may(gram, needed=needed):
                 return bounds.reaches(gram, least, threshold) and needed(gram)
+
+            may.prefetch = bounds.prefetch
 
             more = unsampled(first_bounds, most_needed, may)
             for gram in more:
@@ -800,6 +961,7 @@ def _exact(
     background_bits: int,
     min_support: int,
     threshold: float,
+    rest: Tally | None = None,
 ) -> list[tuple[Finding | None, int, float]]:
     """Each phrase counted on the index: its finding (None when it is not
     one: too rare, not significant, or an artefact of names), its count in
@@ -807,6 +969,10 @@ def _exact(
     rest_bits = background_bits & ~subset.bits
     subset_size, background_size = subset.size, background_bits.bit_count()
     rest_size = rest_bits.bit_count()
+    if subset.tally is not None and rest is not None:
+        return _exact_tallied(
+            grams, subset, rest, background_bits, background_size, min_support, threshold
+        )
     found: list[tuple[Finding | None, int, float]] = []
     for gram in grams:
         bits = snap.phrase_bits(gram)
@@ -828,6 +994,70 @@ def _exact(
             c,
             rest_size,
             bits=inside,
+        )
+        found.append((finding, a, score))
+    return found
+
+
+def _exact_tallied(
+    grams: list[tuple[str, ...]],
+    subset: _Side,
+    rest: Tally,
+    background_bits: int,
+    background_size: int,
+    min_support: int,
+    threshold: float,
+) -> list[tuple[Finding | None, int, float]]:
+    """_exact from the term tables: a word's or pair's counts are read off
+    the tallies; a longer phrase's documents are its pairs' intersected;
+    the documents themselves are gathered for findings only."""
+    tally = subset.tally
+    short = [g for g in grams if len(g) <= 2]
+    long = [g for g in grams if len(g) > 2]
+    counts: dict[tuple[str, ...], tuple[int, int]] = {}
+    inside: dict[tuple[str, ...], int] = {}
+    for kind, part in (
+        (TEXT, [g for g in short if len(g) == 1]),
+        (PAIRS, [g for g in short if len(g) == 2]),
+    ):
+        terms = [PAIR_SEPARATOR.join(g) for g in part]
+        for gram, a, c in zip(
+            part, tally.counts(kind, terms), rest.counts(kind, terms), strict=True
+        ):
+            counts[gram] = (a, c)
+    if long:
+        for gram, a_bits, c_bits in zip(
+            long, tally.phrase_docs(long), rest.phrase_docs(long), strict=True
+        ):
+            inside[gram] = a_bits
+            counts[gram] = (a_bits.bit_count(), c_bits.bit_count())
+    scores = {}
+    wanted = []
+    for gram in grams:
+        a, c = counts[gram]
+        score = scores[gram] = log_likelihood(a, subset.size, c, rest.size)
+        if a >= min_support and score >= threshold and gram not in inside:
+            wanted.append(gram)
+    for gram, bits in zip(wanted, tally.phrase_docs(wanted), strict=True):
+        inside[gram] = bits
+    found: list[tuple[Finding | None, int, float]] = []
+    for gram in grams:
+        (a, c), score = counts[gram], scores[gram]
+        if a < min_support or score < threshold or _in_names(subset, gram, a):
+            found.append((None, a, score))
+            continue
+        bits = inside[gram]
+        finding = Finding(
+            gram,
+            " ".join(gram),
+            score,
+            a,
+            subset.size,
+            (bits & background_bits).bit_count() + c,
+            background_size,
+            c,
+            rest.size,
+            bits=bits,
         )
         found.append((finding, a, score))
     return found
@@ -949,6 +1179,12 @@ def discover(
             found.stages = stages
         finally:
             _STAGES.times = None
+            # What was counted for this discovery goes with it: a later one
+            # reads another index state, and the documents kept per term
+            # (a bitmap of the index each) would stay in the worker.
+            with _tallies_lock:
+                _tallies.pop(snap, None)
+            _give_back_memory()
         return found
 
     return cached(key, compute)
@@ -962,11 +1198,15 @@ def _discover(
     warnings = list(subset_match.warnings)
     subset = _side(snap, terms, subset_match.bits, sample, every)
 
+    rest = None
     if background == "previous":
         before = snap.match(query, shifted(filters, period.previous()))
         background_bits = before.bits
-        back = _side(snap, terms, background_bits, sample)
-        rest_estimate = back.estimate
+        if subset.tally is not None:
+            with _stage("tallies"):
+                rest = _tally(snap, background_bits & ~subset.bits)
+        if rest is None:
+            rest_estimate = _side(snap, terms, background_bits, sample).estimate
     else:
         background_bits = snap.population
         total = max(1, snap.view.doc_count)
@@ -977,19 +1217,28 @@ def _discover(
         def rest_estimate(gram):
             return max(0.0, frequency(gram) * share - subset.estimate(gram))
 
+        if subset.tally is not None:
+            with _stage("tallies"):
+                rest = _tally(snap, background_bits & ~subset.bits)
+
     rest_size = (background_bits & ~subset.bits).bit_count()
     found = Ranked({"words": [], "phrases": []}, Correction(0, 0, 0))
     if subset.size and rest_size:
 
         def guess(gram) -> float:
+            if rest is not None:
+                return _guess(subset, rest, gram)
             c = min(rest_estimate(gram), rest_size)
             return log_likelihood(round(subset.estimate(gram)), subset.size, round(c), rest_size)
 
         candidates = _candidates(subset, left)
 
+        def in_sections(gram):
+            return _in_sections(snap, terms, subset, gram)
+
         def unsampled(known, least, may):
             with _stage("unsampled"):
-                return _unsampled(subset, left, known, least, may)
+                return _unsampled(subset, left, known, least, may, in_sections)
 
         with _stage("bounds"):
             found = _best(
@@ -1002,6 +1251,7 @@ def _discover(
                 SIGNIFICANT,
                 limit,
                 unsampled=unsampled,
+                rest=rest,
             )
         with _stage("examples"):
             _add_examples(found.lists["words"] + found.lists["phrases"], subset)
@@ -1046,12 +1296,34 @@ def _emerging(
         return None, period, None
     before_period = period.previous()
     before_bits = snap.match(query, shifted(filters, before_period)).bits
-    before = _side(snap, terms, before_bits, sample)
-    if not now.size or not before.size:
-        return None, period, before_period
+    before_tally = None
+    if now.tally is not None:
+        with _stage("tallies"):
+            before_tally = _tally(snap, before_bits)
+    if before_tally is not None:
+        before_size = before_tally.size
 
-    def change(gram) -> float:
-        return now.estimate(gram) / now.size - before.estimate(gram) / before.size
+        def change(gram) -> float:
+            # Exact counts, or a phrase's sample count and its pairs' before;
+            # only the order of counting follows it.
+            if len(gram) <= 2:
+                kind, term = (TEXT, gram[0]) if len(gram) == 1 else (PAIRS, " ".join(gram))
+                now_count = now.tally.count(kind, term)
+                return now_count / now.size - before_tally.count(kind, term) / before_size
+            pairs = [a + PAIR_SEPARATOR + b for a, b in zip(gram, gram[1:])]  # noqa: B905
+            inside = min(now.tally.counts(PAIRS, pairs))
+            estimate = min(now.estimate(gram), inside)
+            outside = min(before_tally.counts(PAIRS, pairs)) * (estimate / inside if inside else 0)
+            return estimate / now.size - outside / before_size
+    else:
+        before = _side(snap, terms, before_bits, sample)
+        before_size = before.size
+
+        def change(gram) -> float:
+            return now.estimate(gram) / now.size - before.estimate(gram) / before.size
+
+    if not now.size or not before_size:
+        return None, period, before_period
 
     # The "background" here is the previous period alone (it never overlaps);
     # a share can grow by no more than the share it has now.
@@ -1070,6 +1342,7 @@ def _emerging(
             first=EMERGING_SHORTLIST,
             kinds=("all",),
             kind=lambda terms: "all",
+            rest=before_tally,
         )
     with _stage("examples"):
         _add_examples(found.lists["all"], now)

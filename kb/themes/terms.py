@@ -21,6 +21,9 @@ from kb.search.documents import Section
 
 EXTENSION = "kb_theme_terms"
 MAX_DEBRIEFS = 30_000
+# Debriefs whose names are kept analysed: a few references each (the names
+# themselves are shared), so many more than their texts.
+MAX_NAMED = 200_000
 CHUNK = 2000
 SECTION_FIELDS = (
     ("decision_process", "Decision process"),
@@ -68,6 +71,8 @@ class TermCache:
         self.size = size
         self.version = -1
         self.entries: OrderedDict[int, Terms] = OrderedDict()
+        self.named: OrderedDict[int, Terms] = OrderedDict()
+        self._name_terms: dict[str, tuple[str, ...]] = {}
         self.lock = threading.Lock()
 
     def refresh(self) -> None:
@@ -75,6 +80,7 @@ class TermCache:
         with self.lock:
             if latest < self.version:
                 self.entries.clear()
+                self.named.clear()
                 self.version = -1
             if latest <= self.version:
                 return
@@ -86,6 +92,7 @@ class TermCache:
                 )
                 for debrief_id in changed:
                     self.entries.pop(debrief_id, None)
+                    self.named.pop(debrief_id, None)
             self.version = latest
 
     def terms(self, debrief_ids: list[int]) -> dict[int, Terms]:
@@ -110,6 +117,37 @@ class TermCache:
                 self.entries.update(analysed)
                 while len(self.entries) > self.size:
                     self.entries.popitem(last=False)
+        return out
+
+    def names(self, debrief_ids: list[int]) -> dict[int, Terms]:
+        """Each debrief's names (kb.themes.terms.names) as index terms, one
+        tuple per name, reading those not kept yet."""
+        out: dict[int, Terms] = {}
+        missing = []
+        with self.lock:
+            named = self.named
+            for debrief_id in debrief_ids:
+                found = named.get(debrief_id)
+                if found is None:
+                    missing.append(debrief_id)
+                else:
+                    out[debrief_id] = found
+        if missing:
+            read = names(missing)
+            with self.lock:
+                analysed = self._name_terms
+                if len(analysed) > MAX_NAMED:
+                    analysed.clear()
+                for debrief_id, found in read.items():
+                    terms = []
+                    for name in found:
+                        got = analysed.get(name)
+                        if got is None:
+                            got = analysed[name] = tuple(analyse(name))
+                        terms.append(got)
+                    out[debrief_id] = named[debrief_id] = tuple(terms)
+                while len(named) > MAX_NAMED:
+                    named.popitem(last=False)
         return out
 
 
