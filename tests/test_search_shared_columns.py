@@ -7,6 +7,8 @@ away."""
 
 from kb import search
 from kb.search import docsets, indexer
+from kb.themes import engine
+from kb.themes.tallies import PAIRS, TEXT, Tally
 
 
 def forget_this_process():
@@ -56,6 +58,14 @@ def test_a_damaged_shared_file_is_written_again(app, users, make_debrief):
     index.forget_view()
     forget_this_process()
     assert by_amount(users.manager) == [70_000, 5_000]
+    # Discovery's term tables (beside the same segments) are written again
+    # when it next counts, and count what search finds.
+    snap = engine.snapshot()
+    tally = Tally(snap.view, snap.population)
+    for field in (TEXT, PAIRS):
+        term = sorted(snap.view.lexicon(field))[0]
+        expected = snap.view.docs(field, term) & snap.population
+        assert tally.count(field, term) == expected.bit_count() > 0
     assert shared_files(index) and all(path.stat().st_size > 3 for path in shared_files(index))
 
 
