@@ -427,10 +427,15 @@ def api(client, app):
 def pytest_collection_modifyitems(config, items):
     """Tests marked `postgresql` need a PostgreSQL server: without
     KB_TEST_DATABASE_URL they are deselected (the run against PostgreSQL has
-    them), not skipped, so that a skip in CI still means something is missing."""
-    if PG_URL:
-        return
-    wanted = [item for item in items if item.get_closest_marker("postgresql") is None]
+    them), not skipped, so that a skip in CI still means something is missing.
+    Tests marked `container` build images for minutes: they run only when
+    KB_CHECK_CONTAINERS=1 asks for them (.ci/run does, once)."""
+    unwanted = set()
+    if not PG_URL:
+        unwanted.add("postgresql")
+    if os.environ.get("KB_CHECK_CONTAINERS") != "1":
+        unwanted.add("container")
+    wanted = [item for item in items if not any(item.get_closest_marker(m) for m in unwanted)]
     if len(wanted) < len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in wanted])
         items[:] = wanted

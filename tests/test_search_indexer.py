@@ -431,9 +431,7 @@ def test_a_cancelled_batch_leaves_no_trace_in_later_replacements(app, users):
     assert finds(users.rep, "ferret") == {debrief_id}
 
 
-@pytest.mark.skipif(
-    not os.environ.get("KB_TEST_DATABASE_URL"), reason="PostgreSQL notifies; SQLite is polled"
-)
+@pytest.mark.postgresql  # PostgreSQL notifies; SQLite is polled
 def test_on_postgresql_a_commit_elsewhere_wakes_the_indexer_at_once(app, users):
     from sqlalchemy import create_engine, text
 
