@@ -446,7 +446,7 @@ def _tally(snap: Snapshot, bits: int) -> Tally | None:
 
 def _candidates(side: _Side, left: Exclusions) -> list[tuple[str, ...]]:
     """Every word and phrase of the side's (sampled) text worth a look."""
-    return [gram for gram in side.counts if left.keeps(gram)]
+    return left.kept(side.counts)
 
 
 def _unsampled(
@@ -515,7 +515,7 @@ def _unsampled(
         side.scanned = (least, seen)
     if prefetch is not None:
         prefetch([gram for gram in seen if gram not in known])
-    found += [gram for gram in seen if gram not in known and left.keeps(gram) and may(gram)]
+    found += [gram for gram in left.kept(g for g in seen if g not in known) if may(gram)]
     return found
 
 
