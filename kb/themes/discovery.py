@@ -44,7 +44,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from itertools import product
+from itertools import compress, product
 from typing import Any
 
 from markupsafe import Markup
@@ -446,7 +446,7 @@ def _tally(snap: Snapshot, bits: int) -> Tally | None:
 
 def _candidates(side: _Side, left: Exclusions) -> list[tuple[str, ...]]:
     """Every word and phrase of the side's (sampled) text worth a look."""
-    return [gram for gram in side.counts if left.keeps(gram)]
+    return left.kept(side.counts)
 
 
 def _unsampled(
@@ -515,7 +515,11 @@ def _unsampled(
         side.scanned = (least, seen)
     if prefetch is not None:
         prefetch([gram for gram in seen if gram not in known])
-    found += [gram for gram in seen if gram not in known and left.keeps(gram) and may(gram)]
+    kept = left.kept(g for g in seen if g not in known)
+    prepare = getattr(may, "prepare", None)
+    if prepare is not None:
+        prepare(kept)
+    found += [gram for gram in kept if may(gram)]
     return found
 
 
@@ -553,20 +557,21 @@ def _frequent_sequences(side: _Side, frequent: set) -> set[tuple[str, ...]]:
     seen: set[tuple[str, ...]] = set()
     if not frequent:
         return seen
+    add = seen.add
     for doc in side.every.values():
         for terms in doc:
-            flags = [pair in frequent for pair in zip(terms, terms[1:])]  # noqa: B905
+            pairs = list(zip(terms, terms[1:]))  # noqa: B905
+            flags = [pair in frequent for pair in pairs]
             if True not in flags:
                 continue
             last = len(flags)
-            for i, flag in enumerate(flags):
-                if not flag:
-                    continue
-                seen.add(tuple(terms[i : i + 2]))
+            # Only the positions of frequent pairs, in order (most are not).
+            for i in compress(range(last), flags):
+                add(pairs[i])
                 if i + 1 < last and flags[i + 1]:
-                    seen.add(tuple(terms[i : i + 3]))
+                    add(tuple(terms[i : i + 3]))
                     if i + 2 < last and flags[i + 2]:
-                        seen.add(tuple(terms[i : i + 4]))
+                        add(tuple(terms[i : i + 4]))
     return seen
 
 
@@ -652,6 +657,16 @@ class _Bounds:
             tally.counts(TEXT, words)
             tally.counts(PAIRS, pairs)
 
+    def prepare(self, grams) -> None:
+        """Number these phrases, in order, and work their bounds out in one
+        pass (asked for one by one, each would take a pass of its own)."""
+        ids = self.ids
+        for gram in grams:
+            if gram not in ids:
+                self._number(gram)
+        if self._done < len(self.grams):
+            self._pass(self._done)
+
     def _number(self, gram: tuple[str, ...]) -> int:
         found = self.ids.get(gram)
         if found is None:
@@ -734,7 +749,9 @@ class _Bounds:
     def score(self, gram: tuple[str, ...]) -> float:
         """An upper bound on its G²; 0 when even that is below `floor` (too
         low for any list, and for a p-value that BH could pass)."""
-        i = self._id(gram)
+        return self._score_of(self._id(gram))
+
+    def _score_of(self, i: int) -> float:
         most = self._most[i]
         if self._scored[i] == most:
             found = self._score[i]
@@ -763,6 +780,33 @@ class _Bounds:
         more (those it takes to reach G² `level`) and its bound reaches it."""
         most = self.most(gram)
         return most >= least_count and self.score(gram) >= level
+
+    def scores(self, grams) -> list[float]:
+        """`score` of each gram, in order: bounds worked out once, then read by number."""
+        if self._done < len(self.grams):
+            self._pass(self._done)
+        ids, score = self.ids, self.score
+        return [
+            score(gram) if (i := ids.get(gram)) is None else self._score_of(i) for gram in grams
+        ]
+
+    def reaching(self, grams, least_count: int, level: float, skip=()) -> list[tuple[str, ...]]:
+        """The grams not in `skip` that `reaches`, in order: their bounds
+        worked out once, then read by number."""
+        if self._done < len(self.grams):
+            self._pass(self._done)
+        ids, most, score_of = self.ids, self._most, self._score_of
+        out = []
+        for gram in grams:
+            if gram in skip:
+                continue
+            i = ids.get(gram)
+            if i is None:
+                if self.reaches(gram, least_count, level):
+                    out.append(gram)
+            elif most[i] >= least_count and score_of(i) >= level:
+                out.append(gram)
+        return out
 
 
 def _least_count(floor: float, subset_size: int, rest_size: int) -> int:
@@ -836,7 +880,7 @@ def _best(
     value_bound = value_bound or (lambda bounds, gram: bounds.score(gram))
     # Bounds before any counting: for the multiple-comparison correction
     # of the candidates that are never counted.
-    first_bounds = {gram: bounds.score(gram) for gram in candidates}
+    first_bounds = dict(zip(candidates, bounds.scores(candidates), strict=True))
     least = max(min_support, _least_count(threshold, subset.size, rest_size))
     pending = sorted(
         (
@@ -862,9 +906,7 @@ def _best(
             found[gram] = finding
             scores[gram] = score
             bounds.learn(gram, count)
-        pending = [
-            gram for gram in pending if gram not in found and bounds.reaches(gram, least, threshold)
-        ]
+        pending = bounds.reaching(pending, least, threshold, skip=found)
         # Counted in rounds, best guesses first, each round larger: counting
         # the likeliest first raises the cut-off that lets the rest go.
         size *= 4
@@ -889,6 +931,7 @@ def _best(
                 return bounds.reaches(gram, least, threshold) and needed(gram)
 
             may.prefetch = bounds.prefetch
+            may.prepare = bounds.prepare
 
             more = unsampled(first_bounds, most_needed, may)
             for gram in more:

@@ -61,6 +61,10 @@ class Tally:
     def counts(self, field: str, terms: list[str]) -> list[int]:
         """How many documents of the set hold each term."""
         known = self._known
+        try:  # Most asks are for terms counted already (see prefetch in kb.themes.discovery).
+            return [known[(field, t)] for t in terms]
+        except KeyError:
+            pass
         missing = [t for t in dict.fromkeys(terms) if (field, t) not in known]
         if missing:
             total = np.zeros(len(missing), np.int64)
@@ -129,8 +133,10 @@ class Tally:
             if len(gram) == 1:
                 out.append(self._bits[(TEXT, gram[0])])
                 continue
-            bits = self.bits
-            for a, b in zip(gram, gram[1:], strict=False):
-                bits &= self._bits[(PAIRS, f"{a} {b}")]
+            # A pair's documents are among the set's already (see docs).
+            found = self._bits
+            bits = found[(PAIRS, f"{gram[0]} {gram[1]}")]
+            for a, b in zip(gram[1:], gram[2:], strict=False):
+                bits &= found[(PAIRS, f"{a} {b}")]
             out.append(bits)
         return out
