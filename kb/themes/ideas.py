@@ -104,7 +104,10 @@ def _ordered(members: list[Form]) -> list[Form]:
 
 
 def ideas(findings: Iterable[Form]) -> list[Idea]:
-    found = list(findings)
+    # In a fixed order: candidates come out of sets, whose order changes from
+    # one process to the next, and grouping keeps ties in the order given; so
+    # every worker shows the same forms of an idea in the same order.
+    found = sorted(findings, key=lambda f: (-f.score, f.terms))
     words = [f for f in found if len(f.terms) == 1]
     merged = [Idea(forms) for forms in group(f for f in found if len(f.terms) > 1)]
     by_term: dict[str, list[Idea]] = defaultdict(list)
