@@ -32,6 +32,7 @@ import hashlib
 import mmap
 import os
 import threading
+from array import array
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -96,34 +97,38 @@ def write(path: Path, size: int, terms: list[bytes], term_ids, docs) -> None:
 class TableWriter:
     """Collects a segment's `text` and `pairs` terms as the bulk builder
     writes them (each term once, in order, with the document number of each
-    occurrence), and writes the tables beside the segment."""
+    occurrence), and writes the tables beside the segment.
+
+    The occurrences are copied into one flat array per field as they come
+    (the builder frees each term's own array once its postings are written):
+    a builder holds 4 bytes per occurrence here, not an array object per term."""
 
     def __init__(self):
-        self._fields: dict[str, tuple[list[bytes], list, list[int]]] = {}
+        self._fields: dict[str, tuple[list[bytes], array, array]] = {}
 
     def add(self, field: str, btext: bytes, occurrences) -> None:
         found = self._fields.get(field)
         if found is None:
-            found = self._fields[field] = ([], [], [])
-        terms, arrays, counts = found
+            found = self._fields[field] = ([], array("I"), array("I"))
+        terms, docs, counts = found
         terms.append(btext)
-        arrays.append(occurrences)
+        docs.extend(occurrences)
         counts.append(len(occurrences))
 
     def write(self, folder: Path, segment_id: str, size: int) -> None:
         for field in FIELDS:
-            terms, arrays, counts = self._fields.pop(field, ([], [], []))
-            if arrays:
-                docs = np.frombuffer(b"".join(a.tobytes() for a in arrays), dtype=np.uint32)
-            else:
-                docs = np.zeros(0, np.uint32)
-            arrays.clear()
-            term_ids = np.repeat(np.arange(len(terms), dtype=np.uint32), counts)
+            terms, flat, counts = self._fields.pop(field, ([], array("I"), array("I")))
+            docs = np.frombuffer(flat, dtype=np.uint32) if flat else np.zeros(0, np.uint32)
+            term_ids = np.repeat(
+                np.arange(len(terms), dtype=np.uint32), np.frombuffer(counts, dtype=np.uint32)
+            )
             if docs.size > 1:
                 # A word said twice in a document is two occurrences: one entry.
                 keep = np.ones(docs.size, bool)
                 keep[1:] = (docs[1:] != docs[:-1]) | (term_ids[1:] != term_ids[:-1])
                 docs, term_ids = docs[keep], term_ids[keep]
+                del keep
+            del flat, counts
             write(path_of(folder, segment_id, field), size, terms, term_ids, docs)
 
 
