@@ -14,8 +14,9 @@ from sqlalchemy import event, update
 from kb.api import idempotency
 from kb.auth.service import create_token
 from kb.extensions import db
-from kb.models import Debrief, IdempotencyKey
+from kb.models import Deal, Debrief, IdempotencyKey
 from tests.conftest import debrief_payload, row_counts
+from tests.test_api_deals import deal_body
 from tests.test_api_idempotency import WRITES, post, stored
 
 
@@ -154,3 +155,46 @@ def test_retries_sent_while_the_first_is_answered_get_its_answer(app, users, liv
     assert sum("Idempotent-Replayed" not in a.headers for a in answers) == 1
     db.session.rollback()
     assert stored(Debrief) == 1
+
+
+@pytest.mark.postgresql
+def test_requests_that_lose_a_race_and_try_again_remember_their_answer(app, users, live_server):
+    """Deals posted at once with one CRM id and keys of their own: the
+    losers roll back (their claims with them) and update the winner's deal;
+    each answer is still stored with its key, and a retry replays it."""
+    token = create_token(users.admin)
+    db.session.commit()
+    callers = 6
+    start = threading.Barrier(callers)
+    answers: dict[str, requests.Response] = {}
+
+    def send(n: int) -> None:
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"crm-{n}"}
+        body = deal_body(amount=1000 + n)
+        start.wait()
+        answers[f"crm-{n}"] = requests.post(
+            f"{live_server}/api/v1/deals", json=body, headers=headers, timeout=30
+        )
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(a.status_code for a in answers.values()) == [200] * (callers - 1) + [201]
+    db.session.rollback()
+    assert stored(Deal) == 1 and stored(IdempotencyKey) == callers
+    for n in range(callers):
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"crm-{n}"}
+        retry = requests.post(
+            f"{live_server}/api/v1/deals",
+            json=deal_body(amount=1000 + n),
+            headers=headers,
+            timeout=30,
+        )
+        assert retry.headers["Idempotent-Replayed"] == "true"
+        assert (retry.status_code, retry.json()) == (
+            answers[f"crm-{n}"].status_code,
+            answers[f"crm-{n}"].json(),
+        )
