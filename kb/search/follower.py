@@ -23,7 +23,11 @@ log = logging.getLogger(__name__)
 
 ELECT_SECONDS = 1.0
 CHANNEL = "kb_index_changes"  # notified by the outbox's trigger on PostgreSQL
-LISTEN_TIMEOUT = 1.0  # how long the listener waits before looking at stop()
+LISTENER = "kb-indexer-listen"  # its thread's name, and its connection's application_name
+LISTEN_TIMEOUT = 1.0  # how long the listener waits before looking whether to end
+# The listener's connection attempts give up after this long (libpq's
+# connect_timeout, at least 2), so that stopping waits for one to end.
+CONNECT_SECONDS = 5
 # Large merges wait until no change has come for this long (see
 # indexer.MERGE_STEP_DOCS): a merge holds up the changes that arrive meanwhile.
 QUIET_SECONDS = 3.0
@@ -73,21 +77,26 @@ class Follower:
             if self.stopping.wait(ELECT_SECONDS):
                 return
             handle = self.index.folder.hold(INDEXER_LOCK)
-        listener = None
+        listener, done = None, threading.Event()
         try:
             with self.app.app_context():
-                listener = self._start_listening()
+                listener = self._start_listening(done)
                 self._remove_abandoned_builds()
                 self._follow()
         finally:
+            # However the follower ends (stop(), or a failure while it
+            # starts), its listener ends with it and closes its connection:
+            # otherwise each later start would leave one more behind.
+            done.set()
             if listener is not None:
-                listener.join(LISTEN_TIMEOUT + 1)
+                listener.join(CONNECT_SECONDS + LISTEN_TIMEOUT + 1)
             handle.close()
 
-    def _start_listening(self) -> threading.Thread | None:
+    def _start_listening(self, done: threading.Event) -> threading.Thread | None:
         """On PostgreSQL, a thread that wakes the indexer when a transaction
-        that added outbox rows commits (see migration 0008); the indexer still
-        looks every follow_seconds, for changes made while it reconnects."""
+        that added outbox rows commits (see migration 0008), until `done`;
+        the indexer still looks every follow_seconds, for changes made while
+        it reconnects."""
         from kb.extensions import db
 
         url = db.engine.url
@@ -95,29 +104,36 @@ class Follower:
             return None
         conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         thread = threading.Thread(
-            target=self._listen, args=(conninfo,), name="kb-indexer-listen", daemon=True
+            target=self._listen, args=(conninfo, done), name=LISTENER, daemon=True
         )
         thread.start()
         return thread
 
-    def _listen(self, conninfo: str) -> None:
+    def _listen(self, conninfo: str, done: threading.Event) -> None:
         import psycopg
 
         failing = False
-        while not self.stopping.is_set():
+        while not done.is_set():
             try:
-                with psycopg.connect(conninfo, autocommit=True) as conn:
+                with psycopg.connect(
+                    conninfo,
+                    autocommit=True,
+                    connect_timeout=CONNECT_SECONDS,
+                    application_name=LISTENER,
+                ) as conn:
+                    if done.is_set():  # stopped while connecting
+                        return
                     conn.execute(f"LISTEN {CHANNEL}")
                     failing = False
                     self.index.wake()  # anything committed before LISTEN
-                    while not self.stopping.is_set():
+                    while not done.is_set():
                         for _ in conn.notifies(timeout=LISTEN_TIMEOUT, stop_after=1):
                             self.index.wake()
             except Exception as exc:
                 if not failing:
                     log.warning("search indexer: not listening for outbox commits: %s", exc)
                 failing = True
-                self.stopping.wait(RETRY_SECONDS)
+                done.wait(RETRY_SECONDS)
 
     def _remove_abandoned_builds(self) -> None:
         folder = self.index.folder
