@@ -59,8 +59,10 @@ IDEMPOTENCY_KEY = {
     "description": "A key of the client's choosing (a UUID per new request). A retry with "
     "the same key and the same body gets the first answer (status, body and Location, "
     "with `Idempotent-Replayed: true`) and stores nothing twice; the same key with another "
-    "body is refused (422), and while the first request is still being answered a retry "
-    "gets 409. Keys are the caller's own and are forgotten after 24 hours.",
+    "body is refused (422). A retry sent while the first request is still being answered "
+    "waits for it and gets its answer; 409 means an answer could not be given (the first "
+    "request was interrupted, or is still running after a minute). Keys are the caller's own "
+    "and are forgotten after 24 hours.",
 }
 # Every creating POST: the errors a client sending the header may get.
 IDEMPOTENT = {"parameters": [IDEMPOTENCY_KEY], "errors": ["400", "403", "409", "422"]}
