@@ -48,16 +48,21 @@ def find_category(slug: str, allow_retired: bool = False) -> ReasonCategory | No
     return loaded(ReasonCategory, row)
 
 
+_CHOICES = (
+    select(Choice.__table__.c.value)
+    .where(Choice.__table__.c.kind == bindparam("kind"))
+    .order_by(Choice.__table__.c.position, Choice.__table__.c.value)
+)
+
+
 def choice_values(kind: str) -> list[str]:
-    return list(
-        db.session.scalars(
-            select(Choice.value).where(Choice.kind == kind).order_by(Choice.position, Choice.value)
-        )
-    )
+    return list(execute(_CHOICES, {"kind": kind}).scalars())
 
 
 def canonical_choice(kind: str, value: str) -> str | None:
-    """The listed spelling of `value`, or None when it is not on the list."""
+    """The listed spelling of `value`, or None when it is not on the list.
+    Compared here rather than by the database, whose lower() (SQLite's)
+    would leave letters outside ASCII as they are."""
     for listed in choice_values(kind):
         if listed.lower() == value.strip().lower():
             return listed

@@ -126,6 +126,21 @@ class DirectLookups:
         return db.session.scalar(select(Deal).where(Deal.crm_id == crm_id))
 
 
+class FilingLookups(DirectLookups):
+    """DirectLookups for one filing, each competitor name looked up once: a
+    payload often names the deal's competitor again as its winner and as a
+    reason's competitor."""
+
+    def __init__(self) -> None:
+        self._competitors: dict[str, Any] = {}
+
+    def competitor(self, name: str):
+        key = name.strip().lower()
+        if key not in self._competitors:
+            self._competitors[key] = find_competitor(key)
+        return self._competitors[key]
+
+
 def resolve_deal_facts(
     facts: DealIn, existing: Deal | None, found: Resolved, lookups=DirectLookups
 ) -> None:
@@ -179,6 +194,7 @@ def resolve_deal_facts(
 
 def _resolve(actor: User, data: DebriefIn, debrief: Debrief | None) -> Resolved:
     found = Resolved()
+    lookups = FilingLookups()
     if not can_file(actor, data.source):
         found.errors["source"] = (
             "Buyer interviews are filed by marketing and managers."
@@ -198,7 +214,7 @@ def _resolve(actor: User, data: DebriefIn, debrief: Debrief | None) -> Resolved:
     elif data.deal is None:
         found.errors["deal"] = "Give the deal's facts (or the id of an existing deal)."
     if data.deal is not None and (found.deal is None or can_edit_deal(actor, found.deal)):
-        resolve_deal_facts(data.deal, found.deal, found)
+        resolve_deal_facts(data.deal, found.deal, found, lookups)
 
     primaries = [i for i, r in enumerate(data.reasons) if r.primary]
     for i in primaries[1:]:
@@ -209,7 +225,7 @@ def _resolve(actor: User, data: DebriefIn, debrief: Debrief | None) -> Resolved:
         if category is None:
             found.errors[f"reasons.{i}.category"] = f"Unknown reason category '{reason.category}'."
         found.categories.append(category)
-        competitor = find_competitor(reason.competitor) if reason.competitor else None
+        competitor = lookups.competitor(reason.competitor) if reason.competitor else None
         if reason.competitor and competitor is None:
             found.errors[f"reasons.{i}.competitor"] = f"Unknown competitor '{reason.competitor}'."
         found.reason_competitors.append(competitor)
