@@ -16,7 +16,14 @@ from sqlalchemy.orm import MANYTOONE, make_transient_to_detached
 from kb import audit
 from kb.debriefs.schemas import DealIn, DebriefIn
 from kb.extensions import db
-from kb.lookups import canonical_choice, find_category, find_competitor
+from kb.lookups import (
+    canonical_choice,
+    choice_lists,
+    find_categories,
+    find_competitor,
+    listed_spelling,
+    usable_category,
+)
 from kb.models import (
     SCORE_CRITERIA,
     Deal,
@@ -127,12 +134,18 @@ class DirectLookups:
 
 
 class FilingLookups(DirectLookups):
-    """DirectLookups for one filing, each competitor name looked up once: a
-    payload often names the deal's competitor again as its winner and as a
-    reason's competitor."""
+    """DirectLookups for one filing, with fewer queries: each competitor name
+    looked up once (a payload often names the deal's competitor again as its
+    winner and as a reason's competitor), and the closed lists read together."""
 
     def __init__(self) -> None:
         self._competitors: dict[str, Any] = {}
+        self._choices: dict[str, list[str]] | None = None
+
+    def choice(self, kind: str, value: str) -> str | None:
+        if self._choices is None:
+            self._choices = choice_lists()
+        return listed_spelling(self._choices.get(kind, []), value)
 
     def competitor(self, name: str):
         key = name.strip().lower()
@@ -220,8 +233,11 @@ def _resolve(actor: User, data: DebriefIn, debrief: Debrief | None) -> Resolved:
     for i in primaries[1:]:
         found.errors[f"reasons.{i}.primary"] = "Only one reason can be the primary reason."
     kept = {r.category.slug for r in debrief.reasons} if debrief is not None else set()
+    categories = find_categories(r.category for r in data.reasons)
     for i, reason in enumerate(data.reasons):
-        category = find_category(reason.category, allow_retired=reason.category in kept)
+        category = usable_category(
+            categories, reason.category, allow_retired=reason.category in kept
+        )
         if category is None:
             found.errors[f"reasons.{i}.category"] = f"Unknown reason category '{reason.category}'."
         found.categories.append(category)
