@@ -2,9 +2,9 @@
 the ORM had loaded them.
 
 A lookup that every API request makes (the bearer token's user, a reason's
-category, a competitor) costs a fraction of the CPU this way: the ORM's query
-path (its compile state, row processors, loader options) was most of what the
-lookup cost the web worker, far more than the database round trip itself.
+category, a competitor) costs the web worker about half the CPU this way:
+the ORM's query path (its compile state, row processors, loader options)
+cost as much as the statement's execution and round trip together.
 The object that comes back is an ordinary persistent one: relationships load
 lazily, changes to it are flushed, and an object the session already holds
 is returned as it is, as an ORM query would return it.
