@@ -6,6 +6,7 @@ category, a competitor) costs the web worker less CPU this way: on
 PostgreSQL 170 instead of 330 µs for the token with its user, 155 instead
 of 210 µs for a category; the rest was the ORM's query path (its compile
 state, row processors, loader options).
+
 The object that comes back is an ordinary persistent one: relationships load
 lazily, changes to it are flushed, and an object the session already holds
 is returned as it is, as an ORM query would return it.
