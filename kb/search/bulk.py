@@ -136,6 +136,9 @@ class _Field:
         )
         self.remember = not field.unique
         self.values: dict = {}
+        # For the fields with term tables, each document's count of distinct
+        # terms (kept across runs): where each row of the table starts.
+        self.rows = array("I") if self.indexed and name in termtable.FIELDS else None
         self.clear()
 
     def clear(self) -> None:
@@ -156,7 +159,21 @@ class _Field:
         # The loop over occurrences runs in C: this is done for every word
         # of every document.
         _consume(map(_append, map(self.docs.__getitem__, occurrences), repeat(docnum)))
+        if self.rows is not None:
+            self._count_row(docnum, len(set(occurrences)))
         return len(occurrences), length
+
+    def _count_row(self, docnum: int, distinct: int) -> None:
+        rows = self.rows
+        if len(rows) < docnum:  # documents without this field
+            rows.frombytes(bytes(4 * (docnum - len(rows))))
+        rows.append(distinct)
+
+    def row_counts(self, size: int) -> array:
+        """Each of the segment's `size` documents' count of distinct terms."""
+        rows = self.rows if self.rows is not None else array("I")
+        rows.frombytes(bytes(4 * (size - len(rows))))
+        return rows
 
     def _terms(self, value) -> tuple[tuple, int]:
         """(occurrences, length) of a value that is not a list of terms, as
@@ -321,22 +338,34 @@ class SegmentBuilder:
             self._remove_runs()
             return None
         writer = self.codec.field_writer(self.storage, self.segment)
-        # Each document's words and pairs as numbers, beside the segment.
-        tables = termtable.TableWriter()
+        # Each document's words and pairs as numbers, beside the segment,
+        # written under hidden names as each field's terms are written.
+        folder = getattr(self.storage, "folder", None)
+        tables = {} if folder else None
         try:
             terms = _TermsWriter(writer, self.codec)
-            field = None
+            field = table = None
             for name, term, docs in self._merged_terms():
                 if name != field:
+                    self._write_table(tables, field, table)
                     field = name
                     spec = self.fields[name]
                     terms.start_field(name, spec.frequencies)
-                    tabled = name in termtable.FIELDS
+                    table = self._table(tables, spec)
                 btext = term if spec.raw else term.encode("utf-8")
-                terms.add(btext, docs)
-                if tabled:
-                    tables.add(name, btext, docs)
+                found = terms.add(btext, docs)
+                if table is not None:
+                    table.add(btext, found)
             terms.close()
+            self._write_table(tables, field, table)
+            if tables is not None:
+                for name in termtable.FIELDS:
+                    if name not in tables:  # a field without terms: empty rows
+                        self._write_table(tables, name, termtable.TableWriter(self._counts(name)))
+        except BaseException:
+            for hidden in (tables or {}).values():
+                hidden.unlink(missing_ok=True)
+            raise
         finally:
             writer.close()
             self._remove_runs()
@@ -346,10 +375,26 @@ class SegmentBuilder:
         if self.segment.should_assemble():
             self.segment.create_compound_file(self.storage)
         # After assembling: the compound file takes in the segment's files.
-        folder = getattr(self.storage, "folder", None)
-        if folder:
-            tables.write(Path(folder), self.segment.segment_id(), self.docnum)
+        for name, hidden in (tables or {}).items():
+            os.replace(hidden, termtable.path_of(Path(folder), self.segment.segment_id(), name))
         return self.segment
+
+    def _counts(self, name: str) -> array:
+        spec = self.fields.get(name)
+        return spec.row_counts(self.docnum) if spec else array("I", bytes(4 * self.docnum))
+
+    def _table(self, tables: dict | None, spec: _Field) -> termtable.TableWriter | None:
+        if tables is None or spec.name not in termtable.FIELDS:
+            return None
+        return termtable.TableWriter(self._counts(spec.name))
+
+    def _write_table(self, tables: dict | None, name: str | None, table) -> None:
+        """Write a field's table under a hidden name (the builder lets go of
+        its entries before the next field's)."""
+        if table is not None:
+            folder = Path(self.storage.folder)
+            path = termtable.path_of(folder, self.segment.segment_id(), name)
+            tables[name] = table.write_hidden(path)
 
     def cancel(self) -> None:
         with contextlib.suppress(Exception):
@@ -412,8 +457,9 @@ class _TermsWriter:
         self.prefix = pack_ushort(fieldmap[name])
         self.frequencies = frequencies
 
-    def add(self, btext: bytes, occurrences: array) -> None:
-        """One term, from the document number of each of its occurrences."""
+    def add(self, btext: bytes, occurrences: array) -> array:
+        """One term, from the document number of each of its occurrences;
+        returns the numbers of its documents, each once."""
         if len(occurrences) == 1 or not self.frequencies:
             docs, counts = occurrences, None
         else:
@@ -484,6 +530,7 @@ class _TermsWriter:
         self.buffered += written + len(row)
         if self.buffered >= _FLUSH_BYTES:
             self._flush()
+        return docs
 
     def _flush(self) -> None:
         self.postfile.write(b"".join(self.posts))
