@@ -67,6 +67,9 @@ def test_the_reindex_section_runs_kb_reindex_and_reports_its_time_memory_and_dis
     assert (
         reindex["peak_memory_mb"] > 0 and reindex["peak_resident_mb"] >= reindex["peak_memory_mb"]
     )
+    # Where the peak is: the command's share, then each builder's (none at 150 debriefs).
+    assert reindex["peak_memory_split_mb"][0] > 0
+    assert abs(sum(reindex["peak_memory_split_mb"]) - reindex["peak_memory_mb"]) <= 2
     assert reindex["index_mb"] > 0 and reindex["peak_disk_mb"] >= 0
     assert set(reindex["targets_met"]) == {"seconds", "temp_ratio", "memory_mb"}
     # The time depends on the machine's load, which the line reports with it.

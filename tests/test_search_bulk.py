@@ -19,7 +19,7 @@ from kb import search
 from kb.extensions import db
 from kb.models import Debrief
 from kb.practices import service as practices
-from kb.search import bulk, indexer
+from kb.search import bulk, indexer, termtable
 from kb.search.analysis import pairs
 from kb.search.documents import DOCUMENT_TYPES, Debriefs, debrief_document
 from kb.search.schema import SCHEMA
@@ -208,6 +208,41 @@ def test_the_builder_writes_what_whooshs_writer_writes_for_many_documents(tmp_pa
         assert len(common) > 8 * 20 and max(freq for _, freq in common) > 3
     finally:
         reader.close()
+
+
+@pytest.mark.parametrize(
+    ("count", "spill", "without"),
+    [(600, bulk.SPILL_BYTES, ()), (600, 20_000, ()), (50, bulk.SPILL_BYTES, ("text", "pairs"))],
+    ids=["in-memory", "spilling-runs", "no-text"],
+)
+def test_the_term_tables_written_with_a_segment_are_those_read_from_its_postings(
+    tmp_path, count, spill, without
+):
+    documents = [
+        {name: value for name, value in document.items() if name not in without}
+        for document in many_documents(count)
+    ]
+    storage = FileStorage(str(tmp_path))
+    whoosh_index.TOC.create(storage, SCHEMA, bulk.INDEX_NAME)
+    builder = bulk.SegmentBuilder(storage, indexer.Codec(blocklimit=8), SCHEMA, spill)
+    for document in documents:
+        builder.add(document)
+    segment = builder.finish()
+    whoosh_index.TOC(SCHEMA, [segment], 1).write(storage, bulk.INDEX_NAME)
+    reader = whoosh_index.open_dir(str(tmp_path)).reader()
+    try:
+        for field in termtable.FIELDS:
+            terms, term_ids, docs = termtable.from_reader(reader, field, count)
+            termtable.write(tmp_path / "from-postings", count, terms, term_ids, docs)
+            written = termtable.path_of(tmp_path, segment.segment_id(), field)
+            assert written.read_bytes() == (tmp_path / "from-postings").read_bytes()
+            table = termtable.Table(written)
+            assert table.size == count and (table.terms > 0) == (field not in without)
+    finally:
+        reader.close()
+    assert not [
+        p.name for p in tmp_path.iterdir() if p.name.startswith(".")
+    ]  # nothing half-written
 
 
 def test_a_rebuild_finds_what_the_applied_changes_found(app, users, corpus):

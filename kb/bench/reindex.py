@@ -4,7 +4,8 @@ it, in a process of its own on the bench's database and index folder.
 While it runs, the section samples (every SAMPLE_SECONDS) the memory of the
 command and its builder processes, read from /proc: the sum of their
 proportional set sizes (shared pages counted once, split between the
-processes sharing them) and of their resident sizes, and the disk taken by
+processes sharing them) and of their resident sizes, with how the largest
+sum splits between the command and each builder, and the disk taken by
 the generation being built (its segments, temporary runs and the codec's
 temporary files). The final index's size is that generation once switched to.
 The machine's load average is noted before and after: on a shared machine
@@ -69,6 +70,7 @@ class _Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.index_root, self.keep = pid, index_root, keep
         self.peak_pss = self.peak_rss = self.peak_disk = self.builders = 0
+        self.peak_split: list[int] = []  # the command's and each builder's share of peak_pss
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -76,7 +78,9 @@ class _Sampler(threading.Thread):
             pids = [self.pid, *_children(self.pid)]
             self.builders = max(self.builders, len(pids) - 1)
             sizes = [_memory(pid) for pid in pids]
-            self.peak_pss = max(self.peak_pss, sum(pss for pss, _ in sizes))
+            if sum(pss for pss, _ in sizes) > self.peak_pss:
+                self.peak_pss = sum(pss for pss, _ in sizes)
+                self.peak_split = [pss for pss, _ in sizes]
             self.peak_rss = max(self.peak_rss, sum(rss for _, rss in sizes))
             building = [p for p in self.index_root.glob("gen-*") if p not in self.keep]
             try:
@@ -128,6 +132,7 @@ def section(bench: Bench) -> dict:
         "cpu_seconds": round(_children_cpu() - cpu_before, 1),
         "builder_processes": sampler.builders,
         "peak_memory_mb": round(sampler.peak_pss / 1e6),
+        "peak_memory_split_mb": [round(pss / 1e6) for pss in sampler.peak_split],
         "peak_resident_mb": round(sampler.peak_rss / 1e6),
         "peak_disk_mb": round(sampler.peak_disk / 1e6, 1),
         "index_mb": round(final / 1e6, 1),
@@ -151,7 +156,9 @@ def _print(echo, result: dict) -> None:
         f"Reindex of {result['documents']:,} documents: {result['seconds']} s "
         f"({result['cpu_seconds']} s of CPU, {result['builder_processes']} builder processes; "
         f"≤ {TARGETS['seconds']} s {marks[met['seconds']]}), "
-        f"peak memory {result['peak_memory_mb']} MB proportional, "
+        f"peak memory {result['peak_memory_mb']} MB proportional "
+        f"({' + '.join(map(str, result['peak_memory_split_mb'])) or 0} MB: the command, then each "
+        "builder), "
         f"{result['peak_resident_mb']} MB resident (≤ {TARGETS['memory_mb']} MB "
         f"{marks[met['memory_mb']]}), peak disk while building {result['peak_disk_mb']} MB "
         f"for an index of {result['index_mb']} MB ({result['temp_ratio']}×; "

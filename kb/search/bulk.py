@@ -46,6 +46,7 @@ from itertools import accumulate, chain, repeat, starmap
 from operator import itemgetter, sub
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from whoosh import analysis, fields, formats
@@ -136,6 +137,10 @@ class _Field:
         )
         self.remember = not field.unique
         self.values: dict = {}
+        # For the fields with term tables, each document's count of distinct
+        # terms, kept across runs: the length of its row in the table.
+        tabled = self.indexed and name in termtable.FIELDS
+        self.row_lengths = np.zeros(0, np.int64) if tabled else None
         self.clear()
 
     def clear(self) -> None:
@@ -157,6 +162,25 @@ class _Field:
         # of every document.
         _consume(map(_append, map(self.docs.__getitem__, occurrences), repeat(docnum)))
         return len(occurrences), length
+
+    def count_rows(self, size: int) -> None:
+        """Add the terms held of each of the first `size` documents to the
+        length of its row (before they go to a run, and at the end): a
+        million occurrences at a time, quicker than for each document as
+        it is added."""
+        if self.row_lengths is None:
+            return
+        lengths = np.zeros(size, np.int64)
+        lengths[: self.row_lengths.size] = self.row_lengths
+        chunk, held = [], 0
+        for docs in chain(self.docs.values(), [None]):
+            if docs is not None:
+                chunk.append(docs)
+                held += len(docs)
+            if chunk and (held >= RUN_CHUNK or docs is None):
+                lengths += _terms_per_document(chunk, size)
+                chunk, held = [], 0
+        self.row_lengths = lengths
 
     def _terms(self, value) -> tuple[tuple, int]:
         """(occurrences, length) of a value that is not a list of terms, as
@@ -187,6 +211,19 @@ class _Field:
         docs = self.docs
         for term in sorted(docs):
             yield term, docs.pop(term)
+
+
+def _terms_per_document(postings: list[array], size: int) -> np.ndarray:
+    """How many of these terms each of `size` documents holds, from each
+    term's occurrences (its documents in order, one repeated as often as the
+    term occurs in it)."""
+    docs = np.frombuffer(b"".join(map(array.tobytes, postings)), np.uint32)
+    first = np.ones(docs.size, bool)
+    first[1:] = docs[1:] != docs[:-1]
+    # A term's first occurrence counts even in the document of the last
+    # occurrence of the term before it.
+    first[np.cumsum(np.fromiter(map(len, postings), np.int64, len(postings)))[:-1]] = True
+    return np.bincount(docs[first], minlength=size)
 
 
 def _dump_chunk(run, field: str, terms: list, arrays: list[array]) -> None:
@@ -263,6 +300,7 @@ class SegmentBuilder:
                 spec = self.fields[field]
                 if not spec.indexed:
                     continue
+                spec.count_rows(self.docnum)
                 terms, arrays, size = [], [], 0
                 for term, docs in spec.sorted_postings():
                     terms.append(term)
@@ -322,21 +360,27 @@ class SegmentBuilder:
             return None
         writer = self.codec.field_writer(self.storage, self.segment)
         # Each document's words and pairs as numbers, beside the segment.
-        tables = termtable.TableWriter()
+        for spec in self.fields.values():
+            spec.count_rows(self.docnum)
+        tables = _Tables(self.storage, self.segment.segment_id(), self.docnum, self.fields)
         try:
             terms = _TermsWriter(writer, self.codec)
-            field = None
+            field = table = None
             for name, term, docs in self._merged_terms():
                 if name != field:
                     field = name
                     spec = self.fields[name]
                     terms.start_field(name, spec.frequencies)
-                    tabled = name in termtable.FIELDS
+                    table = tables.start_field(name)
                 btext = term if spec.raw else term.encode("utf-8")
-                terms.add(btext, docs)
-                if tabled:
-                    tables.add(name, btext, docs)
+                found = terms.add(btext, docs)
+                if table is not None:
+                    table.add(btext, found)
             terms.close()
+            tables.close()
+        except BaseException:
+            tables.discard()
+            raise
         finally:
             writer.close()
             self._remove_runs()
@@ -346,9 +390,7 @@ class SegmentBuilder:
         if self.segment.should_assemble():
             self.segment.create_compound_file(self.storage)
         # After assembling: the compound file takes in the segment's files.
-        folder = getattr(self.storage, "folder", None)
-        if folder:
-            tables.write(Path(folder), self.segment.segment_id(), self.docnum)
+        tables.publish()
         return self.segment
 
     def cancel(self) -> None:
@@ -361,6 +403,57 @@ class SegmentBuilder:
             with contextlib.suppress(FileNotFoundError):
                 self.storage.delete_file(name)
         self.runs = []
+
+
+class _Tables:
+    """A segment's term tables, as its terms are written: one field's table
+    held at a time, written under a hidden name once the field's terms are
+    (the compound file would take in files named after the segment), and
+    named as the segment's once the segment is complete. Nothing is written
+    to a storage without a folder."""
+
+    def __init__(self, storage: FileStorage, segment_id: str, size: int, specs: dict):
+        folder = getattr(storage, "folder", None)
+        self.folder = Path(folder) if folder else None
+        self.segment_id = segment_id
+        self.lengths = {}
+        for name in termtable.FIELDS:
+            spec = specs.get(name)
+            found = spec.row_lengths if spec is not None else None
+            self.lengths[name] = found if found is not None else np.zeros(size, np.int64)
+        self.current: tuple[str, termtable.TableWriter] | None = None
+        self.hidden: dict[str, Path] = {}
+
+    def start_field(self, name: str) -> termtable.TableWriter | None:
+        """The table to give this field's terms to, if it has one."""
+        self._write_current()
+        if self.folder is None or name not in self.lengths:
+            return None
+        self.current = (name, termtable.TableWriter(self.lengths.pop(name)))
+        return self.current[1]
+
+    def close(self) -> None:
+        """Write the last field's table, and empty ones for fields without terms."""
+        self._write_current()
+        if self.folder is not None:
+            for name in list(self.lengths):
+                self.current = (name, termtable.TableWriter(self.lengths.pop(name)))
+                self._write_current()
+
+    def _write_current(self) -> None:
+        if self.current is not None:
+            name, table = self.current
+            self.current = None
+            path = termtable.path_of(self.folder, self.segment_id, name)
+            self.hidden[name] = table.write_hidden(path)
+
+    def publish(self) -> None:
+        for name, hidden in self.hidden.items():
+            os.replace(hidden, termtable.path_of(self.folder, self.segment_id, name))
+
+    def discard(self) -> None:
+        for hidden in self.hidden.values():
+            hidden.unlink(missing_ok=True)
 
 
 # Whoosh packs frequencies, and everything else, big-endian.
@@ -412,8 +505,9 @@ class _TermsWriter:
         self.prefix = pack_ushort(fieldmap[name])
         self.frequencies = frequencies
 
-    def add(self, btext: bytes, occurrences: array) -> None:
-        """One term, from the document number of each of its occurrences."""
+    def add(self, btext: bytes, occurrences: array) -> array:
+        """One term, from the document number of each of its occurrences;
+        returns the numbers of its documents, each once."""
         if len(occurrences) == 1 or not self.frequencies:
             docs, counts = occurrences, None
         else:
@@ -484,6 +578,7 @@ class _TermsWriter:
         self.buffered += written + len(row)
         if self.buffered >= _FLUSH_BYTES:
             self._flush()
+        return docs
 
     def _flush(self) -> None:
         self.postfile.write(b"".join(self.posts))

@@ -32,7 +32,6 @@ import hashlib
 import mmap
 import os
 import threading
-from array import array
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -67,69 +66,80 @@ def write(path: Path, size: int, terms: list[bytes], term_ids, docs) -> None:
     order = np.argsort(docs, kind="stable")
     entries = term_ids[order]
     per_doc = np.bincount(docs, minlength=size)[:size] if docs.size else np.zeros(size, np.int64)
-    offsets = np.zeros(size + 1, np.uint64)
+    os.replace(_write_hidden(path, _offsets(per_doc), entries, terms), path)
+
+
+def _offsets(per_doc) -> np.ndarray:
+    offsets = np.zeros(len(per_doc) + 1, np.uint64)
     np.cumsum(per_doc, out=offsets[1:])
-    lengths = np.fromiter(map(len, terms), np.uint64, len(terms))
+    return offsets
+
+
+def _write_hidden(path: Path, offsets: np.ndarray, entries: np.ndarray, terms: list[bytes]) -> Path:
+    """Write a table beside `path` under a hidden name of this thread's,
+    not yet a file of the segment (Whoosh takes the files named after the
+    segment into its compound file); returns that name."""
     starts = np.zeros(len(terms) + 1, np.uint64)
-    np.cumsum(lengths, out=starts[1:])
+    np.cumsum(np.fromiter(map(len, terms), np.uint64, len(terms)), out=starts[1:])
     hashes = np.fromiter(map(_hash, terms), np.uint64, len(terms))
     by_hash = np.argsort(hashes, kind="stable").astype(np.uint32)
-    blob = b"".join(terms)
     header = np.array(
-        [MAGIC, VERSION, size, len(terms), entries.size, len(blob), 0, 0], dtype=np.uint64
+        [MAGIC, VERSION, offsets.size - 1, len(terms), entries.size, int(starts[-1]), 0, 0],
+        dtype=np.uint64,
     )
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    hidden = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     try:
-        with open(temporary, "wb") as file:
+        with open(hidden, "wb") as file:
             file.write(header.astype("<u8").tobytes())
             file.write(offsets.astype("<u8").tobytes())
-            file.write(np.resize(entries, _pad(entries.size, 4)).astype("<u4").tobytes())
+            # The largest part, written from where it is rather than copied;
+            # padded as np.resize pads, with its first entries.
+            file.write(entries.astype("<u4", copy=False).data)
+            file.write(entries[: _pad(entries.size, 4) - entries.size].astype("<u4").tobytes())
             file.write(starts.astype("<u8").tobytes())
             file.write(hashes[by_hash].astype("<u8").tobytes())
             file.write(np.resize(by_hash, _pad(by_hash.size, 4)).astype("<u4").tobytes())
-            file.write(blob)
-        os.replace(temporary, path)
+            file.writelines(terms)
     except OSError:
-        temporary.unlink(missing_ok=True)
+        hidden.unlink(missing_ok=True)
         raise
+    return hidden
 
 
 class TableWriter:
-    """Collects a segment's `text` and `pairs` terms as the bulk builder
-    writes them (each term once, in order, with the document number of each
-    occurrence), and writes the tables beside the segment.
+    """One field's table, filled as the bulk builder writes the segment's
+    terms (each once, in order, with the documents holding it).
 
-    The occurrences are copied into one flat array per field as they come
-    (the builder frees each term's own array once its postings are written):
-    a builder holds 4 bytes per occurrence here, not an array object per term."""
+    The builder counts each document's distinct terms as the document is
+    added, so every row's place is known before the first term comes: a
+    term's number goes straight into the rows of its documents, which take
+    their terms in order, as `write` gives them. The builder holds the
+    entries of one field (4 bytes each) and nothing per occurrence."""
 
-    def __init__(self):
-        self._fields: dict[str, tuple[list[bytes], array, array]] = {}
+    def __init__(self, per_doc):
+        self.offsets = _offsets(per_doc)
+        self.entries = np.zeros(int(self.offsets[-1]), np.uint32)
+        # Where each document's next entry goes.
+        self.cursor = self.offsets[:-1].astype(np.int64)
+        self.terms: list[bytes] = []
 
-    def add(self, field: str, btext: bytes, occurrences) -> None:
-        found = self._fields.get(field)
-        if found is None:
-            found = self._fields[field] = ([], array("I"), array("I"))
-        terms, docs, counts = found
-        terms.append(btext)
-        docs.extend(occurrences)
-        counts.append(len(occurrences))
+    def add(self, btext: bytes, docs) -> None:
+        """The next term and the documents holding it (an array of uint32,
+        ascending, each once)."""
+        docs = np.frombuffer(docs, np.uint32)
+        at = self.cursor[docs]
+        self.entries[at] = len(self.terms)
+        self.cursor[docs] = at + 1
+        self.terms.append(btext)
 
-    def write(self, folder: Path, segment_id: str, size: int) -> None:
-        for field in FIELDS:
-            terms, flat, counts = self._fields.pop(field, ([], array("I"), array("I")))
-            docs = np.frombuffer(flat, dtype=np.uint32) if flat else np.zeros(0, np.uint32)
-            term_ids = np.repeat(
-                np.arange(len(terms), dtype=np.uint32), np.frombuffer(counts, dtype=np.uint32)
-            )
-            if docs.size > 1:
-                # A word said twice in a document is two occurrences: one entry.
-                keep = np.ones(docs.size, bool)
-                keep[1:] = (docs[1:] != docs[:-1]) | (term_ids[1:] != term_ids[:-1])
-                docs, term_ids = docs[keep], term_ids[keep]
-                del keep
-            del flat, counts
-            write(path_of(folder, segment_id, field), size, terms, term_ids, docs)
+    def write_hidden(self, path: Path) -> Path:
+        """Write the table beside `path` under a hidden name, to be renamed
+        to `path` once the segment is complete; returns that name."""
+        if not np.array_equal(self.cursor, self.offsets[1:].astype(np.int64)):
+            raise ValueError(f"{path.name}: the terms do not fill the rows counted")
+        hidden = _write_hidden(path, self.offsets, self.entries, self.terms)
+        self.entries = self.cursor = None
+        return hidden
 
 
 def from_reader(reader, field: str, size: int) -> tuple[list[bytes], np.ndarray, np.ndarray]:
