@@ -3,8 +3,9 @@ documents hold each: what a "did you mean" suggestion is chosen from.
 
 A word of n letters has about 54·n + 25 neighbours one edit away. Asking
 Whoosh for each one's document frequency is a term lookup per segment per
-neighbour (thousands of lookups, tens of milliseconds); nearly all of them
-are not words of the index. Instead every neighbour's stem is hashed once
+neighbour (thousands of lookups: 5 to 18 ms of CPU at 100,000 debriefs in
+eight segments, and more with more segments); nearly all of them are not
+words of the index. Instead every neighbour's stem is hashed once
 and looked up in each segment's term table (kb.search.termtable) with one
 sorted search, and Whoosh is asked for the document frequency of the few
 found only. A segment without a table is asked term by term, for the stems
