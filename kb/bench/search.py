@@ -6,7 +6,9 @@ filter applies) and on raw Whoosh (its own collectors, counting and faceting
 on the same index); the time from submitting a debrief to finding it; and the
 same queries on SQLite FTS5 and on a LIKE scan of the same text, in the same
 database. Queries are drawn from the corpus itself, each run once after a
-warm-up, so most are the first search of their words.
+warm-up, so most are the first search of their words; misspelled ones (a
+common word one letter off) also time, in CPU, working out their "did you
+mean" suggestion.
 """
 
 import random
@@ -30,6 +32,8 @@ from kb.auth.service import create_user
 from kb.bench import Bench, folder_size, percentile
 from kb.extensions import db
 from kb.models import Competitor, Debrief, ReasonCategory, Role
+from kb.search import query as user_query
+from kb.search import service
 from kb.search.analysis import PAIR_SEPARATOR, TextAnalyzer
 from kb.search.documents import debrief_options, debrief_text, parse_key
 from kb.search.query import PARSER
@@ -42,6 +46,7 @@ KINDS = (
     "term + filter",
     "with facets",
     "with highlights",
+    "misspelled",
 )
 LIKE_PER_TYPE = 5
 SAMPLE = 2000
@@ -137,7 +142,30 @@ def choose_cases(texts: list[str], per_type: int, rng: random.Random) -> list[Ca
     cases += [Case("term + filter", [w], outcome="lost") for w in pick(frequent, per_type)]
     cases += [Case("with facets", [w]) for w in pick(frequent, per_type)]
     cases += [Case("with highlights", [w]) for w in pick(frequent, per_type)]
+    typical = [w for w in frequent if 5 <= len(w) <= 12] or frequent
+    cases += [
+        Case("misspelled", [_typo(w, i, df, rng)]) for i, w in enumerate(pick(typical, per_type))
+    ]
     return cases
+
+
+def _typo(word: str, kind: int, known: Counter, rng: random.Random) -> str:
+    """`word` with one letter deleted, inserted, replaced or swapped (by
+    `kind`, in turn), and not a word of the sample: a query that finds
+    little and asks for a "did you mean" suggestion."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    for _ in range(20):
+        at = rng.randrange(1, len(word) - 1)
+        other = rng.choice(letters.replace(word[at], ""))
+        typo = (
+            word[:at] + word[at + 1 :],
+            word[:at] + other + word[at:],
+            word[:at] + other + word[at + 1 :],
+            word[:at] + word[at + 1] + word[at] + word[at + 2 :],
+        )[kind % 4]
+        if typo not in known:
+            return typo
+    return word + "q"
 
 
 def _comparison_tables(bench: Bench, sample_ids: set[int]) -> tuple[list[str], float]:
@@ -280,6 +308,20 @@ def _timed(fn, *args) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def _suggestion_cpu(index, view, cases: list[Case]) -> list[float]:
+    """CPU milliseconds of working out each misspelled query's "did you
+    mean" suggestion, the first time it is asked (its share of the search;
+    CPU, not wall, time since the machine may be busy)."""
+    vocabulary = index.vocabulary()
+    found = []
+    for case in cases:
+        parsed = user_query.parse(case.q, vocabulary, view)
+        started = time.process_time()
+        service._suggest(view, parsed, index)
+        found.append((time.process_time() - started) * 1000)
+    return found
+
+
 def _submit_to_searchable(client, rng: random.Random) -> list[float]:
     category = db.session.scalar(
         select(ReasonCategory.slug).where(ReasonCategory.parent_id.is_not(None)).limit(1)
@@ -345,8 +387,10 @@ def section(bench: Bench) -> dict:
     user = create_user("bench-rep@example.com", PASSWORD, Role.REP, "Bench Rep", "Bench")
     client = bench.app.test_client()
     client.post("/login", data={"email": user.email, "password": PASSWORD})
-    for warm in ("customer", "price", '"final week"'):  # opens the index and its caches
+    for warm in ("customer", "price", '"final week"', "custmer"):  # opens the index and its caches
         client.get("/api/v1/search?" + urlencode({"q": warm}))
+    misspelled = [c for c in cases if c.kind == "misspelled"]
+    suggestion_cpu = _suggestion_cpu(index, index.view(), misspelled)
 
     echo(f"Search: timing {len(cases)} queries through the app, raw Whoosh, FTS5 and LIKE…")
     timings: dict[str, dict[str, list[float]]] = {
@@ -399,6 +443,7 @@ def section(bench: Bench) -> dict:
         "by_type": rows,
         "app_overall": overall,
         "service_took_ms_p50": round(statistics.median(took), 2) if took else None,
+        "suggestion_cpu_ms": _summary(suggestion_cpu),
         "submit_to_searchable_seconds": {
             "p50": round(statistics.median(submit), 3),
             "max": round(max(submit), 3),
@@ -448,6 +493,12 @@ def _print(echo, result: dict) -> None:
         f"{'all types (app)':18} {overall['p50_ms']:8.1f} {overall['p95_ms']:8.1f}   "
         f"(time inside search(): p50 {result['service_took_ms_p50']} ms)"
     )
+    suggestion = result["suggestion_cpu_ms"]
+    if suggestion["runs"]:
+        echo(
+            f"Did-you-mean suggestion of a misspelled query: CPU p50 {suggestion['p50_ms']} ms, "
+            f"p95 {suggestion['p95_ms']} ms ({suggestion['runs']} queries)"
+        )
     submit = result["submit_to_searchable_seconds"]
     echo(f"Submit to searchable: p50 {submit['p50']:.3f} s, max {submit['max']:.3f} s")
     echo(

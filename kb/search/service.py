@@ -18,7 +18,7 @@ from kb.extensions import db
 from kb.models import Deal, Debrief, Reason, ReasonCategory, Role, User
 from kb.permissions import can_view_debrief
 from kb.search import query as user_query
-from kb.search import record_ids
+from kb.search import record_ids, spelling
 from kb.search.analysis import analyse, spans, stem
 from kb.search.docsets import View, bitmap, members
 from kb.search.documents import (
@@ -285,29 +285,13 @@ def _surface(view: View, term: str) -> str:
     return term
 
 
-def _edits(word: str) -> set[str]:
-    """Every string one edit (delete, swap, replace, insert) away from `word`."""
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    out = {a + b[1:] for a, b in splits if b}
-    out |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-    out |= {a + c + b[1:] for a, b in splits if b for c in letters}
-    out |= {a + c + b for a, b in splits for c in letters}
-    return out
-
-
 def _correct(view: View, word: str) -> str | None:
     """The likeliest word meant by a word the index does not know: the most
     common word one edit away, else an index term two edits away."""
-    reader = view.searcher.reader()
-    best = None
-    for candidate in _edits(word):
-        df = reader.doc_frequency("text", stem(candidate))
-        if df and (best is None or df > best[0] or (df == best[0] and candidate < best[1])):
-            best = (df, candidate)
-    if best is not None:
-        return best[1]
-    corrector = reader.corrector("text")
+    found = spelling.likeliest(view, word)
+    if found is not None:
+        return found
+    corrector = view.searcher.reader().corrector("text")
     found = [s for s in corrector.suggest(stem(word), limit=3, maxdist=2, prefix=1) if " " not in s]
     return _surface(view, found[0]) if found else None
 
