@@ -57,6 +57,7 @@ from kb.search.highlight import snippets
 from kb.themes import exclusions, ideas, postings
 from kb.themes.engine import Match, Snapshot
 from kb.themes.exclusions import Exclusions
+from kb.themes.sequences import Said
 from kb.themes.significance import Correction, correct, p_value
 from kb.themes.tallies import PAIRS, TEXT, Tally
 from kb.themes.terms import TermCache, names, sections
@@ -313,6 +314,10 @@ class _Side:
     tally: Tally | None = None
     # Where names are kept analysed between discoveries.
     terms: TermCache | None = None
+    # What every debrief of the side says, section by section, from the
+    # index's sequence tables (kb.themes.sequences), when it has them and
+    # the side is larger than its sample.
+    said: Said | None = None
 
     def estimate(self, gram: tuple[str, ...]) -> float:
         return self.counts.get(gram, 0) * self.scale
@@ -388,20 +393,30 @@ class _Side:
 
 def _side(snap: Snapshot, terms: TermCache, bits: int, size: int = SAMPLE, every: int = 0) -> _Side:
     """A side, its candidates read from a sample of `size` debriefs; and
-    when it has at most `every`, every debrief's words and word pairs read
-    too, for bounds on their counts."""
+    what the sample missed from every debrief of it: from the index's
+    sequence tables whatever its size (Said), or else, when it has at most
+    `every`, from every debrief's words and word pairs, for bounds on their
+    counts."""
     with _stage("reading"):
         ids = sorted(snap.debriefs_of(bits))
         sample = _sample(ids, size)
-        whole = terms.terms(ids) if size < len(ids) <= every else None
+    with _stage("tallies"):
+        tally = _tally(snap, bits)
+    said = None
+    if tally is not None and len(sample) < len(ids):
+        with _stage("sequences"):
+            said = Said(snap, bits)
+        if not said.available():
+            said = None
+    with _stage("reading"):
+        whole = terms.terms(ids) if said is None and size < len(ids) <= every else None
         analysed = terms.terms(sample) if whole is None else {i: whole[i] for i in sample}
     with _stage("counting"):
         counts = count_grams(analysed)
     scale = len(ids) / max(1, len(sample))
-    side = _Side(bits, len(ids), counts, scale, analysed, ids, whole, terms=terms)
-    with _stage("tallies"):
-        side.tally = _tally(snap, bits)
-    return side
+    return _Side(
+        bits, len(ids), counts, scale, analysed, ids, whole, terms=terms, tally=tally, said=said
+    )
 
 
 _tallies: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -488,7 +503,7 @@ def _unsampled(
                 count += side.in_names(word)
             if word not in known and count >= least and left.keeps(word) and may(word):
                 found.append(word)
-    if side.every is None:
+    if side.every is None and side.said is None:
         return found
     if side.tally is not None:
         # The exact count of each pair in the index: a phrase is in no more
@@ -511,7 +526,11 @@ def _unsampled(
             if all(counts.get(pair, 0) >= least for pair in zip(gram, gram[1:]))  # noqa: B905
         }
     else:
-        seen = _frequent_sequences(side, {p for p, count in counts.items() if count >= least})
+        frequent = {p for p, count in counts.items() if count >= least}
+        if side.said is not None:
+            seen = side.said.sequences(PAIR_SEPARATOR.join(p) for p in frequent)
+        else:
+            seen = _frequent_sequences(side, frequent)
         side.scanned = (least, seen)
     if prefetch is not None:
         prefetch([gram for gram in seen if gram not in known])
@@ -543,6 +562,8 @@ def _in_sections(snap: Snapshot, terms: TermCache, side: _Side, gram: tuple[str,
     """Whether a word or phrase the index finds in the side's debriefs is
     in the text of one of them (a section), not only in names or across
     sections: the debriefs with it are read until one has it."""
+    if side.said is not None and len(gram) == 1:
+        return gram[0] in side.said.words()
     ids = snap.debriefs_of(side.tally.phrase_docs([gram])[0])
     for start in range(0, len(ids), 500):
         for doc in terms.terms(ids[start : start + 500]).values():
