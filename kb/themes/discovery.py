@@ -44,7 +44,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from itertools import compress, product
+from itertools import compress, islice, product
 from typing import Any
 
 from markupsafe import Markup
@@ -945,7 +945,7 @@ def _best(
                     *(_least_count(cutoff[k], subset.size, rest_size) for k in kinds),
                 ),
             )
-        batch = [gram for gram in pending if needed(gram)][:size]
+        batch = list(islice(filter(needed, pending), size))
         if not batch and unsampled is not None:
 
             def may(gram, needed=needed):

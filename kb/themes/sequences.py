@@ -18,6 +18,9 @@ from kb.search.analysis import PAIR_SEPARATOR, analyse
 from kb.themes.tallies import TEXT, docnums
 from kb.themes.terms import CHUNK, sections
 
+# Three pair numbers are coded in one int64 below this many pairs.
+WIDE = 2_000_000
+
 
 def _rows(debrief_ids, offset: int, size: int, terms: termtable.Table):
     """Each document's sections as term numbers, in document order."""
@@ -101,38 +104,50 @@ class Said:
             keys = np.unique(hashed_first[known] * count + hashed_second[known])
             if not keys.size:
                 continue
-            grams = {2: [], 3: [], 4: []}
+            # A sequence is coded by the numbers of its pairs in `keys`.
+            width = keys.size
+            wide = width >= WIDE
+            seen = np.zeros(width, bool)
+            threes, fours = [], []
             for entries in table.rows(local):
                 words = entries.astype(np.int64)
                 key = words[:-1] * count + words[1:]
-                at = np.minimum(np.searchsorted(keys, key), keys.size - 1)
+                at = np.minimum(np.searchsorted(keys, key), width - 1)
                 flag = (keys[at] == key) & (words[:-1] >= 0) & (words[1:] >= 0)
-                starts = np.flatnonzero(flag)
-                if not starts.size:
-                    continue
-                grams[2].append(np.unique(key[starts]))
+                seen[at[flag]] = True
                 three = flag[:-1] & flag[1:]
                 starts = np.flatnonzero(three)
+                if not starts.size:
+                    continue
+                first, second = at[starts], at[starts + 1]
+                threes.append(np.unique(first * width + second))
+                four = three[:-1] & flag[2:]
+                starts = np.flatnonzero(four)
                 if starts.size:
-                    grams[3].append(
-                        np.unique(np.stack([words[starts + k] for k in range(3)], 1), axis=0)
-                    )
-                    four = three[:-1] & flag[2:]
-                    starts = np.flatnonzero(four)
-                    if starts.size:
-                        grams[4].append(
-                            np.unique(np.stack([words[starts + k] for k in range(4)], 1), axis=0)
-                        )
-            rows = []
-            if grams[2]:
-                two = np.unique(np.concatenate(grams[2]))
-                rows.append(np.stack([two // count, two % count], 1))
-            for n in (3, 4):
-                if grams[n]:
-                    rows.append(np.unique(np.concatenate(grams[n]), axis=0))
-            if not rows:
-                continue
+                    first, second, third = at[starts], at[starts + 1], at[starts + 2]
+                    if wide:
+                        fours.append(np.unique(np.stack([first, second, third], 1), axis=0))
+                    else:
+                        fours.append(np.unique((first * width + second) * width + third))
+            pairs_at = np.flatnonzero(seen)
+            rows = [np.stack([keys[pairs_at] // count, keys[pairs_at] % count], 1)]
+            if threes:
+                coded = np.unique(np.concatenate(threes))
+                first, second = keys[coded // width], keys[coded % width]
+                rows.append(np.stack([first // count, first % count, second % count], 1))
+            if fours:
+                if wide:
+                    coded = np.unique(np.concatenate(fours), axis=0).T
+                else:
+                    coded = np.unique(np.concatenate(fours))
+                    coded = (coded // (width * width), coded // width % width, coded % width)
+                first, second, third = (keys[c] for c in coded)
+                rows.append(
+                    np.stack([first // count, first % count, second % count, third % count], 1)
+                )
             numbers = np.unique(np.concatenate([r.ravel() for r in rows]))
+            if not numbers.size:
+                continue
             name = dict(zip(numbers.tolist(), terms.terms_of(numbers), strict=True))
             for part in rows:
                 found.update(tuple(map(name.__getitem__, row)) for row in part.tolist())
