@@ -10,8 +10,11 @@ documents are kept as rows of term numbers (those of the segment's `text`
 term table, kb.search.termtable), each section followed by BREAK, so that a
 set's sequences are a few numpy operations over its rows.
 
-A table is a file beside the segment ("<segment id>.kb_sequences", removed
-by Whoosh with the segment), written by the first process that needs it
+A segment's documents' names (what the index also reads as their text, kept
+apart: a phrase said only in names is not what a debrief says) are a second
+table of the same kind, each name a section. A table is a file beside the
+segment ("<segment id>.kb_sequences_<kind>", removed by Whoosh with the
+segment), written by the first process that needs it
 from what its caller reads for each document (the index does not store the
 text); every process maps the same file. Rows are streamed to disk as they
 are made, so a build holds one chunk of documents at a time. Deleted
@@ -40,11 +43,12 @@ MISSING = -2  # a term the segment's term table lacks: it ends any sequence too
 # Documents whose rows are gathered at once (bounds the temporary arrays).
 CHUNK = 4096
 
-Rows = Callable[[int, int], Iterable[list[list[int]]]]
+
+KINDS = ("sections", "names")
 
 
-def path_of(folder: Path, segment_id: str) -> Path:
-    return folder / f"{segment_id}.kb_sequences"
+def path_of(folder: Path, segment_id: str, kind: str) -> Path:
+    return folder / f"{segment_id}.kb_sequences_{kind}"
 
 
 def write(path: Path, size: int, rows: Iterable[list[list[int]]]) -> None:
@@ -116,13 +120,13 @@ _lock = threading.Lock()
 _building: dict[Path, threading.Lock] = {}
 
 
-def table(folder: Path | None, segment_id: str, size: int, rows: Callable[[], Iterable]):
-    """The segment's table, mapped; written from `rows()` (each document's
+def table(folder: Path | None, segment_id: str, kind: str, size: int, rows: Callable[[], Iterable]):
+    """The segment's table of `kind`, mapped; written from `rows()` (each document's
     sections as term numbers, in document order) when missing. None when
     there is no folder to keep it in."""
     if folder is None:
         return None
-    path = path_of(folder, segment_id)
+    path = path_of(folder, segment_id, kind)
     with _lock:
         found = _tables.get(path)
         building = _building.setdefault(path, threading.Lock())

@@ -305,6 +305,7 @@ class _Side:
     every: dict | None = None
     _words: Counter | None = None
     _named: Counter | None = None
+    _named_all: bool = False  # whether _named holds every phrase of the names
     _name_terms: dict[int, tuple] | None = None
     _pairs: Counter | None = None
     # The last read of frequent sequences (_unsampled): its least count and what it found.
@@ -362,9 +363,33 @@ class _Side:
     def in_names(self, gram: tuple[str, ...]) -> int:
         """The side's debriefs whose names (deal, account, competitors,
         role) have the phrase: counted on every debrief, not a sample."""
+        self._count_names()
+        if self._named_all:
+            return self._named.get(gram, 0)
+        found = self._named.get(gram)
+        if found is None:
+            self.names_of([gram])
+            found = self._named[gram]
+        return found
+
+    def _count_names(self) -> None:
+        """Every phrase of the side's names counted at once from their
+        analysed text, unless the index's tables of names count them as asked."""
         if self._named is None:
-            self._named = count_grams(self.name_terms())
-        return self._named.get(gram, 0)
+            self._named = Counter()
+            if self.said is None or self.said.in_names([]) is None:
+                self._named.update(count_grams(self.name_terms()))
+                self._named_all = True
+
+    def names_of(self, grams) -> None:
+        """Count these phrases in names at once (see in_names), from the
+        index's tables of names when the side has them."""
+        self._count_names()
+        if self._named_all:
+            return
+        missing = [g for g in dict.fromkeys(grams) if g not in self._named]
+        for gram, count in zip(missing, self.said.in_names(missing), strict=True):
+            self._named[gram] = count
 
     def pairs(self, gram: tuple[str, ...]) -> int:
         """At least the side's debriefs whose indexed text has this word
@@ -487,6 +512,7 @@ def _unsampled(
     prefetch = getattr(may, "prefetch", None)
     if tally is not None and in_sections is not None:
         frequent = tally.frequent(TEXT, least)
+        side.names_of((t,) for t in frequent)
         if prefetch is not None:
             prefetch([(t,) for t in frequent])
         for term, count in frequent.items():
@@ -1104,6 +1130,7 @@ def _exact_tallied(
             wanted.append(gram)
     for gram, bits in zip(wanted, tally.phrase_docs(wanted), strict=True):
         inside[gram] = bits
+    subset.names_of(wanted)
     found: list[tuple[Finding | None, int, float]] = []
     for gram in grams:
         (a, c), score = counts[gram], scores[gram]
