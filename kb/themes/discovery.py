@@ -13,9 +13,10 @@ counts shown agree with a search, and a finding tracked as a theme matches
 exactly the debriefs it was counted on.
 
 Candidates are read from the subset's own text (a sample of it beyond
-SAMPLE debriefs, completed from every debrief of a subset of at most EVERY
-by what the sample missed and could still be listed; see _unsampled):
-single words, and sequences of two to four words within
+SAMPLE debriefs, completed by what the sample missed and could still be
+listed, from every debrief of the subset whatever its size: through the
+index's sequence tables, kb.themes.sequences, or without them from every
+debrief's text up to EVERY; see _unsampled): single words, and sequences of two to four words within
 one section, without stop words at either end and without what
 kb.themes.exclusions leaves out (numbers on their own, URLs, @handles,
 competitors' names and aliases, the words that name the subset's outcome,
@@ -27,8 +28,7 @@ The lists are exact: every candidate that could be in them is counted
 exactly on the index. Estimates (from the sample and the index's document
 frequencies) only choose the order of counting; a candidate is left
 uncounted only when an upper bound on its score, from its document
-frequency and the counts of the words and pairs in it (read from every
-debrief of a subset of at most EVERY), is below the lists' cut-off and its
+frequency and the exact counts of the words and pairs in it, is below the lists' cut-off and its
 support is too low to be merged into a listed idea (see _best). How many findings pass a
 Benjamini–Hochberg correction over every candidate tested is reported with
 them (kb.themes.significance); the others are marked exploratory.
@@ -64,8 +64,9 @@ from kb.themes.terms import TermCache, names, sections
 
 MIN_SUPPORT, MAX_SUPPORT, DEFAULT_SUPPORT = 1, 1000, 5
 SAMPLE = 2000  # debriefs read per side to find candidates
-# A subset of at most this many debriefs is read whole for bounds on its
-# words' and word pairs' counts (the debriefs' terms are kept for 30,000).
+# Without the index's sequence tables (an index in memory), a subset of at
+# most this many debriefs is read whole for its phrases beyond the sample
+# and bounds on its words' and word pairs' counts.
 EVERY = 20_000
 SHORTLIST = 360  # candidates counted exactly first, best estimates first
 EMERGING_SHORTLIST = 180
@@ -501,10 +502,11 @@ def _unsampled(
     taken from the index's exact counts over every debrief of the side
     (kb.themes.tallies), whatever its size, and kept when they are in what
     a debrief says, not only in its names (`in_sections` reads the text of
-    the debriefs with the word when its names do not tell). Phrases, when
-    every debrief of the side was read: a phrase is in no more debriefs
-    than any word pair in it, so only sequences of such frequent pairs are
-    read, and `may` then decides on each one's own bounds."""
+    the debriefs with the word when its names do not tell). Phrases, from
+    the index's sequence tables (any size), or when every debrief of the
+    side was read: a phrase is in no more debriefs than any word pair in
+    it, so only sequences of such frequent pairs are read, and `may` then
+    decides on each one's own bounds."""
     if len(side.analysed) >= side.size:
         return []
     found: list[tuple[str, ...]] = []
