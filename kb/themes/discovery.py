@@ -69,6 +69,7 @@ SAMPLE = 2000  # debriefs read per side to find candidates
 # and bounds on its words' and word pairs' counts.
 EVERY = 20_000
 SHORTLIST = 360  # candidates counted exactly first, best estimates first
+LONG_PART = 2000  # longer phrases whose documents are gathered at once
 EMERGING_SHORTLIST = 180
 SIGNIFICANT = 10.83  # G² for p < 0.001 (one degree of freedom)
 EMERGING_SIGNIFICANT = 3.84  # p < 0.05
@@ -1117,12 +1118,21 @@ def _exact_tallied(
             part, tally.counts(kind, terms), rest.counts(kind, terms), strict=True
         ):
             counts[gram] = (a, c)
-    if long:
+    # Their pairs' documents read at once (each read is a pass over the
+    # set's rows); then in parts, each phrase's documents kept only when it
+    # may be a finding (a bitmap of the index each: tens of thousands at once
+    # would take GBs).
+    pairs = list({a + PAIR_SEPARATOR + b for g in long for a, b in zip(g, g[1:])})  # noqa: B905
+    tally.docs(PAIRS, pairs)
+    rest.docs(PAIRS, pairs)
+    for start in range(0, len(long), LONG_PART):
+        part = long[start : start + LONG_PART]
         for gram, a_bits, c_bits in zip(
-            long, tally.phrase_docs(long), rest.phrase_docs(long), strict=True
+            part, tally.phrase_docs(part), rest.phrase_docs(part), strict=True
         ):
-            inside[gram] = a_bits
-            counts[gram] = (a_bits.bit_count(), c_bits.bit_count())
+            a, c = counts[gram] = (a_bits.bit_count(), c_bits.bit_count())
+            if a >= min_support and log_likelihood(a, subset.size, c, rest.size) >= threshold:
+                inside[gram] = a_bits
     scores = {}
     wanted = []
     for gram in grams:
