@@ -110,14 +110,20 @@ class Said:
         pairs = list(pairs)
         if not pairs:
             return set()
-        firsts, seconds = zip(*(p.split(PAIR_SEPARATOR) for p in pairs), strict=True)
+        # Each pair as the places of its two words among the pairs' words.
+        words: dict[str, int] = {}
+        split = [p.split(PAIR_SEPARATOR) for p in pairs]
+        places = np.array(
+            [(words.setdefault(a, len(words)), words.setdefault(b, len(words))) for a, b in split],
+            np.int64,
+        )
+        hashed = termtable.hashes(list(words))
         found: set[tuple[str, ...]] = set()
         for table, _, terms, local in self._parts:
             count = terms.terms
-            hashed_first = terms.lookup(list(firsts))
-            hashed_second = terms.lookup(list(seconds))
-            known = (hashed_first >= 0) & (hashed_second >= 0)
-            keys = np.unique(hashed_first[known] * count + hashed_second[known])
+            numbers = terms.lookup(hashed[0], hashed)[places]
+            known = (numbers[:, 0] >= 0) & (numbers[:, 1] >= 0)
+            keys = np.unique(numbers[known, 0] * count + numbers[known, 1])
             if not keys.size:
                 continue
             # A sequence is coded by the numbers of its pairs in `keys`.
