@@ -557,7 +557,7 @@ def _unsampled(
     else:
         frequent = {p for p, count in counts.items() if count >= least}
         if side.said is not None:
-            seen = side.said.sequences(PAIR_SEPARATOR.join(p) for p in frequent)
+            seen = side.said.sequences((PAIR_SEPARATOR.join(p) for p in frequent), left)
         else:
             seen = _frequent_sequences(side, frequent)
         side.scanned = (least, seen)

@@ -18,6 +18,7 @@ import numpy as np
 
 from kb.search import sequences, termtable
 from kb.search.analysis import PAIR_SEPARATOR, analyse
+from kb.themes.exclusions import Exclusions
 from kb.themes.tallies import TEXT, docnums
 from kb.themes.terms import CHUNK, names, sections
 
@@ -103,10 +104,12 @@ class Said:
             self._words = found
         return self._words
 
-    def sequences(self, pairs) -> set[tuple[str, ...]]:
+    def sequences(self, pairs, left: Exclusions | None = None) -> set[tuple[str, ...]]:
         """Every sequence of two to four words within one section of one of
         the documents whose adjacent pairs are all in `pairs` (word pairs as
-        "first second" terms of the index)."""
+        "first second" terms of the index); without those that `left` would
+        leave out for one of their words (Exclusions.kept then decides on the
+        others), so as not to make a tuple of each."""
         pairs = list(pairs)
         if not pairs:
             return set()
@@ -170,7 +173,10 @@ class Said:
             numbers = np.unique(np.concatenate([r.ravel() for r in rows]))
             if not numbers.size:
                 continue
-            name = dict(zip(numbers.tolist(), terms.terms_of(numbers), strict=True))
+            named = terms.terms_of(numbers)
+            name = dict(zip(numbers.tolist(), named, strict=True))
+            if left is not None:
+                rows = _kept(rows, numbers, named, left)
             for part in rows:
                 found.update(tuple(map(name.__getitem__, row)) for row in part.tolist())
         return found
@@ -210,6 +216,31 @@ class Said:
             hit = (codes[slot] == wanted) & (wanted > 0)
             found[hit] += counts[slot[hit]]
         return found.tolist()
+
+
+def _kept(rows: list[np.ndarray], numbers: np.ndarray, named: list[str], left: Exclusions):
+    """The rows of term numbers (sorted distinct `numbers`, spelt `named`)
+    that neither start nor end with a word `left` keeps from the ends of a
+    finding, hold no word it keeps out of any, nor end with a lone
+    character: what Exclusions.kept leaves out for one word."""
+    ends = np.array([term in left.ends for term in named], bool)
+    # A word that no finding may hold (an address, a handle, a name...), as
+    # far as its verdict on its own tells (a digit or a word of `ends` is one
+    # on its own for other reasons: Exclusions.kept decides on those).
+    banned = np.array(
+        [
+            term not in left.ends and not term.isdigit() and not left.keeps((term,))
+            for term in named
+        ],
+        bool,
+    )
+    short = np.array([len(term) < 2 for term in named], bool)
+    out = []
+    for part in rows:
+        at = np.searchsorted(numbers, part)
+        keep = ~banned[at].any(axis=1) & ~ends[at[:, 0]] & ~ends[at[:, -1]] & ~short[at[:, -1]]
+        out.append(part[keep])
+    return out
 
 
 def _named(table: sequences.Table, local: np.ndarray):
