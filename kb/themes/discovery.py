@@ -16,11 +16,11 @@ Candidates are read from the subset's own text (a sample of it beyond
 SAMPLE debriefs, completed by what the sample missed and could still be
 listed, from every debrief of the subset whatever its size: through the
 index's sequence tables, kb.themes.sequences, or without them from every
-debrief's text up to EVERY; see _unsampled): single words, and sequences of two to four words within
-one section, without stop words at either end and without what
-kb.themes.exclusions leaves out (numbers on their own, URLs, @handles,
-competitors' names and aliases, the words that name the subset's outcome,
-admins' own list). Words and phrases are ranked in separate lists, so that
+debrief's text up to EVERY; see _unsampled): single words, and sequences
+of two to four words within one section, without stop words at either end
+and without what kb.themes.exclusions leaves out (numbers on their own,
+URLs, @handles, competitors' names and aliases, the words that name the
+subset's outcome, admins' own list). Words and phrases are ranked in separate lists, so that
 a phrase is not crowded out by the more frequent words it is made of, and
 the forms of one idea are merged into one row (kb.themes.ideas).
 
@@ -28,10 +28,11 @@ The lists are exact: every candidate that could be in them is counted
 exactly on the index. Estimates (from the sample and the index's document
 frequencies) only choose the order of counting; a candidate is left
 uncounted only when an upper bound on its score, from its document
-frequency and the exact counts of the words and pairs in it, is below the lists' cut-off and its
-support is too low to be merged into a listed idea (see _best). How many findings pass a
-Benjamini–Hochberg correction over every candidate tested is reported with
-them (kb.themes.significance); the others are marked exploratory.
+frequency and the exact counts of the words and pairs in it, is below the
+lists' cut-off and its support is too low to be merged into a listed idea
+(see _best). How many findings pass a Benjamini–Hochberg correction over
+every candidate tested is reported with them (kb.themes.significance); the
+others are marked exploratory.
 """
 
 import ctypes
@@ -64,7 +65,7 @@ from kb.themes.terms import TermCache, names, sections
 
 MIN_SUPPORT, MAX_SUPPORT, DEFAULT_SUPPORT = 1, 1000, 5
 SAMPLE = 2000  # debriefs read per side to find candidates
-# Without the index's sequence tables (an index in memory), a subset of at
+# Without the index's sequence tables (no index folder), a subset of at
 # most this many debriefs is read whole for its phrases beyond the sample
 # and bounds on its words' and word pairs' counts.
 EVERY = 20_000
