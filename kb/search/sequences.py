@@ -14,9 +14,9 @@ A segment's documents' names (what the index also reads as their text, kept
 apart: a phrase said only in names is not what a debrief says) are a second
 table of the same kind, each name a section. A table is a file beside the
 segment ("<segment id>.kb_sequences_<kind>", removed by Whoosh with the
-segment), written by the first process that needs it
-from what its caller reads for each document (the index does not store the
-text); every process maps the same file. Rows are streamed to disk as they
+segment), written by the first process that needs it from what its caller
+reads for each document (the index does not store the text); every process
+maps the same file. Rows are streamed to disk as they
 are made, so a build holds one chunk of documents at a time. Deleted
 documents keep their rows: a caller reads only the rows of the live
 documents it asks about.
@@ -59,7 +59,7 @@ def write(path: Path, size: int, rows: Iterable[list[list[int]]]) -> None:
     try:
         with open(temporary, "wb") as file:
             file.write(b"\0" * 8 * (HEADER + size + 1))  # filled in at the end
-            total = 0
+            total = written = 0
             for docnum, sections in enumerate(rows):
                 row = []
                 for terms in sections:
@@ -69,8 +69,9 @@ def write(path: Path, size: int, rows: Iterable[list[list[int]]]) -> None:
                     file.write(np.asarray(row, "<i4").tobytes())
                 total += len(row)
                 offsets[docnum + 1] = total
-            if docnum + 1 != size:
-                raise ValueError(f"{size} documents expected, {docnum + 1} given")
+                written = docnum + 1
+            if written != size:
+                raise ValueError(f"{size} documents expected, {written} given")
             file.seek(0)
             header = np.array([MAGIC, VERSION, size, total, 0, 0, 0, 0], np.uint64)
             file.write(header.astype("<u8").tobytes())
@@ -121,17 +122,17 @@ _building: dict[Path, threading.Lock] = {}
 
 
 def table(folder: Path | None, segment_id: str, kind: str, size: int, rows: Callable[[], Iterable]):
-    """The segment's table of `kind`, mapped; written from `rows()` (each document's
-    sections as term numbers, in document order) when missing. None when
-    there is no folder to keep it in."""
+    """The segment's table of `kind`, mapped; written from `rows()` (each
+    document's sections as term numbers, in document order) when missing.
+    None when there is no folder to keep it in."""
     if folder is None:
         return None
     path = path_of(folder, segment_id, kind)
     with _lock:
         found = _tables.get(path)
+        if found is not None:
+            return found
         building = _building.setdefault(path, threading.Lock())
-    if found is not None:
-        return found
     with building:  # one thread of a process builds it; the others wait
         with _lock:
             found = _tables.get(path)
