@@ -46,7 +46,8 @@ def test_a_word_only_outside_the_sample_of_a_subset_larger_than_every_is_listed(
     assert not any("indemn" in terms for doc in sampled.values() for terms in doc)
 
     result = discovery.discover(snap, term_cache(), "", filters, "all", 3, sample=1, every=0)
-    found = {f.terms: f for f in result.words}
+    # Listed as a word, or under the phrase it is said in (one idea).
+    found = {v.terms: v for f in result.words + result.phrases for v in (f, *f.variants)}
     assert ("indemn",) in found, list(found)
     word = found[("indemn",)]
     assert (word.subset, word.rest) == (12, 0)
@@ -60,6 +61,31 @@ def test_a_word_only_outside_the_sample_of_a_subset_larger_than_every_is_listed(
     results().clear()
     old = discovery.discover(engine_snap, term_cache(), "", filters, "all", 3, sample=1, every=0)
     assert ("indemn",) not in {f.terms for f in old.words}
+
+
+def test_a_phrase_only_outside_the_sample_of_a_subset_larger_than_every_is_listed(
+    app, users, make_debrief, monkeypatch
+):
+    """Phrases are read from every debrief of the subset (the index's
+    sequence tables), whatever its size: none is missed for being outside
+    the sample."""
+    _add(users, make_debrief, 12, "Their indemnity terms scared legal.")
+    snap = engine.snapshot()
+    filters = {"outcome": "lost"}
+    result = discovery.discover(snap, term_cache(), "", filters, "all", 3, sample=1, every=0)
+    found = {f.terms: f for f in result.phrases}
+    phrase = found.get(("indemn", "term", "scare", "legal"))
+    assert phrase is not None, list(found)
+    assert (phrase.subset, phrase.rest) == (12, 0)
+    assert phrase.score == log_likelihood(12, 48, 0, 24)
+
+    # From the sample alone (without the sequence tables), it was missed.
+    monkeypatch.setattr(discovery.Said, "available", lambda said: False)
+    from kb.analytics.cache import results
+
+    results().clear()
+    old = discovery.discover(snap, term_cache(), "", filters, "all", 3, sample=1, every=0)
+    assert not {("indemn", "term", "scare", "legal")} & {f.terms for f in old.phrases}
 
 
 def test_a_word_only_in_deal_names_is_not_a_finding(app, users, make_debrief):

@@ -13,13 +13,14 @@ counts shown agree with a search, and a finding tracked as a theme matches
 exactly the debriefs it was counted on.
 
 Candidates are read from the subset's own text (a sample of it beyond
-SAMPLE debriefs, completed from every debrief of a subset of at most EVERY
-by what the sample missed and could still be listed; see _unsampled):
-single words, and sequences of two to four words within
-one section, without stop words at either end and without what
-kb.themes.exclusions leaves out (numbers on their own, URLs, @handles,
-competitors' names and aliases, the words that name the subset's outcome,
-admins' own list). Words and phrases are ranked in separate lists, so that
+SAMPLE debriefs, completed by what the sample missed and could still be
+listed, from every debrief of the subset whatever its size: through the
+index's sequence tables, kb.themes.sequences, or without them from every
+debrief's text up to EVERY; see _unsampled): single words, and sequences
+of two to four words within one section, without stop words at either end
+and without what kb.themes.exclusions leaves out (numbers on their own,
+URLs, @handles, competitors' names and aliases, the words that name the
+subset's outcome, admins' own list). Words and phrases are ranked in separate lists, so that
 a phrase is not crowded out by the more frequent words it is made of, and
 the forms of one idea are merged into one row (kb.themes.ideas).
 
@@ -27,11 +28,11 @@ The lists are exact: every candidate that could be in them is counted
 exactly on the index. Estimates (from the sample and the index's document
 frequencies) only choose the order of counting; a candidate is left
 uncounted only when an upper bound on its score, from its document
-frequency and the counts of the words and pairs in it (read from every
-debrief of a subset of at most EVERY), is below the lists' cut-off and its
-support is too low to be merged into a listed idea (see _best). How many findings pass a
-Benjamini–Hochberg correction over every candidate tested is reported with
-them (kb.themes.significance); the others are marked exploratory.
+frequency and the exact counts of the words and pairs in it, is below the
+lists' cut-off and its support is too low to be merged into a listed idea
+(see _best). How many findings pass a Benjamini–Hochberg correction over
+every candidate tested is reported with them (kb.themes.significance); the
+others are marked exploratory.
 """
 
 import ctypes
@@ -44,7 +45,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from itertools import compress, product
+from itertools import compress, islice, product
 from typing import Any
 
 from markupsafe import Markup
@@ -57,16 +58,19 @@ from kb.search.highlight import snippets
 from kb.themes import exclusions, ideas, postings
 from kb.themes.engine import Match, Snapshot
 from kb.themes.exclusions import Exclusions
+from kb.themes.sequences import Said
 from kb.themes.significance import Correction, correct, p_value
 from kb.themes.tallies import PAIRS, TEXT, Tally
 from kb.themes.terms import TermCache, names, sections
 
 MIN_SUPPORT, MAX_SUPPORT, DEFAULT_SUPPORT = 1, 1000, 5
 SAMPLE = 2000  # debriefs read per side to find candidates
-# A subset of at most this many debriefs is read whole for bounds on its
-# words' and word pairs' counts (the debriefs' terms are kept for 30,000).
+# Without the index's sequence tables (no index folder), a subset of at
+# most this many debriefs is read whole for its phrases beyond the sample
+# and bounds on its words' and word pairs' counts.
 EVERY = 20_000
 SHORTLIST = 360  # candidates counted exactly first, best estimates first
+LONG_PART = 2000  # longer phrases whose documents are gathered at once
 EMERGING_SHORTLIST = 180
 SIGNIFICANT = 10.83  # G² for p < 0.001 (one degree of freedom)
 EMERGING_SIGNIFICANT = 3.84  # p < 0.05
@@ -304,6 +308,7 @@ class _Side:
     every: dict | None = None
     _words: Counter | None = None
     _named: Counter | None = None
+    _named_all: bool = False  # whether _named holds every phrase of the names
     _name_terms: dict[int, tuple] | None = None
     _pairs: Counter | None = None
     # The last read of frequent sequences (_unsampled): its least count and what it found.
@@ -313,6 +318,10 @@ class _Side:
     tally: Tally | None = None
     # Where names are kept analysed between discoveries.
     terms: TermCache | None = None
+    # What every debrief of the side says, section by section, from the
+    # index's sequence tables (kb.themes.sequences), when it has them and
+    # the side is larger than its sample.
+    said: Said | None = None
 
     def estimate(self, gram: tuple[str, ...]) -> float:
         return self.counts.get(gram, 0) * self.scale
@@ -357,9 +366,33 @@ class _Side:
     def in_names(self, gram: tuple[str, ...]) -> int:
         """The side's debriefs whose names (deal, account, competitors,
         role) have the phrase: counted on every debrief, not a sample."""
+        self._count_names()
+        if self._named_all:
+            return self._named.get(gram, 0)
+        found = self._named.get(gram)
+        if found is None:
+            self.names_of([gram])
+            found = self._named[gram]
+        return found
+
+    def _count_names(self) -> None:
+        """Every phrase of the side's names counted at once from their
+        analysed text, unless the index's tables of names count them as asked."""
         if self._named is None:
-            self._named = count_grams(self.name_terms())
-        return self._named.get(gram, 0)
+            self._named = Counter()
+            if self.said is None or self.said.in_names([]) is None:
+                self._named.update(count_grams(self.name_terms()))
+                self._named_all = True
+
+    def names_of(self, grams) -> None:
+        """Count these phrases in names at once (see in_names), from the
+        index's tables of names when the side has them."""
+        self._count_names()
+        if self._named_all:
+            return
+        missing = [g for g in dict.fromkeys(grams) if g not in self._named]
+        for gram, count in zip(missing, self.said.in_names(missing), strict=True):
+            self._named[gram] = count
 
     def pairs(self, gram: tuple[str, ...]) -> int:
         """At least the side's debriefs whose indexed text has this word
@@ -388,20 +421,30 @@ class _Side:
 
 def _side(snap: Snapshot, terms: TermCache, bits: int, size: int = SAMPLE, every: int = 0) -> _Side:
     """A side, its candidates read from a sample of `size` debriefs; and
-    when it has at most `every`, every debrief's words and word pairs read
-    too, for bounds on their counts."""
+    what the sample missed from every debrief of it: from the index's
+    sequence tables whatever its size (Said), or else, when it has at most
+    `every`, from every debrief's words and word pairs, for bounds on their
+    counts."""
     with _stage("reading"):
         ids = sorted(snap.debriefs_of(bits))
         sample = _sample(ids, size)
-        whole = terms.terms(ids) if size < len(ids) <= every else None
+    with _stage("tallies"):
+        tally = _tally(snap, bits)
+    said = None
+    if tally is not None and len(sample) < len(ids):
+        with _stage("sequences"):
+            said = Said(snap, bits)
+        if not said.available():
+            said = None
+    with _stage("reading"):
+        whole = terms.terms(ids) if said is None and size < len(ids) <= every else None
         analysed = terms.terms(sample) if whole is None else {i: whole[i] for i in sample}
     with _stage("counting"):
         counts = count_grams(analysed)
     scale = len(ids) / max(1, len(sample))
-    side = _Side(bits, len(ids), counts, scale, analysed, ids, whole, terms=terms)
-    with _stage("tallies"):
-        side.tally = _tally(snap, bits)
-    return side
+    return _Side(
+        bits, len(ids), counts, scale, analysed, ids, whole, terms=terms, tally=tally, said=said
+    )
 
 
 _tallies: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -461,10 +504,11 @@ def _unsampled(
     taken from the index's exact counts over every debrief of the side
     (kb.themes.tallies), whatever its size, and kept when they are in what
     a debrief says, not only in its names (`in_sections` reads the text of
-    the debriefs with the word when its names do not tell). Phrases, when
-    every debrief of the side was read: a phrase is in no more debriefs
-    than any word pair in it, so only sequences of such frequent pairs are
-    read, and `may` then decides on each one's own bounds."""
+    the debriefs with the word when its names do not tell). Phrases, from
+    the index's sequence tables (any size), or when every debrief of the
+    side was read: a phrase is in no more debriefs than any word pair in
+    it, so only sequences of such frequent pairs are read, and `may` then
+    decides on each one's own bounds."""
     if len(side.analysed) >= side.size:
         return []
     found: list[tuple[str, ...]] = []
@@ -472,6 +516,7 @@ def _unsampled(
     prefetch = getattr(may, "prefetch", None)
     if tally is not None and in_sections is not None:
         frequent = tally.frequent(TEXT, least)
+        side.names_of((t,) for t in frequent)
         if prefetch is not None:
             prefetch([(t,) for t in frequent])
         for term, count in frequent.items():
@@ -488,7 +533,7 @@ def _unsampled(
                 count += side.in_names(word)
             if word not in known and count >= least and left.keeps(word) and may(word):
                 found.append(word)
-    if side.every is None:
+    if side.every is None and side.said is None:
         return found
     if side.tally is not None:
         # The exact count of each pair in the index: a phrase is in no more
@@ -511,7 +556,11 @@ def _unsampled(
             if all(counts.get(pair, 0) >= least for pair in zip(gram, gram[1:]))  # noqa: B905
         }
     else:
-        seen = _frequent_sequences(side, {p for p, count in counts.items() if count >= least})
+        frequent = {p for p, count in counts.items() if count >= least}
+        if side.said is not None:
+            seen = side.said.sequences((PAIR_SEPARATOR.join(p) for p in frequent), left)
+        else:
+            seen = _frequent_sequences(side, frequent)
         side.scanned = (least, seen)
     if prefetch is not None:
         prefetch([gram for gram in seen if gram not in known])
@@ -543,6 +592,8 @@ def _in_sections(snap: Snapshot, terms: TermCache, side: _Side, gram: tuple[str,
     """Whether a word or phrase the index finds in the side's debriefs is
     in the text of one of them (a section), not only in names or across
     sections: the debriefs with it are read until one has it."""
+    if side.said is not None and len(gram) == 1:
+        return gram[0] in side.said.words()
     ids = snap.debriefs_of(side.tally.phrase_docs([gram])[0])
     for start in range(0, len(ids), 500):
         for doc in terms.terms(ids[start : start + 500]).values():
@@ -924,7 +975,7 @@ def _best(
                     *(_least_count(cutoff[k], subset.size, rest_size) for k in kinds),
                 ),
             )
-        batch = [gram for gram in pending if needed(gram)][:size]
+        batch = list(islice(filter(needed, pending), size))
         if not batch and unsampled is not None:
 
             def may(gram, needed=needed):
@@ -1068,12 +1119,21 @@ def _exact_tallied(
             part, tally.counts(kind, terms), rest.counts(kind, terms), strict=True
         ):
             counts[gram] = (a, c)
-    if long:
+    # Their pairs' documents read at once (each read is a pass over the
+    # set's rows); then in parts, each phrase's documents kept only when it
+    # may be a finding (a bitmap of the index each: tens of thousands at once
+    # would take GBs).
+    pairs = list({a + PAIR_SEPARATOR + b for g in long for a, b in zip(g, g[1:])})  # noqa: B905
+    tally.docs(PAIRS, pairs)
+    rest.docs(PAIRS, pairs)
+    for start in range(0, len(long), LONG_PART):
+        part = long[start : start + LONG_PART]
         for gram, a_bits, c_bits in zip(
-            long, tally.phrase_docs(long), rest.phrase_docs(long), strict=True
+            part, tally.phrase_docs(part), rest.phrase_docs(part), strict=True
         ):
-            inside[gram] = a_bits
-            counts[gram] = (a_bits.bit_count(), c_bits.bit_count())
+            a, c = counts[gram] = (a_bits.bit_count(), c_bits.bit_count())
+            if a >= min_support and log_likelihood(a, subset.size, c, rest.size) >= threshold:
+                inside[gram] = a_bits
     scores = {}
     wanted = []
     for gram in grams:
@@ -1083,6 +1143,7 @@ def _exact_tallied(
             wanted.append(gram)
     for gram, bits in zip(wanted, tally.phrase_docs(wanted), strict=True):
         inside[gram] = bits
+    subset.names_of(wanted)
     found: list[tuple[Finding | None, int, float]] = []
     for gram in grams:
         (a, c), score = counts[gram], scores[gram]

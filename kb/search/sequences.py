@@ -1,0 +1,163 @@
+"""Each document's terms in order, section by section, per segment,
+memory-mapped.
+
+Discovery reads its candidate phrases (sequences of two to four words said
+within one section) from every debrief of a subset, however large. The
+index keeps no positions, and its `pairs` field cannot tell a pair said
+within a section from one that only meets across two sections or names;
+reading the debriefs' text again costs analysing it. Here a segment's
+documents are kept as rows of term numbers (those of the segment's `text`
+term table, kb.search.termtable), each section followed by BREAK, so that a
+set's sequences are a few numpy operations over its rows.
+
+A segment's documents' names (what the index also reads as their text, kept
+apart: a phrase said only in names is not what a debrief says) are a second
+table of the same kind, each name a section. A table is a file beside the
+segment ("<segment id>.kb_sequences_<kind>", removed by Whoosh with the
+segment), written by the first process that needs it from what its caller
+reads for each document (the index does not store the text); every process
+maps the same file. Rows are streamed to disk as they
+are made, so a build holds one chunk of documents at a time. Deleted
+documents keep their rows: a caller reads only the rows of the live
+documents it asks about.
+
+File layout (little-endian): a header of eight unsigned 64-bit numbers
+(MAGIC, VERSION, documents, entries, 0, 0, 0, 0); the row offsets
+(documents + 1, uint64); the entries (int32: a term number, BREAK after
+each section, MISSING for a term the segment's term table lacks).
+"""
+
+import mmap
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+MAGIC = 0x4B42_5345_5155_4E31  # "KBSEQUN1"
+VERSION = 1
+HEADER = 8
+BREAK = -1  # the end of a section
+MISSING = -2  # a term the segment's term table lacks: it ends any sequence too
+# Documents whose rows are gathered at once (bounds the temporary arrays).
+CHUNK = 4096
+
+
+KINDS = ("sections", "names")
+
+
+def path_of(folder: Path, segment_id: str, kind: str) -> Path:
+    return folder / f"{segment_id}.kb_sequences_{kind}"
+
+
+def write(path: Path, size: int, rows: Iterable[list[list[int]]]) -> None:
+    """Write a table of `size` documents from each document's sections (a
+    list of term numbers each), in document order, streamed to disk."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    offsets = np.zeros(size + 1, np.uint64)
+    try:
+        with open(temporary, "wb") as file:
+            file.write(b"\0" * 8 * (HEADER + size + 1))  # filled in at the end
+            total = written = 0
+            for docnum, sections in enumerate(rows):
+                row = []
+                for terms in sections:
+                    row += terms
+                    row.append(BREAK)
+                if row:
+                    file.write(np.asarray(row, "<i4").tobytes())
+                total += len(row)
+                offsets[docnum + 1] = total
+                written = docnum + 1
+            if written != size:
+                raise ValueError(f"{size} documents expected, {written} given")
+            file.seek(0)
+            header = np.array([MAGIC, VERSION, size, total, 0, 0, 0, 0], np.uint64)
+            file.write(header.astype("<u8").tobytes())
+            file.write(offsets.astype("<u8").tobytes())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+class Table:
+    """One segment's sequences, mapped."""
+
+    def __init__(self, path: Path):
+        with open(path, "rb") as file:
+            self._map = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        buf = self._map
+        header = np.frombuffer(buf, "<u8", HEADER)
+        if int(header[0]) != MAGIC or int(header[1]) != VERSION:
+            raise ValueError(f"{path} is not a sequence table of this version")
+        self.size, entries = int(header[2]), int(header[3])
+        at = HEADER * 8
+        self.offsets = np.frombuffer(buf, "<u8", self.size + 1, at).astype(np.int64)
+        at += (self.size + 1) * 8
+        if at + entries * 4 != len(buf):
+            raise ValueError(f"{path} is truncated")
+        self.entries = np.frombuffer(buf, "<i4", entries, at)
+
+    def rows(self, docs: np.ndarray) -> Iterator[np.ndarray]:
+        """The entries of these documents (local numbers), chunk by chunk,
+        one row after another (every row ends with BREAK)."""
+        offsets, entries = self.offsets, self.entries
+        for start in range(0, docs.size, CHUNK):
+            part = docs[start : start + CHUNK]
+            first, last = offsets[part], offsets[part + 1]
+            lengths = last - first
+            total = int(lengths.sum())
+            if not total:
+                continue
+            ends = np.cumsum(lengths)
+            index = np.arange(total, dtype=np.int64) + np.repeat(first - (ends - lengths), lengths)
+            yield entries[index]
+
+
+_tables: dict[Path, Table] = {}
+_lock = threading.Lock()
+_building: dict[Path, threading.Lock] = {}
+
+
+def table(folder: Path | None, segment_id: str, kind: str, size: int, rows: Callable[[], Iterable]):
+    """The segment's table of `kind`, mapped; written from `rows()` (each
+    document's sections as term numbers, in document order) when missing.
+    None when there is no folder to keep it in."""
+    if folder is None:
+        return None
+    path = path_of(folder, segment_id, kind)
+    with _lock:
+        found = _tables.get(path)
+        if found is not None:
+            return found
+        building = _building.setdefault(path, threading.Lock())
+    with building:  # one thread of a process builds it; the others wait
+        with _lock:
+            found = _tables.get(path)
+        if found is not None:
+            return found
+        try:
+            found = Table(path)
+            if found.size != size:
+                found = None
+        except (OSError, ValueError):
+            found = None
+        if found is None:
+            try:
+                write(path, size, rows())
+                found = Table(path)
+            except OSError:
+                return None
+        with _lock:
+            _building.pop(path, None)
+            return _tables.setdefault(path, found)
+
+
+def forget(folder: Path, keep: set[str]) -> None:
+    """Let go of the maps of segments no longer read (see termtable.forget)."""
+    with _lock:
+        for path in list(_tables):
+            if path.parent != folder or path.name.split(".", 1)[0] not in keep:
+                del _tables[path]

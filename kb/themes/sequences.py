@@ -1,0 +1,286 @@
+"""What a set of debriefs says, section by section, and the names it is
+filed under, read from the index's per-segment sequence tables
+(kb.search.sequences) rather than from each debrief's analysed text: the
+words said in a section of one of them; every sequence of two to four words
+within one section whose adjacent pairs are all among given ones; and how
+many of them have a word or phrase in a name (the deal's name, the account,
+a competitor, the interviewee's role), over every debrief of the set at once.
+
+A segment's tables are written by the first process that needs them, from
+the debriefs' sections and names in the database, analysed as the index
+analyses them; their term numbers are those of the segment's `text` term
+table.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from kb.search import sequences, termtable
+from kb.search.analysis import PAIR_SEPARATOR, analyse
+from kb.themes.exclusions import Exclusions
+from kb.themes.tallies import TEXT, docnums
+from kb.themes.terms import CHUNK, names, sections
+
+# Three pair numbers are coded in one int64 below this many pairs.
+WIDE = 2_000_000
+# Words of four-word names coded in one int64 below this many distinct words.
+NAME_WORDS = 55_000
+
+
+def _sections(ids: list[int]) -> dict[int, list[str]]:
+    return {i: [s.text for s in found] for i, found in sections(ids).items()}
+
+
+READERS = {"sections": _sections, "names": names}
+
+
+def _rows(read, debrief_ids, offset: int, size: int, terms: termtable.Table):
+    """Each document's sections (or names) as term numbers, in document order."""
+    for start in range(0, size, CHUNK):
+        ids = [debrief_ids[offset + d] for d in range(start, min(size, start + CHUNK))]
+        texts = read([i for i in ids if i >= 0])
+        analysed = {i: [analyse(text) for text in found] for i, found in texts.items()}
+        distinct = list({t for found in analysed.values() for words in found for t in words})
+        numbers = terms.lookup(distinct)
+        numbers[numbers < 0] = sequences.MISSING
+        number = dict(zip(distinct, numbers.tolist(), strict=True))
+        for debrief_id in ids:
+            found = analysed.get(debrief_id, ())
+            yield [[number[t] for t in words] for words in found if words]
+
+
+class Said:
+    """The sections and names of one set of documents (live ones: a bitmap
+    of the view)."""
+
+    def __init__(self, snap, bits: int):
+        docs = docnums(bits)
+        # (sections table, names table, text term table, local document numbers)
+        self._parts = []
+        self._available = True
+        kept = set()
+        for data, reader, offset in snap.view.leaves:
+            kept.add(data.segment_id)
+            low, high = np.searchsorted(docs, (offset, offset + data.size))
+            if high <= low:
+                continue
+            terms = data.term_table(reader, TEXT)
+            tables = [None, None]
+            if terms is not None:
+                for n, kind in enumerate(sequences.KINDS):
+                    tables[n] = sequences.table(
+                        data.folder,
+                        data.segment_id,
+                        kind,
+                        data.size,
+                        lambda kind=kind, offset=offset, size=data.size, terms=terms: _rows(
+                            READERS[kind], snap.debrief_ids, offset, size, terms
+                        ),
+                    )
+            if None in tables:
+                self._available = False
+                self._parts = []
+                break
+            self._parts.append((*tables, terms, docs[low:high] - offset))
+        folders = {data.folder for data, _, _ in snap.view.leaves}
+        if len(folders) == 1 and isinstance(next(iter(folders)), Path):
+            sequences.forget(next(iter(folders)), kept)
+        self._words: set[str] | None = None
+        self._named: list | None = None
+
+    def available(self) -> bool:
+        return self._available
+
+    def words(self) -> set[str]:
+        """Every word said in a section of one of the documents."""
+        if self._words is None:
+            found: set[str] = set()
+            for table, _, terms, local in self._parts:
+                seen = np.zeros(terms.terms + 1, bool)
+                for entries in table.rows(local):
+                    seen[entries[entries >= 0]] = True
+                found.update(terms.terms_of(np.flatnonzero(seen)))
+            self._words = found
+        return self._words
+
+    def sequences(self, pairs, left: Exclusions | None = None) -> set[tuple[str, ...]]:
+        """Every sequence of two to four words within one section of one of
+        the documents whose adjacent pairs are all in `pairs` (word pairs as
+        "first second" terms of the index); without those that `left` would
+        leave out for one of their words (Exclusions.kept then decides on the
+        others), so as not to make a tuple of each."""
+        pairs = list(pairs)
+        if not pairs:
+            return set()
+        # Each pair as the places of its two words among the pairs' words.
+        words: dict[str, int] = {}
+        split = [p.split(PAIR_SEPARATOR) for p in pairs]
+        places = np.array(
+            [(words.setdefault(a, len(words)), words.setdefault(b, len(words))) for a, b in split],
+            np.int64,
+        )
+        hashed = termtable.hashes(list(words))
+        found: set[tuple[str, ...]] = set()
+        for table, _, terms, local in self._parts:
+            count = terms.terms
+            numbers = terms.lookup(hashed[0], hashed)[places]
+            known = (numbers[:, 0] >= 0) & (numbers[:, 1] >= 0)
+            keys = np.unique(numbers[known, 0] * count + numbers[known, 1])
+            if not keys.size:
+                continue
+            # A sequence is coded by the numbers of its pairs in `keys`.
+            width = keys.size
+            wide = width >= WIDE
+            seen = np.zeros(width, bool)
+            threes, fours = [], []
+            for entries in table.rows(local):
+                words = entries.astype(np.int64)
+                key = words[:-1] * count + words[1:]
+                at = np.minimum(np.searchsorted(keys, key), width - 1)
+                flag = (keys[at] == key) & (words[:-1] >= 0) & (words[1:] >= 0)
+                seen[at[flag]] = True
+                three = flag[:-1] & flag[1:]
+                starts = np.flatnonzero(three)
+                if not starts.size:
+                    continue
+                first, second = at[starts], at[starts + 1]
+                threes.append(np.unique(first * width + second))
+                four = three[:-1] & flag[2:]
+                starts = np.flatnonzero(four)
+                if starts.size:
+                    first, second, third = at[starts], at[starts + 1], at[starts + 2]
+                    if wide:
+                        fours.append(np.unique(np.stack([first, second, third], 1), axis=0))
+                    else:
+                        fours.append(np.unique((first * width + second) * width + third))
+            pairs_at = np.flatnonzero(seen)
+            rows = [np.stack([keys[pairs_at] // count, keys[pairs_at] % count], 1)]
+            if threes:
+                coded = np.unique(np.concatenate(threes))
+                first, second = keys[coded // width], keys[coded % width]
+                rows.append(np.stack([first // count, first % count, second % count], 1))
+            if fours:
+                if wide:
+                    coded = np.unique(np.concatenate(fours), axis=0).T
+                else:
+                    coded = np.unique(np.concatenate(fours))
+                    coded = (coded // (width * width), coded // width % width, coded % width)
+                first, second, third = (keys[c] for c in coded)
+                rows.append(
+                    np.stack([first // count, first % count, second % count, third % count], 1)
+                )
+            numbers = np.unique(np.concatenate([r.ravel() for r in rows]))
+            if not numbers.size:
+                continue
+            named = terms.terms_of(numbers)
+            name = dict(zip(numbers.tolist(), named, strict=True))
+            if left is not None:
+                rows = _kept(rows, numbers, named, left)
+            for part in rows:
+                found.update(tuple(map(name.__getitem__, row)) for row in part.tolist())
+        return found
+
+    def in_names(self, grams: list[tuple[str, ...]]) -> list[int] | None:
+        """How many of the documents have each word or phrase (up to four
+        words) within one of their names; None when the names have too many
+        distinct words to code their phrases."""
+        if self._named is None:
+            self._named = [_named(table, local) for _, table, _, local in self._parts]
+        if None in self._named:
+            return None
+        found = np.zeros(len(grams), np.int64)
+        if not grams:
+            return []
+        words = list({t for gram in grams for t in gram})
+        for (_, _, terms, _), (vocabulary, codes, counts) in zip(
+            self._parts, self._named, strict=True
+        ):
+            if not codes.size:
+                continue
+            numbers = terms.lookup(words)
+            at = np.minimum(np.searchsorted(vocabulary, numbers), max(0, vocabulary.size - 1))
+            known = (numbers >= 0) & (vocabulary[at] == numbers)
+            compact = dict(zip(words, np.where(known, at + 1, 0).tolist(), strict=True))
+            base = vocabulary.size + 1
+            wanted = np.zeros(len(grams), np.int64)
+            for i, gram in enumerate(grams):
+                code = 0
+                for t in gram:
+                    if not compact[t]:
+                        code = -1
+                        break
+                    code = code * base + compact[t]
+                wanted[i] = code
+            slot = np.minimum(np.searchsorted(codes, wanted), codes.size - 1)
+            hit = (codes[slot] == wanted) & (wanted > 0)
+            found[hit] += counts[slot[hit]]
+        return found.tolist()
+
+
+def _kept(rows: list[np.ndarray], numbers: np.ndarray, named: list[str], left: Exclusions):
+    """The rows of term numbers (sorted distinct `numbers`, spelt `named`)
+    that neither start nor end with a word `left` keeps from the ends of a
+    finding, hold no word it keeps out of any, nor end with a lone
+    character: what Exclusions.kept leaves out for one word."""
+    ends = np.array([term in left.ends for term in named], bool)
+    # A word that no finding may hold (an address, a handle, a name...), as
+    # far as its verdict on its own tells (a digit or a word of `ends` is one
+    # on its own for other reasons: Exclusions.kept decides on those).
+    banned = np.array(
+        [
+            term not in left.ends and not term.isdigit() and not left.keeps((term,))
+            for term in named
+        ],
+        bool,
+    )
+    short = np.array([len(term) < 2 for term in named], bool)
+    out = []
+    for part in rows:
+        at = np.searchsorted(numbers, part)
+        keep = ~banned[at].any(axis=1) & ~ends[at[:, 0]] & ~ends[at[:, -1]] & ~short[at[:, -1]]
+        out.append(part[keep])
+    return out
+
+
+def _named(table: sequences.Table, local: np.ndarray):
+    """Every word and phrase of up to four words within one name of these
+    documents, coded by the words' places in the names' vocabulary (1 on),
+    sorted, with the number of documents that have each."""
+    parts, docs = [], []
+    for start in range(0, local.size, sequences.CHUNK):
+        part = local[start : start + sequences.CHUNK]
+        entries = next(table.rows(part), None)
+        if entries is not None:
+            parts.append(entries)
+            lengths = table.offsets[part + 1] - table.offsets[part]
+            docs.append(np.repeat(np.arange(start, start + part.size), lengths))
+    if not parts:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty
+    entries = np.concatenate(parts).astype(np.int64)
+    doc = np.concatenate(docs)
+    vocabulary = np.unique(entries[entries >= 0])
+    base = vocabulary.size + 1
+    if base >= NAME_WORDS:
+        return None
+    # 0 for a break (or a term the segment lacks): no phrase goes across it.
+    compact = np.where(entries >= 0, np.searchsorted(vocabulary, entries) + 1, 0)
+    codes, holders = [], []
+    code = compact.copy()
+    valid = compact > 0
+    for n in range(1, 5):
+        if n > 1:
+            code = code[:-1] * base + compact[n - 1 :]
+            valid = valid[:-1] & (compact[n - 1 :] > 0)
+        at = np.flatnonzero(valid)
+        codes.append(code[at])
+        holders.append(doc[at])
+    code, holder = np.concatenate(codes), np.concatenate(holders)
+    # One count per document that has it, however often.
+    order = np.lexsort((holder, code))
+    code, holder = code[order], holder[order]
+    first = np.ones(code.size, bool)
+    first[1:] = (code[1:] != code[:-1]) | (holder[1:] != holder[:-1])
+    codes, counts = np.unique(code[first], return_counts=True)
+    return vocabulary, codes, counts
