@@ -18,11 +18,10 @@ from kb.models import Debrief, IdempotencyKey, IndexChange
 from tests.conftest import _config, debrief_payload
 
 URL = "/api/v1/debriefs"
-# The token (with its user), the two reasons' categories (one query), the
-# closed lists (one query), the test payload's competitor (named three times,
-# looked up once), the INSERTs (deal, debrief, its two reasons, quotes, audit
-# entry, outbox), and its deal's competitor links.
-MOST_STATEMENTS = 12
+# The token (with its user), the category, six INSERTs (deal, debrief,
+# reasons, quotes, audit entry, outbox), the competitor and choice lookups
+# of the test payload, and its deal's competitor links.
+MOST_STATEMENTS = 16
 
 
 @pytest.fixture

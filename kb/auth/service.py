@@ -4,11 +4,11 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from kb import audit
 from kb.extensions import db
-from kb.loaded import columns, execute, loaded
 from kb.models import ApiToken, Role, Team, User
 from kb.models.users import check_unknown_password
 from kb.validation import ValidationFailed
@@ -92,46 +92,32 @@ def create_token(user: User, name: str = "") -> str:
     return token
 
 
-def _token_user_statement():
-    tokens, users = ApiToken.__table__, User.__table__
-    return (
-        select(
-            tokens.c.id.label("token_id"),
-            tokens.c.last_used_at.label("token_last_used_at"),
-            *columns(User, "user_"),
-        )
-        .join_from(tokens, users, tokens.c.user_id == users.c.id)
-        .where(tokens.c.token_hash == bindparam("token_hash"), tokens.c.revoked_at.is_(None))
-    )
-
-
-# Every API request asks: the token and its user's columns in one plain
-# SELECT, read afresh each time, so that a revoked token, a deactivated user
-# or a changed role counts from the very next request, on every worker.
-_TOKEN_USER = _token_user_statement()
-
-
 def user_for_token(token: str) -> User | None:
-    row = execute(_TOKEN_USER, {"token_hash": _hash_token(token)}).mappings().first()
-    if row is None or not row["user_active"]:
+    # The token and its user in one query: every API request asks.
+    record = db.session.scalar(
+        select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None))
+    )
+    if record is None or not record.user.active:
         return None
-    _note_use(row["token_id"], row["token_last_used_at"])
-    return loaded(User, row, "user_")
+    _note_use(record)
+    return record.user
 
 
-def _note_use(token_id: int, last_used_at: datetime | None) -> None:
+def _note_use(record: ApiToken) -> None:
     """Record that the token was used now, unless that was already recorded
     within TOKEN_USE_RESOLUTION: most requests write and commit nothing. The
     condition is repeated in the UPDATE, so of several workers that see a
     stale time at once only the first writes."""
     now = datetime.now(UTC).replace(tzinfo=None)
     stale = now - TOKEN_USE_RESOLUTION
-    if last_used_at is not None and last_used_at > stale:
+    if record.last_used_at is not None and record.last_used_at > stale:
         return
     db.session.execute(
         update(ApiToken)
         .where(
-            ApiToken.id == token_id,
+            ApiToken.id == record.id,
             or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= stale),
         )
         .values(last_used_at=now)

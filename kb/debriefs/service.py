@@ -16,14 +16,7 @@ from sqlalchemy.orm import MANYTOONE, make_transient_to_detached
 from kb import audit
 from kb.debriefs.schemas import DealIn, DebriefIn
 from kb.extensions import db
-from kb.lookups import (
-    canonical_choice,
-    choice_lists,
-    find_categories,
-    find_competitor,
-    listed_spelling,
-    usable_category,
-)
+from kb.lookups import canonical_choice, find_category, find_competitor
 from kb.models import (
     SCORE_CRITERIA,
     Deal,
@@ -133,27 +126,6 @@ class DirectLookups:
         return db.session.scalar(select(Deal).where(Deal.crm_id == crm_id))
 
 
-class FilingLookups(DirectLookups):
-    """DirectLookups for one filing, with fewer queries: each competitor name
-    looked up once (a payload often names the deal's competitor again as its
-    winner and as a reason's competitor), and the closed lists read together."""
-
-    def __init__(self) -> None:
-        self._competitors: dict[str, Any] = {}
-        self._choices: dict[str, list[str]] | None = None
-
-    def choice(self, kind: str, value: str) -> str | None:
-        if self._choices is None:
-            self._choices = choice_lists()
-        return listed_spelling(self._choices.get(kind, []), value)
-
-    def competitor(self, name: str):
-        key = name.strip().lower()
-        if key not in self._competitors:
-            self._competitors[key] = find_competitor(key)
-        return self._competitors[key]
-
-
 def resolve_deal_facts(
     facts: DealIn, existing: Deal | None, found: Resolved, lookups=DirectLookups
 ) -> None:
@@ -207,7 +179,6 @@ def resolve_deal_facts(
 
 def _resolve(actor: User, data: DebriefIn, debrief: Debrief | None) -> Resolved:
     found = Resolved()
-    lookups = FilingLookups()
     if not can_file(actor, data.source):
         found.errors["source"] = (
             "Buyer interviews are filed by marketing and managers."
@@ -227,21 +198,18 @@ def _resolve(actor: User, data: DebriefIn, debrief: Debrief | None) -> Resolved:
     elif data.deal is None:
         found.errors["deal"] = "Give the deal's facts (or the id of an existing deal)."
     if data.deal is not None and (found.deal is None or can_edit_deal(actor, found.deal)):
-        resolve_deal_facts(data.deal, found.deal, found, lookups)
+        resolve_deal_facts(data.deal, found.deal, found)
 
     primaries = [i for i, r in enumerate(data.reasons) if r.primary]
     for i in primaries[1:]:
         found.errors[f"reasons.{i}.primary"] = "Only one reason can be the primary reason."
     kept = {r.category.slug for r in debrief.reasons} if debrief is not None else set()
-    categories = find_categories(r.category for r in data.reasons)
     for i, reason in enumerate(data.reasons):
-        category = usable_category(
-            categories, reason.category, allow_retired=reason.category in kept
-        )
+        category = find_category(reason.category, allow_retired=reason.category in kept)
         if category is None:
             found.errors[f"reasons.{i}.category"] = f"Unknown reason category '{reason.category}'."
         found.categories.append(category)
-        competitor = lookups.competitor(reason.competitor) if reason.competitor else None
+        competitor = find_competitor(reason.competitor) if reason.competitor else None
         if reason.competitor and competitor is None:
             found.errors[f"reasons.{i}.competitor"] = f"Unknown competitor '{reason.competitor}'."
         found.reason_competitors.append(competitor)
