@@ -70,7 +70,6 @@ SAMPLE = 2000  # debriefs read per side to find candidates
 # and bounds on its words' and word pairs' counts.
 EVERY = 20_000
 SHORTLIST = 360  # candidates counted exactly first, best estimates first
-LONG_PART = 2000  # longer phrases whose documents are gathered at once
 EMERGING_SHORTLIST = 180
 SIGNIFICANT = 10.83  # G² for p < 0.001 (one degree of freedom)
 EMERGING_SIGNIFICANT = 3.84  # p < 0.05
@@ -1119,21 +1118,17 @@ def _exact_tallied(
             part, tally.counts(kind, terms), rest.counts(kind, terms), strict=True
         ):
             counts[gram] = (a, c)
-    # Their pairs' documents read at once (each read is a pass over the
-    # set's rows); then in parts, each phrase's documents kept only when it
-    # may be a finding (a bitmap of the index each: tens of thousands at once
-    # would take GBs).
-    pairs = list({a + PAIR_SEPARATOR + b for g in long for a, b in zip(g, g[1:])})  # noqa: B905
-    tally.docs(PAIRS, pairs)
-    rest.docs(PAIRS, pairs)
-    for start in range(0, len(long), LONG_PART):
-        part = long[start : start + LONG_PART]
-        for gram, a_bits, c_bits in zip(
-            part, tally.phrase_docs(part), rest.phrase_docs(part), strict=True
-        ):
-            a, c = counts[gram] = (a_bits.bit_count(), c_bits.bit_count())
-            if a >= min_support and log_likelihood(a, subset.size, c, rest.size) >= threshold:
-                inside[gram] = a_bits
+    # Counted at once on bitmaps of each set's documents (one pass over
+    # its rows); a phrase's documents are gathered only when it may be a
+    # finding (a bitmap of the index each: tens of thousands at once would
+    # take GBs).
+    for gram, a, c in zip(
+        long,
+        tally.phrase_counts(long).tolist(),
+        rest.phrase_counts(long).tolist(),
+        strict=True,
+    ):
+        counts[gram] = (a, c)
     scores = {}
     wanted = []
     for gram in grams:
