@@ -36,6 +36,7 @@ others are marked exploratory.
 """
 
 import ctypes
+import functools
 import math
 import threading
 import time
@@ -83,6 +84,9 @@ BACKGROUNDS = {"all": "All submitted debriefs", "previous": "The same search, pr
 STOP_WORDS = exclusions.STOP_WORDS
 
 
+# Kept by their counts: tens of thousands of phrases share a few thousand
+# pairs of counts over the same two sets.
+@functools.lru_cache(maxsize=1 << 16)
 def log_likelihood(a: int, n1: int, c: int, n2: int) -> float:
     """Dunning's G² for `a` of `n1` subset documents and `c` of `n2` other
     documents containing a phrase; negative when the subset uses it less.
