@@ -61,7 +61,7 @@ from kb.themes.engine import Match, Snapshot
 from kb.themes.exclusions import Exclusions
 from kb.themes.sequences import Said
 from kb.themes.significance import Correction, correct, p_value
-from kb.themes.tallies import PAIRS, TEXT, Tally
+from kb.themes.tallies import PAIRS, TEXT, Tally, by_pairs
 from kb.themes.terms import TermCache, names, sections
 
 MIN_SUPPORT, MAX_SUPPORT, DEFAULT_SUPPORT = 1, 1000, 5
@@ -1126,10 +1126,11 @@ def _exact_tallied(
     # its rows); a phrase's documents are gathered only when it may be a
     # finding (a bitmap of the index each: tens of thousands at once would
     # take GBs).
+    coded = by_pairs(long)
     for gram, a, c in zip(
         long,
-        tally.phrase_counts(long).tolist(),
-        rest.phrase_counts(long).tolist(),
+        tally.phrase_counts(long, coded).tolist(),
+        rest.phrase_counts(long, coded).tolist(),
         strict=True,
     ):
         counts[gram] = (a, c)

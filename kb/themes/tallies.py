@@ -27,6 +27,20 @@ def docnums(bits: int) -> np.ndarray:
     return np.flatnonzero(np.unpackbits(raw, bitorder="little"))
 
 
+def by_pairs(grams: list[tuple[str, ...]]) -> tuple[list[str], np.ndarray]:
+    """Phrases of two words or more as their distinct pairs, and a row for
+    each phrase of the places of its pairs among them, the last repeated to
+    fill the row (intersecting a set with itself changes nothing)."""
+    numbered: dict[str, int] = {}
+    number = numbered.setdefault
+    longest = max((len(g) for g in grams), default=2) - 1
+    rows = []
+    for gram in grams:
+        row = [number(f"{a} {b}", len(numbered)) for a, b in zip(gram, gram[1:], strict=False)]
+        rows.append(row + row[-1:] * (longest - len(row)))
+    return list(numbered), np.array(rows, np.int64).reshape(len(grams), longest)
+
+
 class Tally:
     """Documents of one set (live ones: a bitmap of the view) holding each
     word and pair, counted on every document of the set."""
@@ -145,27 +159,20 @@ class Tally:
             out.append(bits)
         return out
 
-    def phrase_counts(self, grams: list[tuple[str, ...]]) -> np.ndarray:
+    def phrase_counts(
+        self, grams: list[tuple[str, ...]], coded: "tuple[list[str], np.ndarray] | None" = None
+    ) -> np.ndarray:
         """How many documents of the set each phrase of two words or more
         matches, as phrase_docs would count them: its pairs' documents
         intersected on bitmaps of the set's own documents, many phrases
-        at once, rather than a bitmap of the view made for each."""
+        at once, rather than a bitmap of the view made for each. `coded`:
+        the phrases by_pairs, when already worked out for another set."""
         found = np.zeros(len(grams), np.int64)
         if not grams:
             return found
-        numbered: dict[str, int] = {}
-        longest = max(len(g) for g in grams) - 1
-        # Each phrase as the places of its pairs, the last repeated to fill
-        # the row (intersecting a set with itself changes nothing).
-        coded = np.zeros((len(grams), longest), np.int64)
-        for i, gram in enumerate(grams):
-            row = [
-                numbered.setdefault(f"{a} {b}", len(numbered))
-                for a, b in zip(gram, gram[1:], strict=False)
-            ]
-            coded[i, : len(row)] = row
-            coded[i, len(row) :] = row[-1]
-        bitmaps = self._own_bitmaps(list(numbered))
+        pairs, coded = coded or by_pairs(grams)
+        longest = coded.shape[1]
+        bitmaps = self._own_bitmaps(pairs)
         for start in range(0, len(grams), PHRASES):
             part = coded[start : start + PHRASES]
             both = bitmaps[part[:, 0]]
