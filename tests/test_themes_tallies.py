@@ -54,6 +54,17 @@ def _check_set(snap, bits: int) -> None:
     gram = ("sandbox", "pilot", "stall")
     (found,) = tally.phrase_docs([gram])
     assert found == snap.phrase_bits(gram) & bits
+    # Counted many at once on the set's own bitmaps, as a search counts them.
+    phrases = [
+        gram,
+        ("sandbox", "pilot"),
+        ("slow", "sandbox", "pilot", "stall"),
+        ("pilot", "stall", "nowhere-to-be-found"),
+        ("indemn", "claus", "stall"),
+    ]
+    assert tally.phrase_counts(phrases).tolist() == [
+        (snap.phrase_bits(g) & bits).bit_count() for g in phrases
+    ]
     assert tally.counts(TEXT, ["nowhere-to-be-found"]) == [0]
 
 

@@ -36,6 +36,7 @@ others are marked exploratory.
 """
 
 import ctypes
+import functools
 import math
 import threading
 import time
@@ -60,7 +61,7 @@ from kb.themes.engine import Match, Snapshot
 from kb.themes.exclusions import Exclusions
 from kb.themes.sequences import Said
 from kb.themes.significance import Correction, correct, p_value
-from kb.themes.tallies import PAIRS, TEXT, Tally
+from kb.themes.tallies import PAIRS, TEXT, Tally, by_pairs
 from kb.themes.terms import TermCache, names, sections
 
 MIN_SUPPORT, MAX_SUPPORT, DEFAULT_SUPPORT = 1, 1000, 5
@@ -70,7 +71,6 @@ SAMPLE = 2000  # debriefs read per side to find candidates
 # and bounds on its words' and word pairs' counts.
 EVERY = 20_000
 SHORTLIST = 360  # candidates counted exactly first, best estimates first
-LONG_PART = 2000  # longer phrases whose documents are gathered at once
 EMERGING_SHORTLIST = 180
 SIGNIFICANT = 10.83  # G² for p < 0.001 (one degree of freedom)
 EMERGING_SIGNIFICANT = 3.84  # p < 0.05
@@ -84,6 +84,9 @@ BACKGROUNDS = {"all": "All submitted debriefs", "previous": "The same search, pr
 STOP_WORDS = exclusions.STOP_WORDS
 
 
+# Kept by their counts: tens of thousands of phrases share a few thousand
+# pairs of counts over the same two sets.
+@functools.lru_cache(maxsize=1 << 16)
 def log_likelihood(a: int, n1: int, c: int, n2: int) -> float:
     """Dunning's G² for `a` of `n1` subset documents and `c` of `n2` other
     documents containing a phrase; negative when the subset uses it less.
@@ -1119,21 +1122,18 @@ def _exact_tallied(
             part, tally.counts(kind, terms), rest.counts(kind, terms), strict=True
         ):
             counts[gram] = (a, c)
-    # Their pairs' documents read at once (each read is a pass over the
-    # set's rows); then in parts, each phrase's documents kept only when it
-    # may be a finding (a bitmap of the index each: tens of thousands at once
-    # would take GBs).
-    pairs = list({a + PAIR_SEPARATOR + b for g in long for a, b in zip(g, g[1:])})  # noqa: B905
-    tally.docs(PAIRS, pairs)
-    rest.docs(PAIRS, pairs)
-    for start in range(0, len(long), LONG_PART):
-        part = long[start : start + LONG_PART]
-        for gram, a_bits, c_bits in zip(
-            part, tally.phrase_docs(part), rest.phrase_docs(part), strict=True
-        ):
-            a, c = counts[gram] = (a_bits.bit_count(), c_bits.bit_count())
-            if a >= min_support and log_likelihood(a, subset.size, c, rest.size) >= threshold:
-                inside[gram] = a_bits
+    # Counted at once on bitmaps of each set's documents (one pass over
+    # its rows); a phrase's documents are gathered only when it may be a
+    # finding (a bitmap of the index each: tens of thousands at once would
+    # take GBs).
+    coded = by_pairs(long)
+    for gram, a, c in zip(
+        long,
+        tally.phrase_counts(long, coded).tolist(),
+        rest.phrase_counts(long, coded).tolist(),
+        strict=True,
+    ):
+        counts[gram] = (a, c)
     scores = {}
     wanted = []
     for gram in grams:

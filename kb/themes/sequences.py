@@ -133,13 +133,26 @@ class Said:
             width = keys.size
             wide = width >= WIDE
             seen = np.zeros(width, bool)
+            # The words that start and those that end a wanted pair: most
+            # places are neither, and are passed over before any search.
+            starting = np.zeros(count + 1, bool)
+            ending = np.zeros(count + 1, bool)
+            starting[keys // count] = True
+            ending[keys % count] = True
             threes, fours = [], []
             for entries in table.rows(local):
                 words = entries.astype(np.int64)
-                key = words[:-1] * count + words[1:]
-                at = np.minimum(np.searchsorted(keys, key), width - 1)
-                flag = (keys[at] == key) & (words[:-1] >= 0) & (words[1:] >= 0)
-                seen[at[flag]] = True
+                # A break or a missing term (negative) reads as `count`: no pair's.
+                known = np.where(words >= 0, words, count)
+                maybe = np.flatnonzero(starting[known[:-1]] & ending[known[1:]])
+                key = words[maybe] * count + words[maybe + 1]
+                slot = np.minimum(np.searchsorted(keys, key), width - 1)
+                hit = keys[slot] == key
+                flag = np.zeros(words.size - 1, bool)
+                flag[maybe[hit]] = True
+                at = np.zeros(words.size - 1, np.int64)
+                at[maybe] = slot
+                seen[slot[hit]] = True
                 three = flag[:-1] & flag[1:]
                 starts = np.flatnonzero(three)
                 if not starts.size:
