@@ -14,12 +14,13 @@ A segment's documents' names (what the index also reads as their text, kept
 apart: a phrase said only in names is not what a debrief says) are a second
 table of the same kind, each name a section. A table is a file beside the
 segment ("<segment id>.kb_sequences_<kind>", removed by Whoosh with the
-segment), written by the first process that needs it from what its caller
-reads for each document (the index does not store the text); every process
-maps the same file. Rows are streamed to disk as they
-are made, so a build holds one chunk of documents at a time. Deleted
-documents keep their rows: a caller reads only the rows of the live
-documents it asks about.
+segment), written by the bulk builder as it adds the segment's documents
+(StreamWriter), or by the first process that needs it from what its caller
+reads for each document (a segment written by the incremental writer or a
+merge: the index does not store the text); every process maps the same
+file. Rows are streamed to disk as they are made, so a build holds one
+chunk of documents at a time. Deleted documents keep their rows: a caller
+reads only the rows of the live documents it asks about.
 
 File layout (little-endian): a header of eight unsigned 64-bit numbers
 (MAGIC, VERSION, documents, entries, 0, 0, 0, 0); the row offsets
