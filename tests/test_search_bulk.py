@@ -144,12 +144,13 @@ def test_the_builder_writes_what_whooshs_writer_writes(
     assert whoosh_build(tmp_path / "whoosh") == 7
     assert bulk_build(tmp_path / "bulk", processes) == 7
     assert contents(tmp_path / "bulk") == contents(tmp_path / "whoosh")
-    # Only the segments (with their term tables) are left: no runs,
-    # temporary folders or lock files.
+    # Only the segments (with their term and sequence tables) are left: no
+    # runs, temporary folders or lock files.
     segments = whoosh_index.open_dir(str(tmp_path / "bulk"))._segments()
     assert len(segments) == max(1, processes)
     left = {p.suffix for p in (tmp_path / "bulk").iterdir()}
-    assert left == {".seg", ".toc", ".kb_terms_text", ".kb_terms_pairs"}
+    tables = {".kb_terms_text", ".kb_terms_pairs", ".kb_sequences_sections", ".kb_sequences_names"}
+    assert left == {".seg", ".toc", *tables}
 
 
 def many_documents(count: int) -> list[dict]:
@@ -273,7 +274,7 @@ def test_a_failing_builder_leaves_the_current_index_and_no_process_behind(
     def broken(self, session, ids):
         raise ValueError("the disk is on fire")
 
-    monkeypatch.setattr(Debriefs, "load", broken)
+    monkeypatch.setattr(Debriefs, "load_said", broken)
     with pytest.raises(RuntimeError, match="the disk is on fire"):
         search.reindex()
     assert multiprocessing.active_children() == []

@@ -7,7 +7,9 @@ proportional set sizes (shared pages counted once, split between the
 processes sharing them) and of their resident sizes, with how the largest
 sum splits between the command and each builder, and the disk taken by
 the generation being built (its segments, temporary runs and the codec's
-temporary files). The final index's size is that generation once switched to.
+temporary files). The final index's size is that generation once switched to, with how
+many of its segments have their sequence tables (discovery's first use
+writes those that are missing).
 The machine's load average is noted before and after: on a shared machine
 the time depends on it, the CPU time much less.
 """
@@ -21,6 +23,8 @@ import time
 from pathlib import Path
 
 from kb.bench import Bench, folder_size
+from kb.search import sequences
+from kb.search.indexer import open_generation
 
 SAMPLE_SECONDS = 0.1
 TARGETS = {"seconds": 60, "temp_ratio": 3.0, "memory_mb": 500}
@@ -125,6 +129,15 @@ def section(bench: Bench) -> dict:
         raise RuntimeError(f"kb reindex failed:\n{text}")
     generation = index.folder.current()
     final = folder_size(generation)
+    segments = open_generation(generation)._segments()
+    with_tables = [
+        segment
+        for segment in segments
+        if all(
+            sequences.path_of(generation, segment.segment_id(), kind).exists()
+            for kind in sequences.KINDS
+        )
+    ]
     result = {
         "documents": int(text.rsplit("Indexed ", 1)[1].split()[0]),
         "seconds": round(seconds, 1),
@@ -137,6 +150,10 @@ def section(bench: Bench) -> dict:
         "peak_disk_mb": round(sampler.peak_disk / 1e6, 1),
         "index_mb": round(final / 1e6, 1),
         "temp_ratio": round(sampler.peak_disk / final, 2) if final else None,
+        # Segments whose sequence tables discovery finds written, rather
+        # than writing them on first use.
+        "segments": len(segments),
+        "segments_with_sequence_tables": len(with_tables),
         "load_average": [load_before, _load_average()],
         "targets": TARGETS,
     }
@@ -163,5 +180,7 @@ def _print(echo, result: dict) -> None:
         f"{marks[met['memory_mb']]}), peak disk while building {result['peak_disk_mb']} MB "
         f"for an index of {result['index_mb']} MB ({result['temp_ratio']}×; "
         f"≤ {TARGETS['temp_ratio']:g}× {marks[met['temp_ratio']]}); "
+        f"sequence tables written for {result['segments_with_sequence_tables']} of "
+        f"{result['segments']} segments; "
         f"load average {result['load_average'][0]} before, {result['load_average'][1]} after."
     )

@@ -59,7 +59,7 @@ from whoosh.index import TOC, clean_files
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
 
-from kb.search import termtable
+from kb.search import sequences, termtable
 from kb.search.documents import DOCUMENT_TYPES, batches
 
 log = logging.getLogger(__name__)
@@ -237,7 +237,12 @@ class SegmentBuilder:
     of kb.search.documents) added in order."""
 
     def __init__(
-        self, storage: FileStorage, codec: W3Codec, schema: fields.Schema, spill: int | None = None
+        self,
+        storage: FileStorage,
+        codec: W3Codec,
+        schema: fields.Schema,
+        spill: int | None = None,
+        said: bool = False,
     ):
         self.storage = storage
         self.codec = codec
@@ -251,9 +256,24 @@ class SegmentBuilder:
         self.held = 0
         self.spill = spill or SPILL_BYTES
         self.runs: list[str] = []
+        # With `said`, what each document says, section by section, and its
+        # names, as rows of the segment's sequence tables
+        # (kb.search.sequences), streamed to disk as documents are added.
+        # Without (applying changes, merging: their documents come without
+        # sections) the first process to need the tables writes them.
+        folder = getattr(storage, "folder", None)
+        self.numbers = sequences.Provisional()
+        self.sequences = {}
+        if said and folder:
+            segment_id = self.segment.segment_id()
+            for kind in sequences.KINDS:
+                path = sequences.path_of(Path(folder), segment_id, kind)
+                self.sequences[kind] = sequences.StreamWriter(path, self.numbers)
 
-    def add(self, document: dict) -> None:
-        """Index one document, as SegmentWriter.add_document would."""
+    def add(self, document: dict, said: tuple[list, list] | None = None) -> None:
+        """Index one document, as SegmentWriter.add_document would, with
+        what it says section by section and its names, each a list of terms
+        (kb.search.documents.facts_said; nothing for other documents)."""
         docnum = self.docnum
         perdoc = self.perdoc
         perdoc.start_doc(docnum)
@@ -277,6 +297,9 @@ class SegmentBuilder:
             if spec.column is not None:
                 perdoc.add_column_value(spec.name, spec.column, spec.field.to_column_value(value))
         perdoc.finish_doc()
+        if self.sequences:
+            for kind, rows in zip(sequences.KINDS, said or ([], []), strict=True):
+                self.sequences[kind].add(rows)
         self.docnum += 1
         self.held += held
         if self.held * OCCURRENCE_BYTES >= self.spill or not docnum % TERM_CHECK:
@@ -357,29 +380,46 @@ class SegmentBuilder:
         self.perdoc.close()
         if not self.docnum:
             self._remove_runs()
+            self._discard_sequences()
             return None
         writer = self.codec.field_writer(self.storage, self.segment)
         # Each document's words and pairs as numbers, beside the segment.
         for spec in self.fields.values():
             spec.count_rows(self.docnum)
         tables = _Tables(self.storage, self.segment.segment_id(), self.docnum, self.fields)
+        # Each provisional number of the sequence tables as the number of
+        # its term in the segment's `text` term table (its place among the
+        # field's sorted terms).
+        numbers = self.numbers
+        final = np.full(len(numbers), sequences.MISSING, np.int32)
+        hidden: list[tuple[Path, Path]] = []
         try:
             terms = _TermsWriter(writer, self.codec)
             field = table = None
+            text_terms = 0
             for name, term, docs in self._merged_terms():
                 if name != field:
                     field = name
                     spec = self.fields[name]
                     terms.start_field(name, spec.frequencies)
                     table = tables.start_field(name)
+                if name == "text":
+                    provisional = numbers.get(term)
+                    if provisional is not None:
+                        final[provisional] = text_terms
+                    text_terms += 1
                 btext = term if spec.raw else term.encode("utf-8")
                 found = terms.add(btext, docs)
                 if table is not None:
                     table.add(btext, found)
             terms.close()
             tables.close()
+            numbers.clear()
+            for stream in self.sequences.values():
+                hidden.append((stream.finish(final), stream.path))
         except BaseException:
             tables.discard()
+            self._discard_sequences()
             raise
         finally:
             writer.close()
@@ -391,12 +431,19 @@ class SegmentBuilder:
             self.segment.create_compound_file(self.storage)
         # After assembling: the compound file takes in the segment's files.
         tables.publish()
+        for name, path in hidden:
+            os.replace(name, path)
         return self.segment
 
     def cancel(self) -> None:
         with contextlib.suppress(Exception):
             self.perdoc.close()
         self._remove_runs()
+        self._discard_sequences()
+
+    def _discard_sequences(self) -> None:
+        for stream in self.sequences.values():
+            stream.discard()
 
     def _remove_runs(self) -> None:
         for name in self.runs:
@@ -679,17 +726,22 @@ def _split(plan: Part, processes: int) -> list[Part]:
     return parts
 
 
-def _documents(engine: Engine, part: Part, progress) -> Iterable[dict]:
+def _documents(engine: Engine, part: Part, progress) -> Iterable[tuple[dict, tuple | None]]:
+    """Each document, with what a debrief says and its names (facts_said)."""
     with Session(engine) as session:
         for doc_type, ids in part:
             kind = DOCUMENT_TYPES[doc_type]
             for batch in batches(ids, READ_BATCH):
-                documents = kind.load(session, batch)
+                load_said = getattr(kind, "load_said", None)
+                if load_said is not None:
+                    documents = load_said(session, batch)
+                else:
+                    documents = {i: (d, None) for i, d in kind.load(session, batch).items()}
                 session.expunge_all()
                 for doc_id in batch:
-                    document = documents.get(doc_id)
-                    if document is not None:
-                        yield document
+                    found = documents.get(doc_id)
+                    if found is not None:
+                        yield found
                 if progress:
                     progress(len(batch))
 
@@ -697,10 +749,10 @@ def _documents(engine: Engine, part: Part, progress) -> Iterable[dict]:
 def _build_part(storage: FileStorage, engine: Engine, part: Part, schema, progress):
     from kb.search.indexer import codec
 
-    builder = SegmentBuilder(storage, codec(), schema)
+    builder = SegmentBuilder(storage, codec(), schema, said=True)
     try:
-        for document in _documents(engine, part, progress):
-            builder.add(document)
+        for document, said in _documents(engine, part, progress):
+            builder.add(document, said)
         return builder.finish(), builder.docnum
     except BaseException:
         builder.cancel()

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from itertools import chain
 from typing import Any, Protocol
 
 from sqlalchemy import func, select
@@ -183,7 +184,43 @@ def _quarter(day: date) -> str:
 
 
 def facts_document(facts: DebriefFacts) -> dict[str, Any]:
-    terms = analyse(facts_text(facts))
+    return _facts_document(facts, analyse(facts_text(facts)))
+
+
+def facts_said(facts: DebriefFacts) -> tuple[dict[str, Any], list[list[str]], list[list[str]]]:
+    """A debrief's index document, with what it says section by section and
+    its names (each analysed, empty ones left out), as discovery reads them
+    from the database (kb.themes.terms.sections and names): each piece is
+    analysed once. Its text's terms are the pieces' terms in the order of
+    facts_text, since no term spans the line or space between two pieces;
+    only the retweet marker depends on what is around it, so a text holding
+    "RT" is analysed whole."""
+    analysed: dict[str, list[str]] = {}
+
+    def terms_of(text: str) -> list[str]:
+        found = analysed.get(text)
+        if found is None:
+            found = analysed[text] = analyse(text)
+        return found
+
+    competitors = [*facts.competitors, *(r[3] for r in facts.reasons if r[3])]
+    said = [r[0] for r in facts.reasons if r[0]]
+    said += facts.quotes
+    said += [note for note in facts.notes if note]
+    head = [facts.deal_name, facts.account, *competitors, facts.interviewee_role or ""]
+    names = [t for t in (facts.deal_name, facts.account, facts.interviewee_role) if t]
+    names += competitors
+    text = facts_text(facts)
+    if "RT" in text:
+        terms = analyse(text)
+    else:
+        terms = [t for piece in chain(head, said) for t in terms_of(piece)]
+    sections = [found for found in map(terms_of, said) if found]
+    named = [found for found in map(terms_of, names) if found]
+    return _facts_document(facts, terms), sections, named
+
+
+def _facts_document(facts: DebriefFacts, terms: list[str]) -> dict[str, Any]:
     document = {
         "key": key_of(DEBRIEF, facts.id),
         "doc_type": DEBRIEF,
@@ -330,6 +367,15 @@ class Debriefs:
 
     def load(self, session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
         return {facts.id: facts_document(facts) for facts in load_facts(session, ids)}
+
+    def load_said(self, session: Session, ids: list[int]) -> dict[int, tuple]:
+        """Each document with what it says and its names (facts_said), for
+        the bulk builder's sequence tables."""
+        found = {}
+        for facts in load_facts(session, ids):
+            document, *said = facts_said(facts)
+            found[facts.id] = (document, said)
+        return found
 
     def all_ids(self, session: Session) -> list[int]:
         return list(session.scalars(select(Debrief.id).order_by(Debrief.id)))

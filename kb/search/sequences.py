@@ -14,12 +14,13 @@ A segment's documents' names (what the index also reads as their text, kept
 apart: a phrase said only in names is not what a debrief says) are a second
 table of the same kind, each name a section. A table is a file beside the
 segment ("<segment id>.kb_sequences_<kind>", removed by Whoosh with the
-segment), written by the first process that needs it from what its caller
-reads for each document (the index does not store the text); every process
-maps the same file. Rows are streamed to disk as they
-are made, so a build holds one chunk of documents at a time. Deleted
-documents keep their rows: a caller reads only the rows of the live
-documents it asks about.
+segment), written by the bulk builder as it adds the segment's documents
+(StreamWriter), or by the first process that needs it from what its caller
+reads for each document (a segment written by the incremental writer or a
+merge: the index does not store the text); every process maps the same
+file. Rows are streamed to disk as they are made, so a build holds one
+chunk of documents at a time. Deleted documents keep their rows: a caller
+reads only the rows of the live documents it asks about.
 
 File layout (little-endian): a header of eight unsigned 64-bit numbers
 (MAGIC, VERSION, documents, entries, 0, 0, 0, 0); the row offsets
@@ -27,9 +28,11 @@ File layout (little-endian): a header of eight unsigned 64-bit numbers
 each section, MISSING for a term the segment's term table lacks).
 """
 
+import contextlib
 import mmap
 import os
 import threading
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -73,13 +76,89 @@ def write(path: Path, size: int, rows: Iterable[list[list[int]]]) -> None:
             if written != size:
                 raise ValueError(f"{size} documents expected, {written} given")
             file.seek(0)
-            header = np.array([MAGIC, VERSION, size, total, 0, 0, 0, 0], np.uint64)
-            file.write(header.astype("<u8").tobytes())
+            file.write(_header(size, total))
             file.write(offsets.astype("<u8").tobytes())
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _header(size: int, total: int) -> bytes:
+    return np.array([MAGIC, VERSION, size, total, 0, 0, 0, 0], "<u8").tobytes()
+
+
+class Provisional(dict):
+    """term → a provisional number, the order in which a builder first met
+    it: what its rows hold until the segment's term numbers are known."""
+
+    __slots__ = ()
+
+    def __missing__(self, term):
+        found = self[term] = len(self)
+        return found
+
+
+class StreamWriter:
+    """A table written by the bulk builder as it adds its documents, in
+    order: each row goes to a run file at once, in provisional numbers,
+    which `finish` rewrites a chunk at a time as the segment's term numbers
+    (the same bytes as `write`, tests/test_search_sequences.py). Holds one
+    buffer of entries and a number per document."""
+
+    BUFFER = 1 << 18  # entries written at once
+
+    def __init__(self, path: Path, numbers: Provisional):
+        self.path = path
+        self.numbers = numbers
+        self.run = path.with_name(f".{path.name}.{os.getpid()}.run")
+        self.file = open(self.run, "wb")  # noqa: SIM115  (closed by finish or discard)
+        self.offsets = array("Q", [0])
+        self.buffer = array("i")
+        self.total = 0
+
+    def add(self, sections: list[list[str]]) -> None:
+        """The next document's sections (or names), as terms."""
+        buffer, lookup = self.buffer, self.numbers.__getitem__
+        for terms in sections:
+            buffer.extend(map(lookup, terms))
+            buffer.append(BREAK)
+        self.offsets.append(self.total + len(buffer))
+        if len(buffer) >= self.BUFFER:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.total += len(self.buffer)
+        self.buffer.tofile(self.file)
+        del self.buffer[:]
+
+    def finish(self, final: np.ndarray) -> Path:
+        """Write the table under a hidden name, each provisional number p
+        as final[p] (a term number, or MISSING); returns that name, to be
+        renamed to the table's once the segment is complete."""
+        self._flush()
+        self.file.close()
+        size = len(self.offsets) - 1
+        hidden = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        with open(hidden, "wb") as out:
+            out.write(_header(size, self.total))
+            out.write(np.frombuffer(self.offsets, np.uint64).astype("<u8").tobytes())
+            if self.total:
+                run = np.memmap(self.run, np.int32, "r", shape=(self.total,))
+                # A break indexes the last entry, and is kept as it is.
+                lookup = np.append(final.astype(np.int32), np.int32(MISSING))
+                for start in range(0, self.total, self.BUFFER * 4):
+                    part = np.asarray(run[start : start + self.BUFFER * 4])
+                    out.write(np.where(part >= 0, lookup[part], part).astype("<i4").tobytes())
+                del run
+        self.run.unlink()
+        return hidden
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.file.close()
+        self.run.unlink(missing_ok=True)
+        self.path.with_name(f".{self.path.name}.{os.getpid()}").unlink(missing_ok=True)
 
 
 class Table:

@@ -45,14 +45,14 @@ def sections(debrief_ids: Iterable[int]) -> dict[int, list[Section]]:
         for debrief_id, explanation in db.session.execute(
             select(Reason.debrief_id, Reason.explanation)
             .where(Reason.debrief_id.in_(part))
-            .order_by(Reason.debrief_id, Reason.rank)
+            .order_by(Reason.debrief_id, Reason.rank, Reason.id)
         ):
             if explanation:
                 out[debrief_id].append(Section("reasons", "Reason", explanation))
         for debrief_id, text, role in db.session.execute(
             select(Quote.debrief_id, Quote.text, Quote.speaker_role)
             .where(Quote.debrief_id.in_(part))
-            .order_by(Quote.debrief_id, Quote.position)
+            .order_by(Quote.debrief_id, Quote.position, Quote.id)
         ):
             label = f"Quote ({role})" if role else "Quote"
             out[debrief_id].append(Section("quotes", label, text))
@@ -178,12 +178,16 @@ def names(debrief_ids: Iterable[int]) -> dict[int, list[str]]:
             .join(deal_competitors, deal_competitors.c.deal_id == Debrief.deal_id)
             .join(Competitor, Competitor.id == deal_competitors.c.competitor_id)
             .where(Debrief.id.in_(part))
+            # The order of the index's text (kb.search.documents.load_facts),
+            # so that a segment's tables are the same whoever writes them.
+            .order_by(Debrief.id, Competitor.name)
         ):
             out[debrief_id].append(name)
         for debrief_id, name in db.session.execute(
             select(Reason.debrief_id, Competitor.name)
             .join(Competitor, Competitor.id == Reason.competitor_id)
             .where(Reason.debrief_id.in_(part))
+            .order_by(Reason.debrief_id, Reason.rank, Reason.id)
         ):
             out[debrief_id].append(name)
     return out
