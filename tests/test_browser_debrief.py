@@ -245,6 +245,9 @@ def test_choices_follow_the_outcome_and_the_deals_competitors(live_server, brows
     page.get_by_role("link", name="File a debrief").click()
     winner = page.get_by_label("Who won")
     expect(winner).to_have_value("")
+    # The form's script (deferred) must be running before a choice is made:
+    # a choice made while the page is still loading is not followed.
+    page.wait_for_load_state()
     page.get_by_label("Outcome").select_option("won")
     expect(winner).to_have_value("us")
     page.get_by_label("Outcome").select_option("lost")

@@ -57,6 +57,8 @@ def open_debrief_form(page) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Home").click()
     page.get_by_role("link", name="File a debrief").click()
     expect(page.get_by_role("heading", name="File a win/loss debrief")).to_be_visible()
+    # Typing starts once the form's scripts run, as it does for a person.
+    page.wait_for_load_state()
 
 
 def fill_debrief(page) -> None:
@@ -228,6 +230,8 @@ def test_a_practice_typed_before_a_failed_save_is_offered_back(
     sign_in(page, live_server)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Playbook").click()
     page.get_by_role("link", name="Share a practice").click()
+    expect(page.get_by_label("Title")).to_be_visible()
+    page.wait_for_load_state()
     page.get_by_label("Title").fill("Run a paid pilot before the final demo")
     page.get_by_label("Actions taken").fill("Two weeks with their operations team.")
     page.get_by_label("Tags").fill("pilot")
