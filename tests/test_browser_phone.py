@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from kb import search
+from kb.extensions import db
 from tests import main_pages
 from tests.browser import TIMEOUT_MS, expect
 
@@ -135,6 +137,37 @@ def test_no_main_page_scrolls_sideways(users, seeded, live_server, phone):
     ):
         phone.goto(live_server + path)
         shot(phone, name)
+
+
+def test_discovery_findings_scroll_inside_their_table(users, live_server, phone, make_debrief):
+    # The findings tables are wider than a phone: they scroll on their own,
+    # the page does not (nothing inside them may escape their scrolling box).
+    for n in range(6):
+        make_debrief(
+            users.rep,
+            deal={"name": f"Lost deal {n}", "account": f"Lost account {n}"},
+            lessons_learned="The onboarding fee was the sticking point for finance.",
+        )
+        make_debrief(
+            users.peer,
+            deal={
+                "name": f"Won deal {n}",
+                "account": f"Won account {n}",
+                "outcome": "won",
+                "winner": None,
+            },
+            lessons_learned="A mutual action plan kept the champion engaged.",
+        )
+    db.session.commit()
+    search.catch_up()
+    main_pages.sign_in(phone, live_server, users.marketing.email)
+    phone.goto(live_server + "/themes/discover?outcome=lost&min_support=3")
+    rows = phone.get_by_role("region", name="Over-represented in the subset").locator(
+        "table.findings tbody tr"
+    )
+    expect(rows.first).to_be_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(phone, "discovery")
 
 
 def test_focus_never_hides_under_the_sticky_save_bar(users, seeded, live_server, phone):
