@@ -331,6 +331,29 @@ def test_overview_figures(corpus):
     assert sum(row.spark) == 6 and len(row.spark) == 8
 
 
+def test_the_overview_trend_ends_with_the_chosen_period(client, auth, users, corpus):
+    # History from older interviews: three mentions about three years ago.
+    for n, days in enumerate((3 * 365, 3 * 365 + 20, 3 * 365 + 40)):
+        rep(users.rep, f"Old {n}", days, "lost", **SAYS)
+    search.catch_up()
+    old = date.today() - timedelta(days=3 * 365)
+    chosen = recent_quarters(old, 1)[0]
+    snap = engine.snapshot()
+    row = figures.overview(
+        snap := engine.snapshot(), deal_facts(), corpus["theme"], chosen, date.today()
+    )
+    assert row.quarters == [q.label for q in recent_quarters(chosen.end, 8)]
+    assert row.quarters[-1] == chosen.label and sum(row.spark) >= 1
+    today_row = figures.overview(
+        snap, deal_facts(), corpus["theme"], rolling("90d", date.today()), date.today()
+    )
+    assert today_row.quarters[-1] == recent_quarters(date.today(), 1)[0].label
+
+    auth.login(users.manager)
+    html = client.get(f"/themes/?period={chosen.label}").get_data(as_text=True)
+    assert f"8 quarters to {chosen.label}" in html
+
+
 def test_evidence_is_escaped(client, auth, users, corpus):
     rep(
         users.rep,

@@ -138,7 +138,8 @@ def overview(
 
     def compute() -> Overview:
         found = match_theme(snap, theme)
-        quarters = recent_quarters(today, TREND_QUARTERS)
+        # The trend ends with the chosen period, as the theme's own charts do.
+        quarters = recent_quarters(min(period.end, today), TREND_QUARTERS)
         by_quarter = quarter_bits(snap)
         spark = [(found.bits & by_quarter.get(q.label, 0)).bit_count() for q in quarters]
         now_bits, before_bits = period_bits(snap, period), period_bits(snap, period.previous())
