@@ -7,12 +7,14 @@ worker, or `kb indexer`) tries to take indexer.lock, an flock the operating
 system releases when its holder dies; the others wait and take over within
 ELECT_SECONDS of its end.
 
-stop() returns within about a second whatever the database does: it
-cancels the statement the indexer's thread is waiting for (a lock, a slow
-server), which ends that pass as a failed one would (the cursor moves only
-after a commit, so what the pass had not committed is applied by the next
-indexer), and the listener's attempts to connect or listen are abandoned
-at once.
+stop() returns within about a second while the indexer waits for the
+database: it cancels the statement the indexer's thread is waiting for (a
+lock, a slow query), which ends that pass as a failed one would (the
+cursor moves only after a commit, so what the pass had not committed is
+applied by the next indexer), and the listener's attempts to connect or
+listen are abandoned at once. (A connection the indexer's thread is still
+opening cannot be cancelled: stop() then gives up waiting after its
+timeout, as before.)
 """
 
 import asyncio
