@@ -372,8 +372,7 @@ def indexer() -> None:
     def stop(signum, frame):
         follower = current_app.extensions.get(search.FOLLOWER)
         if follower is not None:
-            follower.stopping.set()
-            follower.index.wake()
+            follower.stop()  # in this thread, the follower's: cancels, does not wait
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

@@ -3,15 +3,14 @@ follower, however that ends, and closes its connection: a web worker starts
 the follower again before each request, so one left behind each time would
 use up the server's connections."""
 
+import socket
 import threading
 import time
 
-import psycopg
 import pytest
 from sqlalchemy import text
 
 from kb.extensions import db
-from kb.search import follower as follower_module
 from kb.search.follower import LISTENER, Follower
 
 pytestmark = pytest.mark.postgresql  # SQLite is polled: there is no listener
@@ -56,24 +55,29 @@ def test_a_follower_that_fails_while_starting_leaves_no_listener(app, monkeypatc
     follower.stop()
 
 
-def test_stop_while_the_listener_connects_ends_it(app, monkeypatch):
-    connect, connecting = psycopg.connect, threading.Event()
-
-    def slow_connect(*args, **kwargs):
-        """A server slow to answer: the attempt ends well after stop()."""
-        connecting.set()
-        time.sleep(follower_module.LISTEN_TIMEOUT + 2)
-        return connect(*args, **kwargs)
-
-    monkeypatch.setattr(psycopg, "connect", slow_connect)
-    follower = Follower(app, app.extensions["kb_search"])
-    for _ in range(2):  # and again once started anew
-        started(follower)
-        assert connecting.wait(30)
-        connecting.clear()
-        follower.stop()
-        assert not follower._thread.is_alive()
-        assert listeners() == (0, 0)
+def test_stop_while_the_listener_connects_abandons_the_attempt_at_once(app):
+    """A server that takes the connection and never answers (a slow or hung
+    one): the listener gives the attempt up as soon as it is told to end,
+    not when its connect_timeout runs out, and closes its socket."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(30)
+        conninfo = f"host=127.0.0.1 port={server.getsockname()[1]} dbname=kb user=kb"
+        follower = Follower(app, app.extensions["kb_search"])
+        done = threading.Event()
+        listener = threading.Thread(target=follower._listen, args=(conninfo, done), name=LISTENER)
+        listener.start()
+        attempt, _ = server.accept()
+        with attempt:
+            attempt.settimeout(30)
+            assert attempt.recv(1024)  # it asked, and waits for the answer
+            time.sleep(0.5)
+            done.set()
+            started = time.monotonic()
+            listener.join(30)
+            ended = time.monotonic() - started
+            assert not listener.is_alive()
+            assert ended < 0.5, f"the listener took {ended:.1f} s to end"
+            assert attempt.recv(1024) == b""  # its socket closed
 
 
 def test_stop_ends_a_connected_listener(app):

@@ -1,8 +1,17 @@
 """The sequence tables the bulk builder writes with its segments are those
-the first process needing them would write from the database."""
+the first process needing them would write from the database; that
+first-use build happens once per machine, however many processes need the
+table at once, and one killed while building leaves nothing in the way."""
 
+import hashlib
+import os
 import random
+import signal
+import subprocess
+import sys
+import time
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +28,104 @@ from kb.search.record_ids import _segment_debrief_ids
 from kb.themes.sequences import READERS, _rows
 
 from .test_search_bulk import corpus  # noqa: F401  (a fixture)
+
+# A process needing one segment's table: it marks that it asks (asked/<pid>),
+# then maps the table, built when missing from rows that record the build
+# (a line in `builds`) and, half-way, waiting for `peers` processes to have
+# asked, then `pause` seconds. Prints a digest of the table it maps.
+NEEDER = """
+import hashlib, os, sys, time
+from pathlib import Path
+from kb.search import sequences
+
+folder, peers, pause = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+builds = folder / "builds"
+SIZE = 5000
+
+def rows():
+    with open(builds, "a") as f:
+        f.write(f"{os.getpid()}\\n")
+    for d in range(SIZE):
+        if d == SIZE // 2:
+            deadline = time.monotonic() + 30
+            while len(list((folder / "asked").iterdir())) < peers and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(pause)
+        yield [[d % 97, d % 89, d % 5], [d % 3]] if d % 11 else []
+
+(folder / "asked" / str(os.getpid())).touch()
+table = sequences.table(folder, "MAIN_first", "sections", SIZE, rows)
+print(hashlib.sha256(table._map[:]).hexdigest())
+"""
+SIZE = 5000
+
+
+def expected_rows():
+    for d in range(SIZE):
+        yield [[d % 97, d % 89, d % 5], [d % 3]] if d % 11 else []
+
+
+def needer(folder, peers: int, pause: float) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    args = [sys.executable, "-c", NEEDER, str(folder), str(peers), str(pause)]
+    return subprocess.Popen(  # noqa: S603  (this very program)
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def finished(process: subprocess.Popen) -> str:
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    return out.strip()
+
+
+@pytest.fixture
+def first_use(tmp_path):
+    """A segment folder without the table, and the table's expected bytes."""
+    (tmp_path / "asked").mkdir()
+    expected = tmp_path / "expected"
+    sequences.write(expected, SIZE, expected_rows())
+    return tmp_path, expected.read_bytes()
+
+
+def builds(folder) -> int:
+    path = folder / "builds"
+    return len(path.read_text().split()) if path.exists() else 0
+
+
+def partial_files(folder) -> list[str]:
+    return [p.name for p in folder.iterdir() if p.name.endswith(sequences.PARTIAL)]
+
+
+def test_two_processes_needing_a_missing_table_at_once_build_it_once(first_use):
+    folder, expected = first_use
+    first, second = needer(folder, 2, 0.5), needer(folder, 2, 0.5)
+    digests = {finished(first), finished(second)}
+    assert builds(folder) == 1
+    path = sequences.path_of(folder, "MAIN_first", "sections")
+    assert path.read_bytes() == expected
+    assert digests == {hashlib.sha256(expected).hexdigest()}
+    assert partial_files(folder) == []
+
+
+def test_a_builder_killed_mid_build_leaves_nothing_the_next_one_trips_on(first_use):
+    folder, expected = first_use
+    path = sequences.path_of(folder, "MAIN_first", "sections")
+    killed = needer(folder, 1, 120)
+    deadline = time.monotonic() + 30
+    while not (builds(folder) and partial_files(folder)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert builds(folder) == 1 and partial_files(folder)  # half-way through
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(30)
+    assert not path.exists()  # nothing half-written under the table's name
+    started = time.monotonic()
+    digest = finished(needer(folder, 0, 0))
+    assert time.monotonic() - started < 30  # the lock went with its holder
+    assert builds(folder) == 2
+    assert path.read_bytes() == expected
+    assert digest == hashlib.sha256(expected).hexdigest()
+    assert partial_files(folder) == []  # the killed builder's, removed
 
 
 @pytest.fixture

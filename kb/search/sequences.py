@@ -18,8 +18,14 @@ segment), written by the bulk builder as it adds the segment's documents
 (StreamWriter), or by the first process that needs it from what its caller
 reads for each document (a segment written by the incremental writer or a
 merge: the index does not store the text); every process maps the same
-file. Rows are streamed to disk as they are made, so a build holds one
-chunk of documents at a time. Deleted documents keep their rows: a caller
+file. That first-use build happens once per machine: the builder holds an
+flock on "<table>.lock" (released by the operating system if it dies), the
+other processes and threads wait for it and map what it wrote. A table is
+written under another name ("<table>.<pid>.<thread>.partial") and renamed
+when complete, so a table is never seen half-written; the partial file of
+a builder killed meanwhile is removed by the next one (and by Whoosh with
+the segment). Rows are streamed to disk as they are made, so a build holds
+one chunk of documents at a time. Deleted documents keep their rows: a caller
 reads only the rows of the live documents it asks about.
 
 File layout (little-endian): a header of eight unsigned 64-bit numbers
@@ -29,14 +35,19 @@ each section, MISSING for a term the segment's term table lacks).
 """
 
 import contextlib
+import fcntl
+import logging
 import mmap
 import os
 import threading
+import time
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 MAGIC = 0x4B42_5345_5155_4E31  # "KBSEQUN1"
 VERSION = 1
@@ -48,6 +59,11 @@ CHUNK = 4096
 
 
 KINDS = ("sections", "names")
+# The ends of a table's companions' names: its first-use build's lock, and
+# what a build writes before renaming it (named after the segment, so that
+# Whoosh removes them with it).
+LOCK = ".lock"
+PARTIAL = ".partial"
 
 
 def path_of(folder: Path, segment_id: str, kind: str) -> Path:
@@ -57,7 +73,7 @@ def path_of(folder: Path, segment_id: str, kind: str) -> Path:
 def write(path: Path, size: int, rows: Iterable[list[list[int]]]) -> None:
     """Write a table of `size` documents from each document's sections (a
     list of term numbers each), in document order, streamed to disk."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}{PARTIAL}")
     offsets = np.zeros(size + 1, np.uint64)
     try:
         with open(temporary, "wb") as file:
@@ -202,7 +218,8 @@ _building: dict[Path, threading.Lock] = {}
 
 def table(folder: Path | None, segment_id: str, kind: str, size: int, rows: Callable[[], Iterable]):
     """The segment's table of `kind`, mapped; written from `rows()` (each
-    document's sections as term numbers, in document order) when missing.
+    document's sections as term numbers, in document order) when missing,
+    by one thread of one process of the machine while the others wait.
     None when there is no folder to keep it in."""
     if folder is None:
         return None
@@ -217,21 +234,45 @@ def table(folder: Path | None, segment_id: str, kind: str, size: int, rows: Call
             found = _tables.get(path)
         if found is not None:
             return found
-        try:
-            found = Table(path)
-            if found.size != size:
-                found = None
-        except (OSError, ValueError):
-            found = None
+        found = _mapped(path, size)
         if found is None:
             try:
-                write(path, size, rows())
-                found = Table(path)
+                found = _build(path, size, rows)
             except OSError:
                 return None
         with _lock:
             _building.pop(path, None)
             return _tables.setdefault(path, found)
+
+
+def _mapped(path: Path, size: int) -> Table | None:
+    try:
+        found = Table(path)
+    except (OSError, ValueError):
+        return None
+    return found if found.size == size else None
+
+
+def _build(path: Path, size: int, rows: Callable[[], Iterable]) -> Table:
+    """Write the table unless another process wrote it while this one
+    waited for the lock (held until the table is in place)."""
+    with open(path.with_name(path.name + LOCK), "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released on close, or death
+        found = _mapped(path, size)
+        if found is not None:
+            return found
+        # Holding the lock, any partial file is a dead builder's.
+        for left in path.parent.glob(f"{path.name}.*{PARTIAL}"):
+            left.unlink(missing_ok=True)
+        started = time.monotonic()
+        write(path, size, rows())
+        log.info(
+            "search: sequence table %s of %d documents written in %.1f s",
+            path.name,
+            size,
+            time.monotonic() - started,
+        )
+        return Table(path)
 
 
 def forget(folder: Path, keep: set[str]) -> None:
