@@ -8,7 +8,14 @@ refused; keys are each user's own and are forgotten after KEEP.
 
 The answer is committed in the same transaction as the writes it describes,
 so a process that dies at any point leaves either both or neither: a retry
-gets the first answer, or runs as if it were the first request."""
+gets the first answer, or runs as if it were the first request.
+
+Every request with a key claims it before its view locks anything, also
+when the view rolls back and tries again after losing a race for a CRM id,
+so a retry waiting for the key never holds a lock the first request needs.
+A request PostgreSQL ends to break a deadlock anyway runs once more; one
+that still cannot write, or that waited too long for SQLite's lock, is
+answered 409, nothing of it stored."""
 
 import contextlib
 import functools
@@ -16,8 +23,8 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 from flask import Response, current_app, request
-from sqlalchemy import delete, inspect, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from kb.api import ApiError, api_user
@@ -33,6 +40,13 @@ MAX_KEY_LENGTH = 255
 # expired in between is deleted when it is looked up.
 FORGET_EVERY = timedelta(minutes=1)
 _forgotten_at: datetime | None = None
+# Runs of a request PostgreSQL ended to break a deadlock or a serialization
+# failure: the second waits for the transaction that won.
+ATTEMPTS = 2
+RETRIED_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
+# SQLite's SQLITE_BUSY and SQLITE_LOCKED (primary codes): the database stayed
+# locked by another writer for the whole busy timeout.
+SQLITE_BUSY_CODES = {5, 6}
 
 
 def _request_hash() -> str:
@@ -143,85 +157,144 @@ def idempotent(view):
         if key is None:
             return view(*args, **kwargs)
         user_id, request_hash = api_user().id, _request_hash()
-        _forget_expired_now_and_then()
-        if (entry := _current(user_id, key)) is not None:
-            return _answer(entry, request_hash)
-        # Claim the key before doing the work: a concurrent retry waits on
-        # this row and then finds it, rather than storing the request twice.
-        claim = IdempotencyKey(user_id=user_id, key=key, request_hash=request_hash)
-        db.session.add(claim)
-        try:
-            db.session.flush()
-        except IntegrityError:
-            db.session.rollback()
-            return _answer_stored(user_id, key, request_hash)
-        session = db.session()
-        try:
-            with _commits_held(session) as held:
-                response = current_app.make_response(view(*args, **kwargs))
-        except Exception:
-            # Refused or failed: the claim goes with the rest, so the same
-            # request may be sent again.
-            db.session.rollback()
-            raise
-        if response.status_code >= 500:
-            _forget_claim(claim, commit=held.asked)
-            return response
-        return _commit_with_answer(response, claim, user_id, key, request_hash)
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return _answer_once(view, args, kwargs, user_id, key, request_hash)
+            except OperationalError as exc:
+                db.session.rollback()
+                if _deadlocked(exc) and attempt < ATTEMPTS:
+                    continue
+                if _deadlocked(exc):
+                    raise _not_stored(
+                        "collided with other requests writing the same records"
+                    ) from exc
+                if _busy(exc):
+                    raise _not_stored("waited too long for another write to the database") from exc
+                raise
+        raise AssertionError("unreachable")
 
     return wrapper
 
 
+def _answer_once(view, args, kwargs, user_id: int, key: str, request_hash: str) -> Response:
+    _forget_expired_now_and_then()
+    if (entry := _current(user_id, key)) is not None:
+        return _answer(entry, request_hash)
+    # Claim the key before doing the work: a concurrent retry waits on this
+    # row and then finds it, rather than storing the request twice.
+    session = db.session()
+    held = _HeldCommits(session, user_id, key, request_hash)
+    try:
+        held.claim()
+    except IntegrityError:
+        db.session.rollback()
+        return _answer_stored(user_id, key, request_hash)
+    try:
+        with _commits_held(session, held):
+            response = current_app.make_response(view(*args, **kwargs))
+    except _Superseded:
+        # A retry claimed the key while this request's view rolled back, and
+        # has answered: its answer is this request's answer.
+        db.session.rollback()
+        return _answer_stored(user_id, key, request_hash)
+    except Exception:
+        # Refused or failed: the claim goes with the rest, so the same
+        # request may be sent again.
+        db.session.rollback()
+        raise
+    if response.status_code >= 500:
+        _forget_claim(held.entry, commit=held.asked)
+        return response
+    return _commit_with_answer(response, held.entry)
+
+
+def _deadlocked(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in RETRIED_SQLSTATES
+
+
+def _busy(exc: OperationalError) -> bool:
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in SQLITE_BUSY_CODES
+
+
+def _not_stored(why: str) -> ApiError:
+    return ApiError(
+        409,
+        "write_conflict",
+        f"This request {why}, and nothing of it was stored: send it again with the same {HEADER}.",
+    )
+
+
+class _Superseded(Exception):
+    """Another request with this key claimed it while this one's view had
+    rolled back, and was answered first."""
+
+
 class _HeldCommits:
-    asked = False
+    def __init__(self, session: Session, user_id: int, key: str, request_hash: str):
+        self.session, self.user_id, self.key = session, user_id, key
+        self.request_hash = request_hash
+        self.asked = False  # whether the view asked to commit
+        self.entry: IdempotencyKey | None = None
+
+    def claim(self) -> None:
+        self.entry = IdempotencyKey(
+            user_id=self.user_id, key=self.key, request_hash=self.request_hash
+        )
+        self.session.add(self.entry)
+        self.session.flush()
 
 
 @contextlib.contextmanager
-def _commits_held(session: Session):
+def _commits_held(session: Session, held: _HeldCommits):
     """Turn the view's commits into flushes, for the wrapper to commit its
     writes and their answer together: a process that dies after the commit
     leaves the answer stored, and one that dies before it leaves nothing, so
-    a retry never finds writes without their answer. The view's rollbacks
-    still roll back (a retried race), taking the claim with them."""
-    held = _HeldCommits()
+    a retry never finds writes without their answer.
+
+    The view's rollbacks (a race for a CRM id lost and tried again) still roll
+    back, taking the claim with them, and the key is claimed again at once,
+    before the view takes any other lock: were it claimed only with the
+    answer, this request would wait for the key while holding the rows its
+    view locked, and a retry that had claimed the key meanwhile would wait for
+    those rows, a deadlock. If the retry claimed it first, this request waits
+    for the retry's answer and gives it."""
+    rollback = session.rollback
 
     def flush_instead() -> None:
         held.asked = True
         session.flush()
 
+    def claim_again() -> None:
+        rollback()
+        held.asked = False
+        try:
+            held.claim()
+        except IntegrityError:
+            rollback()
+            raise _Superseded() from None
+
     session.commit = flush_instead
+    session.rollback = claim_again
     try:
         yield held
     finally:
         del session.commit
+        del session.rollback
 
 
-def _commit_with_answer(
-    response: Response, claim: IdempotencyKey, user_id: int, key: str, request_hash: str
-) -> Response:
-    # A view that rolled back (a retried race) took the claim with it.
-    entry = claim if inspect(claim).persistent else None
-    if entry is None:
-        entry = IdempotencyKey(user_id=user_id, key=key, request_hash=request_hash)
-        db.session.add(entry)
-    entry.status = response.status_code
-    entry.body = response.get_data(as_text=True)
-    entry.location = response.headers.get("Location")
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # The same request, sent while this one's claim was rolled back, was
-        # stored first: this one's writes go, and the first answer stands.
-        db.session.rollback()
-        return _answer_stored(user_id, key, request_hash)
+def _commit_with_answer(response: Response, claim: IdempotencyKey) -> Response:
+    claim.status = response.status_code
+    claim.body = response.get_data(as_text=True)
+    claim.location = response.headers.get("Location")
+    db.session.commit()
     return response
 
 
 def _forget_claim(claim: IdempotencyKey, commit: bool) -> None:
     """A failure the view answered itself (5xx) is not remembered, so that
     the request may be sent again; what the view committed stays."""
-    if inspect(claim).persistent:
-        db.session.delete(claim)
+    db.session.delete(claim)
     if commit:
         db.session.commit()
     else:

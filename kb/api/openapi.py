@@ -61,8 +61,10 @@ IDEMPOTENCY_KEY = {
     "with `Idempotent-Replayed: true`) and stores nothing twice; the same key with another "
     "body is refused (422). A retry sent while the first request is still being answered "
     "waits for it and gets its answer; 409 means an answer could not be given (the first "
-    "request was interrupted, or is still running after a minute). Keys are the caller's own "
-    "and are forgotten after 24 hours.",
+    "request was interrupted, or is still running after a minute), or, with error "
+    "`write_conflict`, that the request collided with others writing the same records (or "
+    "found the database busy) and nothing of it was stored: send it again with the same key. "
+    "Keys are the caller's own and are forgotten after 24 hours.",
 }
 # Every creating POST: the errors a client sending the header may get.
 IDEMPOTENT = {"parameters": [IDEMPOTENCY_KEY], "errors": ["400", "403", "409", "422"]}

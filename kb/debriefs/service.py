@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import MANYTOONE, make_transient_to_detached
 
 from kb import audit
@@ -33,6 +34,7 @@ from kb.permissions import can_attach_to_deal, can_edit_deal, can_file
 from kb.search.outbox import enqueue, enqueue_deal_practices, enqueue_now
 from kb.validation import ValidationFailed, field_errors
 
+CRM_ID_TAKEN = "Another deal already has this CRM id."
 SPECIAL_WINNERS = {"no_decision": WinnerKind.NO_DECISION, "in_house": WinnerKind.IN_HOUSE}
 
 
@@ -150,7 +152,7 @@ def resolve_deal_facts(
     if facts.crm_id:
         other = lookups.deal(facts.crm_id)
         if other is not None and other is not existing:
-            found.errors["deal.crm_id"] = "Another deal already has this CRM id."
+            found.errors["deal.crm_id"] = CRM_ID_TAKEN
     competitors = list(existing.competitors) if left_out("competitors") else []
     for i, name in enumerate(facts.competitors):
         competitor = lookups.competitor(name)
@@ -303,6 +305,15 @@ def save_debrief(actor: User, data: DebriefIn, debrief: Debrief | None = None) -
             # Listed in the database's order of names (its collation), as
             # every later read of the deal lists them.
             db.session.expire(debrief.deal, ["competitors"])
+    except IntegrityError:
+        db.session.rollback()
+        # Another request stored a deal with this CRM id after it was looked
+        # for: refused as it is when the requests come one after the other.
+        crm_id = data.deal.crm_id if data.deal is not None else None
+        other = DirectLookups.deal(crm_id) if crm_id else None
+        if other is not None and other is not found.deal:
+            raise ValidationFailed({"deal.crm_id": CRM_ID_TAKEN}) from None
+        raise
     except Exception:
         db.session.rollback()
         raise
