@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from kb.api import ApiError, api_user
 from kb.extensions import db
 from kb.models import IdempotencyKey
+from kb.write_conflicts import busy, deadlocked
 
 HEADER = "Idempotency-Key"
 KEEP = timedelta(hours=24)
@@ -43,10 +44,6 @@ _forgotten_at: datetime | None = None
 # Runs of a request PostgreSQL ended to break a deadlock or a serialization
 # failure: the second waits for the transaction that won.
 ATTEMPTS = 2
-RETRIED_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
-# SQLite's SQLITE_BUSY and SQLITE_LOCKED (primary codes): the database stayed
-# locked by another writer for the whole busy timeout.
-SQLITE_BUSY_CODES = {5, 6}
 
 
 def _request_hash() -> str:
@@ -162,13 +159,13 @@ def idempotent(view):
                 return _answer_once(view, args, kwargs, user_id, key, request_hash)
             except OperationalError as exc:
                 db.session.rollback()
-                if _deadlocked(exc) and attempt < ATTEMPTS:
+                if deadlocked(exc) and attempt < ATTEMPTS:
                     continue
-                if _deadlocked(exc):
+                if deadlocked(exc):
                     raise _not_stored(
                         "collided with other requests writing the same records"
                     ) from exc
-                if _busy(exc):
+                if busy(exc):
                     raise _not_stored("waited too long for another write to the database") from exc
                 raise
         raise AssertionError("unreachable")
@@ -206,15 +203,6 @@ def _answer_once(view, args, kwargs, user_id: int, key: str, request_hash: str) 
         _forget_claim(held.entry, commit=held.asked)
         return response
     return _commit_with_answer(response, held.entry)
-
-
-def _deadlocked(exc: OperationalError) -> bool:
-    return getattr(exc.orig, "sqlstate", None) in RETRIED_SQLSTATES
-
-
-def _busy(exc: OperationalError) -> bool:
-    code = getattr(exc.orig, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF in SQLITE_BUSY_CODES
 
 
 def _not_stored(why: str) -> ApiError:

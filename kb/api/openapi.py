@@ -40,7 +40,11 @@ ERROR_RESPONSES = {
     "409": _error("The request conflicts with what is stored."),
     "415": _error("The body was not sent as application/json."),
     "422": _error("The Idempotency-Key was sent before with a different request."),
-    "503": _error("The search could not run: the index is not built yet, or it failed."),
+    "503": _error(
+        "The search could not run (the index is not built yet, or it failed); or a write "
+        "was kept out by other writers (error `busy`): nothing of it was stored, send it "
+        "again after the Retry-After seconds."
+    ),
 }
 
 
@@ -67,7 +71,7 @@ IDEMPOTENCY_KEY = {
     "Keys are the caller's own and are forgotten after 24 hours.",
 }
 # Every creating POST: the errors a client sending the header may get.
-IDEMPOTENT = {"parameters": [IDEMPOTENCY_KEY], "errors": ["400", "403", "409", "422"]}
+IDEMPOTENT = {"parameters": [IDEMPOTENCY_KEY], "errors": ["400", "403", "409", "422", "503"]}
 
 
 def _text(*names: str) -> list[dict[str, Any]]:
