@@ -29,6 +29,7 @@ def _after_a_post(code: int, text: str) -> str:
         return "The error has been logged. Your change was saved, but the next page failed."
     if code == 500:
         text = "The error has been logged. What you sent was not saved."
+    # Other codes (a busy database's 503) already say what happened to it.
     if unsent.posted_key():
         text += (
             " A copy of what you typed is kept in this browser: open the form again"
@@ -60,13 +61,8 @@ def register_error_pages(app: Flask) -> None:
         if _wants_json():
             return {"error": title.lower().replace(" ", "_"), "message": text}, code
         form_url = None
-        if request.method == "POST" and code != 503:
+        if request.method == "POST":
             text = _after_a_post(code, text)
-        elif request.method == "POST" and unsent.posted_key():
-            text += (
-                " A copy of what you typed is kept in this browser: open the form again"
-                " and choose “Restore”."
-            )
             form_url = request.full_path.rstrip("?") if unsent.posted_key() else None
         return render_template(
             "error.html", title=title, text=text, code=code, form_url=form_url
