@@ -61,7 +61,7 @@ from kb.themes.engine import Match, Snapshot
 from kb.themes.exclusions import Exclusions
 from kb.themes.sequences import Said
 from kb.themes.significance import Correction, correct, p_value
-from kb.themes.tallies import PAIRS, TEXT, Tally, by_pairs
+from kb.themes.tallies import PAIRS, TEXT, Tally, by_pairs, make_own
 from kb.themes.terms import TermCache, names, sections
 
 MIN_SUPPORT, MAX_SUPPORT, DEFAULT_SUPPORT = 1, 1000, 5
@@ -1127,6 +1127,8 @@ def _exact_tallied(
     # finding (a bitmap of the index each: tens of thousands at once would
     # take GBs).
     coded = by_pairs(long)
+    # Both sets' bitmaps of the pairs, from one read of each segment.
+    make_own([tally, rest], coded[0], PAIRS)
     for gram, a, c in zip(
         long,
         tally.phrase_counts(long, coded).tolist(),
