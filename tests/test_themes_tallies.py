@@ -10,7 +10,7 @@ from kb import search
 from kb.search import termtable
 from kb.search.analysis import PAIR_SEPARATOR
 from kb.themes import engine
-from kb.themes.tallies import PAIRS, TEXT, Tally
+from kb.themes.tallies import PAIRS, TEXT, Tally, make_own
 
 REASON = {"category": "price.total-cost", "direction": "hurt", "primary": True}
 PLAIN = {"reasons": [REASON], "quotes": [], "decision_process": "", "what_worked": ""}
@@ -123,3 +123,33 @@ def test_a_table_written_with_the_segment_equals_one_read_from_its_postings(
             some = read.terms_of(range(0, read.terms, 3))
             assert list(written.lookup(some)) == list(range(0, read.terms, 3))
             assert all(PAIR_SEPARATOR in t for t in some) == (field == PAIRS)
+
+
+def test_sets_counted_together_count_as_a_search_does(app, users, make_debrief):
+    """Two sets of one index (one of them a single debrief, the other the
+    rest) have their phrases counted from one read of the tables, and each
+    finding's debriefs are what a quoted search finds in that set."""
+    _file(users, make_debrief, 10)
+    search.reindex()
+    _file(users, make_debrief, 3, text="Legal review of the indemnity clause stalled.")
+    snap = engine.snapshot()
+    one = snap.population & -snap.population
+    sets = [Tally(snap.view, one), Tally(snap.view, snap.population & ~one)]
+    pairs = sorted(snap.view.lexicon("pairs"))
+    make_own(sets, pairs, PAIRS)
+    phrases = [
+        ("sandbox", "pilot", "stall"),
+        ("indemn", "claus", "stall"),
+        ("slow", "sandbox", "pilot", "stall"),
+        ("sandbox", "pilot", "1"),
+        ("pilot", "2", "stall"),
+        ("onboard",),
+        ("legal",),
+    ]
+    for tally, bits in zip(sets, (one, snap.population & ~one), strict=True):
+        assert tally.phrase_docs(phrases) == [snap.phrase_bits(g) & bits for g in phrases]
+        longer = [g for g in phrases if len(g) > 2]
+        assert tally.phrase_counts(longer).tolist() == [
+            (snap.phrase_bits(g) & bits).bit_count() for g in longer
+        ]
+    assert sets[1].phrase_counts([("indemn", "claus", "stall")]).tolist() == [3]

@@ -61,7 +61,7 @@ from kb.themes.engine import Match, Snapshot
 from kb.themes.exclusions import Exclusions
 from kb.themes.sequences import Said
 from kb.themes.significance import Correction, correct, p_value
-from kb.themes.tallies import PAIRS, TEXT, Tally, by_pairs
+from kb.themes.tallies import PAIRS, TEXT, Tally, by_pairs, make_own
 from kb.themes.terms import TermCache, names, sections
 
 MIN_SUPPORT, MAX_SUPPORT, DEFAULT_SUPPORT = 1, 1000, 5
@@ -591,6 +591,45 @@ def _guess(subset: _Side, rest: Tally, gram: tuple[str, ...]) -> float:
     return log_likelihood(round(estimate), subset.size, round(outside * share), rest.size)
 
 
+def _guesses(subset: _Side, rest: Tally, grams: list[tuple[str, ...]]) -> list[float]:
+    """_guess of each gram, their words' and pairs' counts read at once."""
+    out = [0.0] * len(grams)
+    tally, size, rest_size = subset.tally, subset.size, rest.size
+    for kind, n in ((TEXT, 1), (PAIRS, 2)):
+        at = [i for i, gram in enumerate(grams) if len(gram) == n]
+        terms = [PAIR_SEPARATOR.join(grams[i]) for i in at]
+        for i, a, c in zip(at, tally.counts(kind, terms), rest.counts(kind, terms), strict=True):
+            out[i] = log_likelihood(a, size, c, rest_size)
+    at = [i for i, gram in enumerate(grams) if len(gram) > 2]
+    pairs = [
+        a + PAIR_SEPARATOR + b
+        for i in at
+        for a, b in zip(grams[i], grams[i][1:])  # noqa: B905
+    ]
+    inside_all, outside_all = tally.counts(PAIRS, pairs), rest.counts(PAIRS, pairs)
+    start = 0
+    for i in at:
+        gram = grams[i]
+        stop = start + len(gram) - 1
+        inside, outside = min(inside_all[start:stop]), min(outside_all[start:stop])
+        start = stop
+        estimate = min(subset.estimate(gram), inside)
+        share = estimate / inside if inside else 0.0
+        out[i] = log_likelihood(round(estimate), size, round(outside * share), rest_size)
+    return out
+
+
+def _by_guess(grams, guess) -> list[tuple[str, ...]]:
+    """The grams by `guess`, highest first (equal ones in their order);
+    worked out at once when the guess can (its `many`)."""
+    many = getattr(guess, "many", None)
+    if many is None:
+        return sorted(grams, key=guess, reverse=True)
+    grams = list(grams)
+    values = many(grams)
+    return [grams[i] for i in sorted(range(len(grams)), key=values.__getitem__, reverse=True)]
+
+
 def _in_sections(snap: Snapshot, terms: TermCache, side: _Side, gram: tuple[str, ...]) -> bool:
     """Whether a word or phrase the index finds in the side's debriefs is
     in the text of one of them (a section), not only in names or across
@@ -693,6 +732,11 @@ class _Bounds:
         # Its bound on G², and the bound on its count that gave it.
         self._score: list[float] = []
         self._scored: list[int] = []
+        # With the term tables: the bound on its subset count that its own
+        # exact count gives (a word's or pair's; the subset's size for a
+        # longer phrase), and a word's or pair's exact count in the rest.
+        self._own_most: list[int] = []
+        self._rest_count: list[int] = []
         self._done = 0  # phrases whose bound is worked out
         for gram in candidates:
             self._number(gram)
@@ -737,6 +781,17 @@ class _Bounds:
             self._most.append(0)
             self._score.append(0.0)
             self._scored.append(-1)
+            tally = self.tally
+            if tally is not None:
+                size = self.subset.size
+                if len(gram) > 2:
+                    self._own_most.append(size)
+                    self._rest_count.append(0)
+                else:
+                    kind = TEXT if len(gram) == 1 else PAIRS
+                    term = PAIR_SEPARATOR.join(gram)
+                    self._own_most.append(min(size, tally.count(kind, term)))
+                    self._rest_count.append(self.rest.count(kind, term))
         return found
 
     def _pass(self, start: int) -> None:
@@ -747,6 +802,25 @@ class _Bounds:
         phrase_frequency = self.frequencies.phrase
         whole = self.whole
         tally = self.tally
+        if tally is not None:
+            # At most its own exact count (a word's or pair's) and that of
+            # each of its two longest parts, each bounded by theirs in turn.
+            own = self._own_most
+            for i in range(start, len(grams)):
+                found = counted[i]
+                if found < 0:
+                    found = own[i]
+                    part = left[i]
+                    if part >= 0:
+                        other = most[part]
+                        if other < found:
+                            found = other
+                        other = most[right[i]]
+                        if other < found:
+                            found = other
+                most[i] = found
+            self._done = len(grams)
+            return
         for i in range(start, len(grams)):
             found = counted[i]
             if found < 0:
@@ -756,14 +830,6 @@ class _Bounds:
                     # At most the count of each of its two longest parts,
                     # each bounded by theirs in turn, down to its words.
                     found = min(found, most[part], most[right[i]])
-                if tally is not None:
-                    gram = grams[i]
-                    if len(gram) == 1:
-                        found = min(found, tally.count(TEXT, gram[0]))
-                    elif len(gram) == 2:
-                        found = min(found, tally.count(PAIRS, PAIR_SEPARATOR.join(gram)))
-                    most[i] = found
-                    continue
                 if whole:
                     gram = grams[i]
                     if len(gram) == 1:
@@ -814,8 +880,7 @@ class _Bounds:
             if most < self.least_scoring:
                 found = 0.0
             elif self.rest is not None and len(gram) <= 2:
-                kind = TEXT if len(gram) == 1 else PAIRS
-                least = self.rest.count(kind, PAIR_SEPARATOR.join(gram))
+                least = self._rest_count[i]
                 found = upper_bound(most, self.subset.size, self.rest_size, least)
             elif len(gram) > 2:
                 # Its frequency bounds its documents from above only.
@@ -936,14 +1001,13 @@ def _best(
     # of the candidates that are never counted.
     first_bounds = dict(zip(candidates, bounds.scores(candidates), strict=True))
     least = max(min_support, _least_count(threshold, subset.size, rest_size))
-    pending = sorted(
+    pending = _by_guess(
         (
             gram
             for gram, bound in first_bounds.items()
             if bound >= threshold and bounds.most(gram) >= min_support
         ),
-        key=guess,
-        reverse=True,
+        guess,
     )
     found: dict[tuple[str, ...], Finding | None] = {}
     scores: dict[tuple[str, ...], float] = {}
@@ -991,7 +1055,7 @@ def _best(
             for gram in more:
                 first_bounds[gram] = bounds.score(gram)
             candidates = [*candidates, *more]
-            pending = sorted(more, key=guess, reverse=True)
+            pending = _by_guess(more, guess)
             batch = pending[:size]
     lists, _ = _ideas(found, value, limit, kind)
     # Every candidate is a test: those counted with their exact G², the
@@ -1127,6 +1191,8 @@ def _exact_tallied(
     # finding (a bitmap of the index each: tens of thousands at once would
     # take GBs).
     coded = by_pairs(long)
+    # Both sets' bitmaps of the pairs, from one read of each segment.
+    make_own([tally, rest], coded[0], PAIRS)
     for gram, a, c in zip(
         long,
         tally.phrase_counts(long, coded).tolist(),
@@ -1335,6 +1401,9 @@ def _discover(
             c = min(rest_estimate(gram), rest_size)
             return log_likelihood(round(subset.estimate(gram)), subset.size, round(c), rest_size)
 
+        if rest is not None:
+            guess.many = lambda grams: _guesses(subset, rest, grams)
+
         candidates = _candidates(subset, left)
 
         def in_sections(gram):
@@ -1419,6 +1488,36 @@ def _emerging(
             estimate = min(now.estimate(gram), inside)
             outside = min(before_tally.counts(PAIRS, pairs)) * (estimate / inside if inside else 0)
             return estimate / now.size - outside / before_size
+
+        def changes(grams) -> list[float]:
+            # change of each, their words' and pairs' counts read at once.
+            out = [0.0] * len(grams)
+            for kind, n in ((TEXT, 1), (PAIRS, 2)):
+                at = [i for i, gram in enumerate(grams) if len(gram) == n]
+                terms = [" ".join(grams[i]) for i in at]
+                counts = zip(now.tally.counts(kind, terms), before_tally.counts(kind, terms))  # noqa: B905
+                for i, (now_count, before_count) in zip(at, counts, strict=True):
+                    out[i] = now_count / now.size - before_count / before_size
+            at = [i for i, gram in enumerate(grams) if len(gram) > 2]
+            pairs = [
+                a + PAIR_SEPARATOR + b
+                for i in at
+                for a, b in zip(grams[i], grams[i][1:])  # noqa: B905
+            ]
+            inside_all = now.tally.counts(PAIRS, pairs)
+            outside_all = before_tally.counts(PAIRS, pairs)
+            start = 0
+            for i in at:
+                gram = grams[i]
+                stop = start + len(gram) - 1
+                inside = min(inside_all[start:stop])
+                estimate = min(now.estimate(gram), inside)
+                outside = min(outside_all[start:stop]) * (estimate / inside if inside else 0)
+                start = stop
+                out[i] = estimate / now.size - outside / before_size
+            return out
+
+        change.many = changes
     else:
         before = _side(snap, terms, before_bits, sample)
         before_size = before.size

@@ -126,7 +126,7 @@ class Said:
             count = terms.terms
             numbers = terms.lookup(hashed[0], hashed)[places]
             known = (numbers[:, 0] >= 0) & (numbers[:, 1] >= 0)
-            keys = np.unique(numbers[known, 0] * count + numbers[known, 1])
+            keys = _distinct(numbers[known, 0] * count + numbers[known, 1])
             if not keys.size:
                 continue
             # A sequence is coded by the numbers of its pairs in `keys`.
@@ -139,6 +139,7 @@ class Said:
             ending = np.zeros(count + 1, bool)
             starting[keys // count] = True
             ending[keys % count] = True
+            place = _Places(keys)
             threes, fours = [], []
             for entries in table.rows(local):
                 words = entries.astype(np.int64)
@@ -146,8 +147,8 @@ class Said:
                 known = np.where(words >= 0, words, count)
                 maybe = np.flatnonzero(starting[known[:-1]] & ending[known[1:]])
                 key = words[maybe] * count + words[maybe + 1]
-                slot = np.minimum(np.searchsorted(keys, key), width - 1)
-                hit = keys[slot] == key
+                slot = place.of(key)
+                hit = slot >= 0
                 flag = np.zeros(words.size - 1, bool)
                 flag[maybe[hit]] = True
                 at = np.zeros(words.size - 1, np.int64)
@@ -158,7 +159,7 @@ class Said:
                 if not starts.size:
                     continue
                 first, second = at[starts], at[starts + 1]
-                threes.append(np.unique(first * width + second))
+                threes.append(_distinct(first * width + second))
                 four = three[:-1] & flag[2:]
                 starts = np.flatnonzero(four)
                 if starts.size:
@@ -166,24 +167,24 @@ class Said:
                     if wide:
                         fours.append(np.unique(np.stack([first, second, third], 1), axis=0))
                     else:
-                        fours.append(np.unique((first * width + second) * width + third))
+                        fours.append(_distinct((first * width + second) * width + third))
             pairs_at = np.flatnonzero(seen)
             rows = [np.stack([keys[pairs_at] // count, keys[pairs_at] % count], 1)]
             if threes:
-                coded = np.unique(np.concatenate(threes))
+                coded = _distinct(np.concatenate(threes))
                 first, second = keys[coded // width], keys[coded % width]
                 rows.append(np.stack([first // count, first % count, second % count], 1))
             if fours:
                 if wide:
                     coded = np.unique(np.concatenate(fours), axis=0).T
                 else:
-                    coded = np.unique(np.concatenate(fours))
+                    coded = _distinct(np.concatenate(fours))
                     coded = (coded // (width * width), coded // width % width, coded % width)
                 first, second, third = (keys[c] for c in coded)
                 rows.append(
                     np.stack([first // count, first % count, second % count, third % count], 1)
                 )
-            numbers = np.unique(np.concatenate([r.ravel() for r in rows]))
+            numbers = _distinct(np.concatenate([r.ravel() for r in rows]))
             if not numbers.size:
                 continue
             named = terms.terms_of(numbers)
@@ -231,6 +232,73 @@ class Said:
         return found.tolist()
 
 
+class _Places:
+    """The place of each of these distinct non-negative keys in their array,
+    found for millions of keys at once through a hash table (open
+    addressing, a quarter full or less; small enough to stay in cache):
+    nearly every place of a section is looked up, and a binary search of
+    each took most of the reading."""
+
+    MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+
+    def __init__(self, keys: np.ndarray):
+        bits = max(4, int(keys.size * 4 - 1).bit_length())
+        self._shift = np.uint64(64 - bits)
+        self._mask = (1 << bits) - 1
+        self._keys = np.full(1 << bits, -1, np.int64)
+        self._places = np.zeros(1 << bits, np.int64)
+        todo = np.arange(keys.size)
+        at = self._slots(keys)
+        while todo.size:
+            # Of the keys wanting a free slot, the first of each slot takes it.
+            free = self._keys[at] < 0
+            wanted, slots = todo[free], at[free]
+            _, first = np.unique(slots, return_index=True)
+            self._keys[slots[first]] = keys[wanted[first]]
+            self._places[slots[first]] = wanted[first]
+            placed = np.zeros(keys.size, bool)
+            placed[wanted[first]] = True
+            left = ~placed[todo]
+            todo, at = todo[left], (at[left] + 1) & self._mask
+
+    def _slots(self, keys: np.ndarray) -> np.ndarray:
+        hashed = keys.view(np.uint64) * self.MULTIPLIER
+        hashed >>= self._shift
+        return hashed.view(np.int64)
+
+    def of(self, keys: np.ndarray) -> np.ndarray:
+        """Each key's place, -1 for a key not among them."""
+        keys = np.ascontiguousarray(keys, np.int64)
+        at = self._slots(keys)
+        there = self._keys[at]
+        same = there == keys
+        found = np.where(same, self._places[at], -1)
+        # A free slot ends the search; a key of another goes on to the next.
+        todo = np.flatnonzero(~same & (there >= 0))
+        at = at[todo]
+        while todo.size:
+            at = (at + 1) & self._mask
+            there = self._keys[at]
+            same = there == keys[todo]
+            found[todo[same]] = self._places[at[same]]
+            left = ~same & (there >= 0)
+            todo, at = todo[left], at[left]
+        return found
+
+
+def _distinct(values: np.ndarray, counts: bool = False):
+    """The distinct values of a 1-d array of integers, ascending (and how
+    often each is there): np.unique's answer, by sorting, which for the
+    millions of codes read here is many times quicker than its hashing."""
+    values = np.sort(values)
+    first = np.ones(values.size, bool)
+    np.not_equal(values[1:], values[:-1], out=first[1:])
+    if not counts:
+        return values[first]
+    starts = np.flatnonzero(first)
+    return values[starts], np.diff(np.append(starts, values.size))
+
+
 def _kept(rows: list[np.ndarray], numbers: np.ndarray, named: list[str], left: Exclusions):
     """The rows of term numbers (sorted distinct `numbers`, spelt `named`)
     that neither start nor end with a word `left` keeps from the ends of a
@@ -273,7 +341,7 @@ def _named(table: sequences.Table, local: np.ndarray):
         return empty, empty, empty
     entries = np.concatenate(parts).astype(np.int64)
     doc = np.concatenate(docs)
-    vocabulary = np.unique(entries[entries >= 0])
+    vocabulary = _distinct(entries[entries >= 0])
     base = vocabulary.size + 1
     if base >= NAME_WORDS:
         return None
@@ -295,5 +363,5 @@ def _named(table: sequences.Table, local: np.ndarray):
     code, holder = code[order], holder[order]
     first = np.ones(code.size, bool)
     first[1:] = (code[1:] != code[:-1]) | (holder[1:] != holder[:-1])
-    codes, counts = np.unique(code[first], return_counts=True)
+    codes, counts = _distinct(code[first], counts=True)
     return vocabulary, codes, counts

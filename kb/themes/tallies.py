@@ -55,11 +55,17 @@ class Tally:
             if high > low:
                 self._parts.append((data, reader, offset, docs[low:high] - offset))
         self._view_size = view.size
+        # The view's number of each of the set's documents, in the set's order.
+        self._order = np.concatenate(
+            [local + offset for _, _, offset, local in self._parts] or [np.zeros(0, np.int64)]
+        )
         self._counts: dict[str, list[np.ndarray]] = {}
-        self._known: dict[tuple[str, str], int] = {}
+        # Counts learnt, by field then term.
+        self._known: dict[str, dict[str, int]] = {TEXT: {}, PAIRS: {}}
         self._bits: dict[tuple[str, str], int] = {}
-        # Pairs' documents as bitmaps of the set's own documents (phrase_counts).
-        self._own: dict[str, np.ndarray] = {}
+        # Words' and pairs' documents as bitmaps of the set's own documents
+        # (phrase_counts, phrase_docs).
+        self._own: dict[tuple[str, str], np.ndarray] = {}
 
     def _tables(self, field: str):
         return [data.term_table(reader, field) for data, reader, _, _ in self._parts]
@@ -78,12 +84,12 @@ class Tally:
 
     def counts(self, field: str, terms: list[str]) -> list[int]:
         """How many documents of the set hold each term."""
-        known = self._known
+        known = self._known[field]
         try:  # Most asks are for terms counted already (see prefetch in kb.themes.discovery).
-            return [known[(field, t)] for t in terms]
+            return [known[t] for t in terms]
         except KeyError:
             pass
-        missing = [t for t in dict.fromkeys(terms) if (field, t) not in known]
+        missing = [t for t in dict.fromkeys(terms) if t not in known]
         if missing:
             total = np.zeros(len(missing), np.int64)
             hashed = termtable.hashes(missing)
@@ -91,12 +97,11 @@ class Tally:
                 numbers = table.lookup(missing, hashed)
                 found = numbers >= 0
                 total[found] += counts[numbers[found]]
-            for term, count in zip(missing, total.tolist(), strict=True):
-                known[(field, term)] = count
-        return [known[(field, t)] for t in terms]
+            known.update(zip(missing, total.tolist(), strict=True))
+        return [known[t] for t in terms]
 
     def count(self, field: str, term: str) -> int:
-        found = self._known.get((field, term))
+        found = self._known[field].get(term)
         return found if found is not None else self.counts(field, [term])[0]
 
     def frequent(self, field: str, least: int) -> dict[str, int]:
@@ -112,8 +117,7 @@ class Tally:
             for term, count in zip(table.terms_of(numbers), counts[numbers].tolist(), strict=True):
                 found[term] = found.get(term, 0) + count
         found = {t: c for t, c in found.items() if c >= least}
-        for term, count in found.items():
-            self._known[(field, term)] = count
+        self._known[field].update(found)
         return found
 
     def docs(self, field: str, terms: list[str]) -> list[int]:
@@ -141,22 +145,34 @@ class Tally:
 
     def phrase_docs(self, grams: list[tuple[str, ...]]) -> list[int]:
         """The documents of the set a quoted phrase of these terms matches
-        (kb.themes.engine.Snapshot.phrase_bits), for each phrase."""
-        words = [g[0] for g in grams if len(g) == 1]
-        pairs = [f"{a} {b}" for g in grams if len(g) > 1 for a, b in zip(g, g[1:], strict=False)]
-        self.docs(TEXT, words)
-        self.docs(PAIRS, pairs)
+        (kb.themes.engine.Snapshot.phrase_bits), for each phrase, as bitmaps
+        of the view: its word's documents, or its pairs' intersected, on
+        the bitmaps of the set's own documents phrase_counts keeps (no pass
+        over the set's rows for what those hold already)."""
+        keys = [
+            [(TEXT, g[0])] if len(g) == 1 else [(PAIRS, f"{a} {b}") for a, b in zip(g, g[1:])]  # noqa: B905
+            for g in grams
+        ]
+        for field in (TEXT, PAIRS):
+            self._make_own([t for row in keys for f, t in row if f == field], field)
+        own, order = self._own, self._order
+        width = (self._view_size + 7) // 8
         out = []
-        for gram in grams:
-            if len(gram) == 1:
-                out.append(self._bits[(TEXT, gram[0])])
-                continue
-            # A pair's documents are among the set's already (see docs).
-            found = self._bits
-            bits = found[(PAIRS, f"{gram[0]} {gram[1]}")]
-            for a, b in zip(gram[1:], gram[2:], strict=False):
-                bits &= found[(PAIRS, f"{a} {b}")]
-            out.append(bits)
+        for start in range(0, len(keys), BITMAPS):
+            part = keys[start : start + BITMAPS]
+            rows = np.zeros((len(part), (self.size + 63) // 64), np.uint64)
+            for n, row in enumerate(part):
+                found = own[row[0]].copy()
+                for key in row[1:]:
+                    found &= own[key]
+                rows[n] = found
+            # Bits of the set's documents, then the view's numbers of those documents.
+            at, place = np.nonzero(np.unpackbits(rows.view(np.uint8), axis=1, bitorder="little"))
+            where = order[place]
+            bitmaps = np.zeros((len(part), width), np.uint8)
+            masks = np.left_shift(1, where & 7).astype(np.uint8)
+            np.bitwise_or.at(bitmaps, (at, where >> 3), masks)
+            out += [int.from_bytes(row.tobytes(), "little") for row in bitmaps]
         return out
 
     def phrase_counts(
@@ -172,7 +188,7 @@ class Tally:
             return found
         pairs, coded = coded or by_pairs(grams)
         longest = coded.shape[1]
-        bitmaps = self._own_bitmaps(pairs)
+        bitmaps = self._own_bitmaps(pairs, PAIRS)
         for start in range(0, len(grams), PHRASES):
             part = coded[start : start + PHRASES]
             both = bitmaps[part[:, 0]]
@@ -183,22 +199,84 @@ class Tally:
             )
         return found
 
-    def _own_bitmaps(self, pairs: list[str]) -> np.ndarray:
-        """A row of 64-bit words for each pair: its documents, a bit per
-        document of the set, in the set's order."""
-        missing = [p for p in pairs if p not in self._own]
-        if missing:
-            hashed = termtable.hashes(missing)
-            rows = np.zeros((len(missing), (self.size + 63) // 64 * 8), np.uint8)
-            base = 0
-            for table, (_, _, _, local) in zip(self._tables(PAIRS), self._parts, strict=True):
-                slots, docs = table.postings(local, table.lookup(missing, hashed))
-                place = np.zeros(table.size, np.int64)
-                place[local] = np.arange(base, base + local.size)
-                where = place[docs]
-                masks = np.left_shift(1, where & 7).astype(np.uint8)
-                np.bitwise_or.at(rows, (slots, where >> 3), masks)
-                base += local.size
-            for pair, row in zip(missing, rows.view(np.uint64), strict=True):
-                self._own[pair] = row
-        return np.stack([self._own[p] for p in pairs])
+    def _own_bitmaps(self, terms: list[str], field: str) -> np.ndarray:
+        """A row of 64-bit words for each term of `field`: its documents, a
+        bit per document of the set, in the set's order."""
+        self._make_own(terms, field)
+        return np.stack([self._own[(field, t)] for t in terms])
+
+    def _make_own(self, terms: list[str], field: str) -> None:
+        """Keep the bitmaps of _own_bitmaps of these terms (those not kept
+        yet: one pass over the set's rows for all of them)."""
+        make_own([self], terms, field)
+
+
+def make_own(tallies: list[Tally], terms: list[str], field: str) -> None:
+    """Keep each set's bitmaps of its own documents (Tally._own_bitmaps)
+    for these terms of `field`, those it lacks: the sets are documents of
+    one view, and a segment that holds a large share of one set's documents
+    is read once for all of them (every row, rather than one pass per set)."""
+    lacking = [(tally, {t for t in terms if (field, t) not in tally._own}) for tally in tallies]
+    lacking = [(tally, missing) for tally, missing in lacking if missing]
+    wanted = list(dict.fromkeys(t for t in terms if any(t in m for _, m in lacking)))
+    if not wanted:
+        return
+    hashed = termtable.hashes(wanted)
+    # Each set's rows of bits, and where each segment's documents start in it.
+    rows = [np.zeros((len(wanted), (t.size + 63) // 64 * 8), np.uint8) for t, _ in lacking]
+    segments: dict[int, list] = {}
+    for n, (tally, _) in enumerate(lacking):
+        base = 0
+        for table, (_, _, offset, local) in zip(tally._tables(field), tally._parts, strict=True):
+            segments.setdefault(offset, [table, []])[1].append((n, local, base))
+            base += local.size
+    for table, sets in segments.values():
+        numbers = table.lookup(wanted, hashed)
+        if any(local.size * 8 >= table.size for _, local, _ in sets):
+            found = _postings(table, numbers)
+        else:
+            found = None
+        for n, local, base in sets:
+            if found is None:
+                slots, docs = table.postings(local, numbers)
+            else:
+                inside = np.zeros(table.size, bool)
+                inside[local] = True
+                keep = inside[found[1]]
+                slots, docs = found[0][keep], found[1][keep]
+            place = np.zeros(table.size, np.int64)
+            place[local] = np.arange(base, base + local.size)
+            where = place[docs]
+            masks = np.left_shift(1, where & 7).astype(np.uint8)
+            np.bitwise_or.at(rows[n], (slots, where >> 3), masks)
+    for (tally, missing), found in zip(lacking, rows, strict=True):
+        for term, row in zip(wanted, found.view(np.uint64), strict=True):
+            if term in missing:
+                tally._own[(field, term)] = row
+
+
+# Documents of a segment whose entries _postings reads at once.
+DOCUMENTS = 8192
+
+
+def _postings(table, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Table.postings over every document of the segment: (the position in
+    `numbers`, the document) of each entry of one of these term numbers,
+    from one pass over all its entries."""
+    numbers = np.asarray(numbers, np.int64)
+    valid = numbers >= 0
+    slot = np.full(table.terms, -1, np.int32)
+    slot[numbers[valid]] = np.flatnonzero(valid)
+    wanted = slot >= 0
+    entries, offsets = table.entries, table.offsets
+    slots, docs = [np.zeros(0, np.int32)], [np.zeros(0, np.int64)]
+    for start in range(0, table.size, DOCUMENTS):
+        stop = min(table.size, start + DOCUMENTS)
+        first, last = int(offsets[start]), int(offsets[stop])
+        part = entries[first:last]
+        hit = np.flatnonzero(wanted[part])
+        if hit.size:
+            slots.append(slot[part[hit]])
+            lengths = np.diff(offsets[start : stop + 1])
+            docs.append(np.repeat(np.arange(start, stop, dtype=np.int64), lengths)[hit])
+    return np.concatenate(slots), np.concatenate(docs)
