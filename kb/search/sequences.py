@@ -195,6 +195,13 @@ class Table:
             raise ValueError(f"{path} is truncated")
         self.entries = np.frombuffer(buf, "<i4", entries, at)
 
+    def release_pages(self) -> None:
+        """Drop this process's mapping of the table's pages (read-only, so
+        nothing is lost: the next read faults them in from the page cache)."""
+        # Closed meanwhile, or a system without madvise: nothing to drop.
+        with contextlib.suppress(ValueError, OSError, AttributeError):
+            self._map.madvise(mmap.MADV_DONTNEED)
+
     def rows(self, docs: np.ndarray) -> Iterator[np.ndarray]:
         """The entries of these documents (local numbers), chunk by chunk,
         one row after another (every row ends with BREAK)."""
@@ -273,6 +280,17 @@ def _build(path: Path, size: int, rows: Callable[[], Iterable]) -> Table:
             time.monotonic() - started,
         )
         return Table(path)
+
+
+def release_pages() -> None:
+    """Unmap the pages of the sequence tables read so far from this process (the
+    page cache keeps them, shared with the machine's other processes; a
+    later read maps them again from it). For after a discovery, so that a
+    worker's resident memory does not keep them."""
+    with _lock:
+        found = list(_tables.values())
+    for table in found:
+        table.release_pages()
 
 
 def forget(folder: Path, keep: set[str]) -> None:

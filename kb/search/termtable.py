@@ -28,6 +28,7 @@ hashes, ascending (uint64), and the term number of each (uint32, padded);
 the terms' UTF-8 text, in the segment's (sorted) order.
 """
 
+import contextlib
 import hashlib
 import mmap
 import os
@@ -205,6 +206,13 @@ class Table:
         text, starts = self._text, self.starts
         return [bytes(text[int(starts[n]) : int(starts[n + 1])]).decode() for n in numbers]
 
+    def release_pages(self) -> None:
+        """Drop this process's mapping of the table's pages (read-only, so
+        nothing is lost: the next read faults them in from the page cache)."""
+        # Closed meanwhile, or a system without madvise: nothing to drop.
+        with contextlib.suppress(ValueError, OSError, AttributeError):
+            self._map.madvise(mmap.MADV_DONTNEED)
+
     def lookup(self, terms: list[str], hashed: "Hashed | None" = None) -> np.ndarray:
         """Each term's number, -1 for a term the segment lacks."""
         if not terms or not self.terms:
@@ -307,6 +315,17 @@ def table(folder: Path | None, segment_id: str, reader, field: str) -> Table | N
             return None
     with _lock:
         return _tables.setdefault(path, found)
+
+
+def release_pages() -> None:
+    """Unmap the pages of the term tables read so far from this process (the
+    page cache keeps them, shared with the machine's other processes; a
+    later read maps them again from it). For after a discovery, so that a
+    worker's resident memory does not keep them."""
+    with _lock:
+        found = list(_tables.values())
+    for table in found:
+        table.release_pages()
 
 
 def forget(folder: Path, keep: set[str]) -> None:

@@ -457,8 +457,15 @@ _tallies_lock = threading.Lock()
 def _give_back_memory() -> None:
     """Return the heap's free pages to the system (glibc keeps what the
     counting's large temporary arrays left free, and a worker's resident
-    memory would stay at its peak)."""
+    memory would stay at its peak); and let go of the index's term and
+    sequence tables' pages read meanwhile (shared page cache, mapped again
+    by the next read)."""
     global _malloc_trim
+    from kb.search import sequences as sequence_tables
+    from kb.search import termtable
+
+    termtable.release_pages()
+    sequence_tables.release_pages()
     if _malloc_trim is None:
         try:
             _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
@@ -1354,6 +1361,10 @@ def discover(
             # (a bitmap of the index each) would stay in the worker.
             with _tallies_lock:
                 _tallies.pop(snap, None)
+            # So do the G² kept by counts (the sizes of this discovery's
+            # sets are in every key): small objects made among the
+            # counting's, they would keep its freed memory from the system.
+            log_likelihood.cache_clear()
             _give_back_memory()
         return found
 
