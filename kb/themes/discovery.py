@@ -620,12 +620,17 @@ def _guesses(subset: _Side, rest: Tally, grams: list[tuple[str, ...]]) -> list[f
 
 
 def _by_guess(grams, guess) -> list[tuple[str, ...]]:
-    """The grams by `guess`, highest first (equal ones in their order);
-    worked out at once when the guess can (its `many`)."""
+    """The grams by `guess`, highest first, equal ones in the order of their
+    words; worked out at once when the guess can (its `many`).
+
+    The order decides which phrases are counted before the cut-offs rise, so
+    which others are left uncounted and how many candidates are tested: it
+    depends on the grams alone, never on the order they come in (out of
+    sets, whose order changes from one process to the next)."""
+    grams = sorted(grams)
     many = getattr(guess, "many", None)
     if many is None:
         return sorted(grams, key=guess, reverse=True)
-    grams = list(grams)
     values = many(grams)
     return [grams[i] for i in sorted(range(len(grams)), key=values.__getitem__, reverse=True)]
 
