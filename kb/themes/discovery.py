@@ -1016,6 +1016,9 @@ def _best(
     )
     found: dict[tuple[str, ...], Finding | None] = {}
     scores: dict[tuple[str, ...], float] = {}
+    # Whether two findings are forms of one idea, kept from one grouping of
+    # the findings to the next (kb.themes.ideas.group).
+    linked: dict = {}
     size = first
     # Every word that may be a finding first: words are few, and their exact
     # counts bound those of the phrases they are in far better than the
@@ -1033,7 +1036,7 @@ def _best(
         # Counted in rounds, best guesses first, each round larger: counting
         # the likeliest first raises the cut-off that lets the rest go.
         size *= 4
-        lists, _ = _ideas(found, value, limit, kind)
+        lists, _ = _ideas(found, value, limit, kind, linked)
         if any(len(lists.get(k, [])) < limit for k in kinds):
             # Anything that may be a finding may still enter.
             needed, most_needed = (lambda gram: True), least
@@ -1062,7 +1065,7 @@ def _best(
             candidates = [*candidates, *more]
             pending = _by_guess(more, guess)
             batch = pending[:size]
-    lists, _ = _ideas(found, value, limit, kind)
+    lists, _ = _ideas(found, value, limit, kind, linked)
     # Every candidate is a test: those counted with their exact G², the
     # others with the bound that left them uncounted.
     bounded = (bound for gram, bound in first_bounds.items() if gram not in scores)
@@ -1114,10 +1117,10 @@ def _needed(lists, kinds, cutoff, kind, bounds: _Bounds, value_bound):
     return needed
 
 
-def _ideas(found: Mapping, value, limit: int, kind):
+def _ideas(found: Mapping, value, limit: int, kind, linked: dict | None = None):
     findings = (f for f in found.values() if f is not None)
     with _stage("ideas"):
-        return ideas.ranked(findings, value, limit, lambda f: kind(f.terms))
+        return ideas.ranked(findings, value, limit, lambda f: kind(f.terms), linked)
 
 
 def _exact(
