@@ -627,12 +627,17 @@ def _guesses(subset: _Side, rest: Tally, grams: list[tuple[str, ...]]) -> list[f
 
 
 def _by_guess(grams, guess) -> list[tuple[str, ...]]:
-    """The grams by `guess`, highest first (equal ones in their order);
-    worked out at once when the guess can (its `many`)."""
+    """The grams by `guess`, highest first, equal ones in the order of their
+    words; worked out at once when the guess can (its `many`).
+
+    The order decides which phrases are counted before the cut-offs rise, so
+    which others are left uncounted and how many candidates are tested: it
+    depends on the grams alone, never on the order they come in (out of
+    sets, whose order changes from one process to the next)."""
+    grams = sorted(grams)
     many = getattr(guess, "many", None)
     if many is None:
         return sorted(grams, key=guess, reverse=True)
-    grams = list(grams)
     values = many(grams)
     return [grams[i] for i in sorted(range(len(grams)), key=values.__getitem__, reverse=True)]
 
@@ -1018,6 +1023,9 @@ def _best(
     )
     found: dict[tuple[str, ...], Finding | None] = {}
     scores: dict[tuple[str, ...], float] = {}
+    # Whether two findings are forms of one idea, kept from one grouping of
+    # the findings to the next (kb.themes.ideas.group).
+    linked: dict = {}
     size = first
     # Every word that may be a finding first: words are few, and their exact
     # counts bound those of the phrases they are in far better than the
@@ -1035,7 +1043,7 @@ def _best(
         # Counted in rounds, best guesses first, each round larger: counting
         # the likeliest first raises the cut-off that lets the rest go.
         size *= 4
-        lists, _ = _ideas(found, value, limit, kind)
+        lists, _ = _ideas(found, value, limit, kind, linked)
         if any(len(lists.get(k, [])) < limit for k in kinds):
             # Anything that may be a finding may still enter.
             needed, most_needed = (lambda gram: True), least
@@ -1064,7 +1072,7 @@ def _best(
             candidates = [*candidates, *more]
             pending = _by_guess(more, guess)
             batch = pending[:size]
-    lists, _ = _ideas(found, value, limit, kind)
+    lists, _ = _ideas(found, value, limit, kind, linked)
     # Every candidate is a test: those counted with their exact G², the
     # others with the bound that left them uncounted.
     bounded = (bound for gram, bound in first_bounds.items() if gram not in scores)
@@ -1116,10 +1124,10 @@ def _needed(lists, kinds, cutoff, kind, bounds: _Bounds, value_bound):
     return needed
 
 
-def _ideas(found: Mapping, value, limit: int, kind):
+def _ideas(found: Mapping, value, limit: int, kind, linked: dict | None = None):
     findings = (f for f in found.values() if f is not None)
     with _stage("ideas"):
-        return ideas.ranked(findings, value, limit, lambda f: kind(f.terms))
+        return ideas.ranked(findings, value, limit, lambda f: kind(f.terms), linked)
 
 
 def _exact(

@@ -64,9 +64,15 @@ def absorbs(phrase: Form, word: Form) -> bool:
     return word.terms[0] in phrase.terms and phrase.subset >= MERGE * word.subset
 
 
-def group(phrases: Iterable[Form]) -> list[list[Form]]:
-    """The phrases linked as forms of one idea, each group's shown form first."""
+def group(phrases: Iterable[Form], linked: dict | None = None) -> list[list[Form]]:
+    """The phrases linked as forms of one idea, each group's shown form first.
+
+    `linked`, when given, keeps same_idea of each pair of phrases (by their
+    terms) for the next call: discovery groups its findings again each time
+    it has counted more of them, and most pairs were compared before."""
     found = list(phrases)
+    if linked is None:
+        linked = {}
     parent = list(range(len(found)))
 
     def root(i: int) -> int:
@@ -85,7 +91,14 @@ def group(phrases: Iterable[Form]) -> list[list[Form]]:
             for j in members[x + 1 :]:
                 if found[j].subset < MERGE * found[i].subset:
                     break  # the rest are rarer still
-                if root(i) != root(j) and same_idea(found[i], found[j]):
+                if root(i) == root(j):
+                    continue
+                a, b = found[i], found[j]
+                key = (a.terms, b.terms)
+                same = linked.get(key)
+                if same is None:
+                    same = linked[key] = same_idea(a, b)
+                if same:
                     parent[root(j)] = root(i)
     groups: dict[int, list[Form]] = defaultdict(list)
     for i, f in enumerate(found):
@@ -103,13 +116,13 @@ def _ordered(members: list[Form]) -> list[Form]:
     return [shown, *rest]
 
 
-def ideas(findings: Iterable[Form]) -> list[Idea]:
+def ideas(findings: Iterable[Form], linked: dict | None = None) -> list[Idea]:
     # In a fixed order: candidates come out of sets, whose order changes from
     # one process to the next, and grouping keeps ties in the order given; so
     # every worker shows the same forms of an idea in the same order.
     found = sorted(findings, key=lambda f: (-f.score, f.terms))
     words = [f for f in found if len(f.terms) == 1]
-    merged = [Idea(forms) for forms in group(f for f in found if len(f.terms) > 1)]
+    merged = [Idea(forms) for forms in group((f for f in found if len(f.terms) > 1), linked)]
     by_term: dict[str, list[Idea]] = defaultdict(list)
     for idea in merged:
         for term in idea.terms:
@@ -129,11 +142,16 @@ def ideas(findings: Iterable[Form]) -> list[Idea]:
 
 
 def ranked(
-    findings: Iterable[Form], value: Callable[[Any], float], limit: int, kind: Callable[[Any], Any]
+    findings: Iterable[Form],
+    value: Callable[[Any], float],
+    limit: int,
+    kind: Callable[[Any], Any],
+    linked: dict | None = None,
 ) -> tuple[dict[Any, list[Idea]], list[Idea]]:
     """The best `limit` ideas of each kind (the kind of their shown form),
-    by the best `value` of their forms; and every idea, best first."""
-    every = ideas(findings)
+    by the best `value` of their forms; and every idea, best first
+    (`linked`: see group)."""
+    every = ideas(findings, linked)
     every.sort(key=lambda i: (-i.strength(value), -max(f.score for f in i.forms), i.shown.terms))
     lists: dict[Any, list[Idea]] = defaultdict(list)
     for idea in every:
