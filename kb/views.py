@@ -1,4 +1,4 @@
-"""The home page."""
+"""The home page, and the site icon at the address browsers ask for."""
 
 from datetime import date
 
@@ -15,6 +15,12 @@ from kb.permissions import visible_debriefs
 from kb.practices.queries import featured_for
 
 bp = Blueprint("main", __name__)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    # Pages name their icon; browsers and tools that do not read pages ask here.
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.get("/")
