@@ -235,6 +235,16 @@ def test_an_empty_subset_says_so(client, auth, users, tiny):
     assert "No submitted debrief matches this subset." in html
 
 
+def test_a_subset_that_is_the_whole_background_says_what_to_change(client, auth, users, tiny):
+    # The page's defaults: every debrief, against every debrief.
+    auth.login(users.manager)
+    html = client.get("/themes/discover?min_support=2").get_data(as_text=True)
+    assert "The subset is the whole background" in html
+    assert "Narrow the subset" in html
+    assert "Nothing was compared." in html
+    assert "Nothing stands out" not in html
+
+
 def test_discovery_results_follow_a_new_debrief_at_once(app, users, make_debrief, tiny):
     snap = engine.snapshot()
     first = discovery.discover(snap, term_cache(), "", {"outcome": "lost"}, "all", 2)

@@ -1450,7 +1450,11 @@ def _discover(
     elif not subset.size:
         warnings.append("No submitted debrief matches this subset.")
     else:
-        warnings.append("The background has no debriefs outside the subset to compare with.")
+        warnings.append(
+            "The subset is the whole background: there are no other debriefs to compare it "
+            "with. Narrow the subset (an outcome, a competitor, a segment or a period), or "
+            "give it a period and compare it with the previous one."
+        )
 
     emerging, now_period, before_period = _emerging(
         snap, terms, query, filters, subset, period, today, min_support, limit, left, reads
