@@ -540,7 +540,7 @@ def all_matches(index: SearchIndex, user: User, params: SearchParams | Mapping) 
 LIKE_CATEGORY = 2.0
 LIKE_COMPETITOR = 2.0
 LIKE_TERMS = 12
-LIKE_PHRASE = 0.5  # a shared pair of adjacent words, against a shared word
+LIKE_PHRASE = 0.25  # a shared pair of adjacent words, against a shared word
 LIKE_WORDS_SHOWN = 3  # words or phrases, each counting as one
 # What may stand between two words of one phrase: spaces and words that are
 # not indexed ("of", "the"), not a full stop, comma or bracket.
