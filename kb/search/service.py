@@ -6,6 +6,7 @@ database, which is what pages show."""
 import heapq
 import logging
 import math
+import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from kb.models import Deal, Debrief, Reason, ReasonCategory, Role, User
 from kb.permissions import can_view_debrief
 from kb.search import query as user_query
 from kb.search import record_ids, spelling
-from kb.search.analysis import analyse, spans, stem
+from kb.search.analysis import PAIR_SEPARATOR, analyse, spans, stem
 from kb.search.docsets import View, bitmap, members
 from kb.search.documents import (
     DEBRIEF,
@@ -533,11 +534,17 @@ def all_matches(index: SearchIndex, user: User, params: SearchParams | Mapping) 
 
 
 # What "more like this" compares, and how much a shared one weighs against
-# a shared word (each is also weighted by how rare it is).
+# a shared word (each is also weighted by how rare it is). Two shared words
+# said next to each other in both debriefs are also a shared phrase, which
+# weighs a little more, and is shown whole rather than word by word.
 LIKE_CATEGORY = 2.0
 LIKE_COMPETITOR = 2.0
 LIKE_TERMS = 12
-LIKE_WORDS_SHOWN = 3
+LIKE_PHRASE = 0.25  # a shared pair of adjacent words, against a shared word
+LIKE_WORDS_SHOWN = 3  # words or phrases, each counting as one
+# What may stand between two words of one phrase: spaces and words that are
+# not indexed ("of", "the"), not a full stop, comma or bracket.
+_PHRASE_GAP = re.compile(r"[\s\w'’\-\u2010\u2011]*")
 
 
 def _like_facets(debrief: Debrief) -> list[tuple[str, str, str]]:
@@ -553,19 +560,35 @@ def _like_facets(debrief: Debrief) -> list[tuple[str, str, str]]:
     return [(f, term, label) for (f, term), label in facets.items()]
 
 
-def _like_terms(view: View, debrief: Debrief) -> tuple[list[tuple[str, str, float]], dict]:
+@dataclass
+class _Said:
+    """What a debrief says, for "more like this": its weighted words and
+    pairs of adjacent words, each word as first written, and its runs of
+    weighted words that may form a phrase (each run's text, and the words'
+    places in it)."""
+
+    terms: list[tuple[str, str, float]]
+    written: dict[str, str]
+    runs: list[tuple[str, list[tuple[int, int, str]]]]
+
+
+def _like_terms(view: View, debrief: Debrief) -> _Said:
     """The weighted words of what the debrief says and why (reasons, quotes,
     notes, lessons): not the deal's name or account, whose words would match
     other accounts (Sterling Labs and Sterling Plastics), nor competitor names,
-    compared as competitors. Also each word as written, to show it."""
+    compared as competitors. Also each word as written, to show it, and the
+    pairs of weighted words said next to each other, weighted as phrases."""
     deal = debrief.deal
     names = [deal.name, deal.account, *(c.name for c in deal.competitors)]
     names += [r.competitor.name for r in debrief.reasons if r.competitor]
     left_out = set(analyse(" ".join(names)))
     counts: dict[str, int] = {}
     written: dict[str, str] = {}
+    found: list[tuple[str, list[tuple[int, int, str]]]] = []
     for section in debrief_sections(debrief):
-        for start, end, term in spans(section.text):
+        words = [(start, end, term) for start, end, term in spans(section.text)]
+        found.append((section.text, words))
+        for start, end, term in words:
             if term not in left_out:
                 counts[term] = counts.get(term, 0) + 1
                 written.setdefault(term, section.text[start:end].lower())
@@ -577,13 +600,90 @@ def _like_terms(view: View, debrief: Debrief) -> tuple[list[tuple[str, str, floa
         if df > 1 and (df <= view.doc_count / 2 or view.doc_count < 20):
             weighted.append((count * view.idf("text", term), term))
     terms = [("text", term, 1.0) for _, term in sorted(weighted, reverse=True)[:LIKE_TERMS]]
-    return terms, written
+    chosen = {term for _, term, _ in terms}
+    # Runs of chosen words, each next to the one before with nothing but
+    # spaces and unindexed words between them.
+    runs = []
+    for text, words in found:
+        run: list[tuple[int, int, str]] = []
+        for word in words:
+            joined = run and _PHRASE_GAP.fullmatch(text, run[-1][1], word[0])
+            if word[2] in chosen and joined:
+                run.append(word)
+                continue
+            if len(run) > 1:
+                runs.append((text, run))
+            run = [word] if word[2] in chosen else []
+        if len(run) > 1:
+            runs.append((text, run))
+    said_pairs = {
+        a[2] + PAIR_SEPARATOR + b[2] for _, run in runs for a, b in zip(run, run[1:], strict=False)
+    }
+    terms += [
+        ("pairs", pair, LIKE_PHRASE)
+        for pair in sorted(said_pairs)
+        if view.doc_frequency("pairs", pair) > 1
+    ]
+    return _Said(terms, written, runs)
+
+
+def _shared_said(
+    view: View, said: _Said, docnum: int, docs: dict[tuple[str, str], int]
+) -> list[str]:
+    """What the debrief at `docnum` shares of what `said` says, as written
+    there, best first: the shared words, and, instead of its words, each
+    phrase said in both (its words adjacent in the other debrief too).
+    `docs` caches each (field, term)'s documents for the next hit."""
+
+    def has(fieldname: str, term: str) -> bool:
+        if (fieldname, term) not in docs:
+            docs[fieldname, term] = view.docs(fieldname, term)
+        return bool(docs[fieldname, term] >> docnum & 1)
+
+    rank: dict[str, int] = {}
+    for fieldname, term, _ in said.terms:
+        if fieldname == "text" and has(fieldname, term):
+            rank[term] = len(rank)
+    phrases: dict[tuple[str, ...], tuple[int, int, str]] = {}
+
+    def keep(text: str, phrase: list[tuple[int, int, str]]) -> None:
+        if len(phrase) > 1:
+            key = tuple(term for _, _, term in phrase)
+            shown = text[phrase[0][0] : phrase[-1][1]].lower()
+            phrases.setdefault(key, (min(rank[t] for t in key), len(phrases), shown))
+
+    for text, run in said.runs:
+        phrase: list[tuple[int, int, str]] = []
+        for word in run:
+            term = word[2]
+            if term not in rank or (
+                phrase and not has("pairs", phrase[-1][2] + PAIR_SEPARATOR + term)
+            ):
+                keep(text, phrase)
+                phrase = []
+            if term in rank:
+                phrase.append(word)
+        keep(text, phrase)
+    # A phrase inside a longer shared one is said by the longer one.
+    for key in list(phrases):
+        if any(len(other) > len(key) and _inside(key, other) for other in phrases):
+            del phrases[key]
+    covered = {term for key in phrases for term in key}
+    shown = [(r, -1, said.written[t]) for t, r in rank.items() if t not in covered]
+    shown += phrases.values()
+    return [f"“{text}”" for _, _, text in sorted(shown)[:LIKE_WORDS_SHOWN]]
+
+
+def _inside(part: tuple[str, ...], whole: tuple[str, ...]) -> bool:
+    """Whether `part` is a run of consecutive words of `whole`."""
+    n = len(part)
+    return any(whole[i : i + n] == part for i in range(len(whole) - n + 1))
 
 
 def more_like_this(index: SearchIndex, user: User, debrief_id: int, limit: int = 5) -> list[Hit]:
     """Debriefs `user` may read that say the most alike and why: shared
-    reason categories and competitors, and the words of their reasons,
-    quotes, notes and lessons. Each hit says what the two share."""
+    reason categories and competitors, and the words and phrases of their
+    reasons, quotes, notes and lessons. Each hit says what the two share."""
     debrief = db.session.get(Debrief, debrief_id)
     view = index.view()
     if debrief is None or view is None or not can_view_debrief(user, debrief):
@@ -605,20 +705,21 @@ def more_like_this(index: SearchIndex, user: User, debrief_id: int, limit: int =
         for docnum in members(matched):
             scores[docnum] = scores.get(docnum, 0.0) + weight
             shared.setdefault(docnum, []).append(label)
-    terms, written = _like_terms(view, debrief)
-    if terms:
+    said = _like_terms(view, debrief)
+    term_docs: dict[tuple[str, str], int] = {}
+    if said.terms:
         worded = 0
-        for _, term, _ in terms:
-            worded |= view.docs("text", term)
-        for score, docnum in view.top_scored(worded & pool, terms, max(50, 10 * limit)):
+        for fieldname, term, _ in said.terms:
+            term_docs[fieldname, term] = view.docs(fieldname, term)
+            worded |= term_docs[fieldname, term]
+        for score, docnum in view.top_scored(worded & pool, said.terms, max(50, 10 * limit)):
             scores[docnum] = scores.get(docnum, 0.0) + score
     best = heapq.nlargest(limit, scores.items(), key=lambda item: (item[1], item[0]))
     hits = _load_hits(user, [(score, docnum) for docnum, score in best], view)
     docnums = {parse_key(view.key(docnum))[1]: docnum for docnum, _ in best}
     for hit in hits:
         docnum = docnums[hit.id]
-        words = [written[t] for _, t, _ in terms if view.docs("text", t) >> docnum & 1]
-        hit.shared = shared.get(docnum, []) + [f"“{w}”" for w in words[:LIKE_WORDS_SHOWN]]
+        hit.shared = shared.get(docnum, []) + _shared_said(view, said, docnum, term_docs)
     return hits
 
 
