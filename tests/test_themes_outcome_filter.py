@@ -2,15 +2,21 @@
 won): its win rate when mentioned would be 100 % or 0 % by definition, so
 the overview, its page, its charts, the exports and the API show no rate but
 say why, while its mentions and revenue stay; a theme without such a filter
-still shows its rate."""
+still shows its rate; and the theme form says so while an outcome is
+chosen."""
 
 import json
 import re
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 
+from kb.extensions import db
+from kb.models import Theme
 from kb.themes import figures, service
+from tests.browser import expect
+from tests.conftest import PASSWORD
 from tests.test_exports import read_csv, read_xlsx
 from tests.test_themes_figures import PHRASE, QUIET, SAYS, rep
 
@@ -202,3 +208,55 @@ def test_the_openapi_document_describes_the_withheld_rate(client):
     assert schemas["ThemeOut"]["properties"]["figures"]["properties"]["deals_mentioning"] == {
         "$ref": "#/components/schemas/ThemeDeals"
     }
+
+
+# ------------------------------------------------------------ the form
+
+
+def test_the_form_says_a_theme_of_one_outcome_shows_no_rate(client, auth, users, themes):
+    auth.login(users.manager)
+    help_line = re.compile(
+        r'<p class="help fixed-outcome-help" id="fixed-outcome-help">[^<]*'
+        r"win rate when mentioned cannot be shown[^<]*Leave the outcome out[^<]*</p>"
+    )
+    new = client.get("/themes/new").get_data(as_text=True)
+    assert help_line.search(new)
+    edit = client.get(f"/themes/{themes['won'].id}/edit").get_data(as_text=True)
+    assert help_line.search(edit) and '<option selected value="won">' in edit
+    # It is advice, not a rule: a theme of lost deals is saved.
+    response = client.post(
+        "/themes/new",
+        data={
+            "name": "Loss reasons",
+            "query": "",
+            "filters-outcome": "lost",
+            "polarity": "weakness",
+            "status": "tracked",
+            "owner_id": "",
+        },
+    )
+    assert response.status_code == 302
+    saved = db.session.scalar(select(Theme).where(Theme.name == "Loss reasons"))
+    assert saved.filters == {"outcome": "lost"}
+
+
+@pytest.mark.browser
+def test_the_form_help_shows_while_an_outcome_is_chosen(app, users, live_server, browser_page):
+    page = browser_page
+    page.goto(f"{live_server}/login")
+    page.get_by_label("E-mail").fill(users.manager.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{live_server}/themes/new")
+    note = page.locator("#fixed-outcome-help")
+    expect(note).to_be_hidden()
+    page.get_by_label("Outcome").select_option("won")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("cannot be shown")
+    page.get_by_label("Outcome").select_option("")
+    expect(note).to_be_hidden()
+    page.get_by_label("Who won").select_option("us")
+    expect(note).to_be_visible()
+    # A theme prefilled from a search of won deals says so at once.
+    page.goto(f"{live_server}/themes/new?q=pricing&outcome=won")
+    expect(page.locator("#fixed-outcome-help")).to_be_visible()
