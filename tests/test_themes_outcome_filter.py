@@ -2,8 +2,8 @@
 won): its win rate when mentioned would be 100 % or 0 % by definition, so
 the overview, its page, its charts, the exports and the API show no rate but
 say why, while its mentions and revenue stay; a theme without such a filter
-still shows its rate; and the theme form says so while an outcome is
-chosen."""
+still shows its rate; the theme form says so while an outcome is chosen; and
+the demo's mutual-action-plan theme shows a real figure."""
 
 import json
 import re
@@ -12,9 +12,14 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from kb import search
+from kb.analytics.periods import rolling
+from kb.demo.generator import generate_with_showcase
+from kb.demo.stories import THEMES
 from kb.extensions import db
 from kb.models import Theme
-from kb.themes import figures, service
+from kb.themes import engine, figures, service
+from kb.themes.facts import deal_facts
 from tests.browser import expect
 from tests.conftest import PASSWORD
 from tests.test_exports import read_csv, read_xlsx
@@ -260,3 +265,29 @@ def test_the_form_help_shows_while_an_outcome_is_chosen(app, users, live_server,
     # A theme prefilled from a search of won deals says so at once.
     page.goto(f"{live_server}/themes/new?q=pricing&outcome=won")
     expect(page.locator("#fixed-outcome-help")).to_be_visible()
+
+
+# ------------------------------------------------------------ the demo
+
+
+def test_the_demo_mutual_action_plan_theme_shows_a_real_rate(app, users):
+    story = next(t for t in THEMES if t.name == "Mutual action plans win deals")
+    assert figures.fixed_outcome(story.filters) is None
+    assert all(figures.fixed_outcome(t.filters) is None for t in THEMES)
+    generate_with_showcase(600, 11, None, anchor=date.today())
+    search.catch_up()
+    theme = db.session.scalar(select(Theme).where(Theme.name == story.name))
+    assert figures.rate_withheld(theme) is None
+    found = figures.figures(
+        engine.snapshot(),
+        deal_facts(),
+        theme,
+        rolling("365d", date.today()),
+        date.today(),
+        "quarter",
+    )
+    # Compared with all deals, not fixed by its filters: the deals that
+    # mention it are won clearly more often than the period's deals.
+    assert found.mentioned.decided >= 30
+    assert found.mentioned.rate > found.baseline.rate + 0.2
+    assert found.comparison.significant
