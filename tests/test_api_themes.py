@@ -155,7 +155,13 @@ def test_a_theme_comes_with_the_figures_of_its_page(api, users, make_debrief):
     body = api.get(users.rep, f"{URL}/{theme_id}").json
     f = body["figures"]
     assert (f["mentions"], f["debriefs"], f["total_mentions"]) == (3, 4, 3)
-    assert f["deals_mentioning"] == {"won": 1, "lost": 2, "no_decision": 0, "win_rate": 1 / 3}
+    assert f["deals_mentioning"] == {
+        "won": 1,
+        "lost": 2,
+        "no_decision": 0,
+        "win_rate": 1 / 3,
+        "win_rate_withheld": None,
+    }
     assert f["baseline"]["lost"] == 3 and f["baseline"]["won"] == 1
     assert f["revenue"] == {"USD": {"won": 48000.0, "lost": 96000.0}}
     assert [s["label"] for s in f["by_competitor"]] == ["Acme"]

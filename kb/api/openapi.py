@@ -381,8 +381,38 @@ def _model_schemas() -> dict[str, Any]:
     return schemas
 
 
+_COUNT = {"type": "integer", "minimum": 0}
+# The deals mentioning a theme, as its figures give them (the overview's,
+# its page's, and per competitor, segment and before/after window).
+THEME_DEALS = {
+    "type": "object",
+    "description": "Deals with a debrief mentioning the theme, by outcome. `win_rate` is "
+    "won ÷ (won + lost), null without decided deals, and null where the theme's own filters "
+    "fix the outcome (an outcome, or who won): a theme of won deals only would be won 100% "
+    "of the time. `win_rate_withheld` then says why in plain words; otherwise it is null.",
+    "properties": {
+        "won": _COUNT,
+        "lost": _COUNT,
+        "no_decision": _COUNT,
+        "win_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+        "win_rate_withheld": {
+            "type": ["string", "null"],
+            "examples": ["this theme counts won deals only"],
+        },
+    },
+    "required": ["won", "lost", "no_decision", "win_rate", "win_rate_withheld"],
+}
+
+
 def _components() -> dict[str, Any]:
     loose = {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}
+    theme_out = deepcopy(loose)
+    theme_out["properties"]["figures"] = {
+        "type": "object",
+        "description": "With figures=1 (the list) or on a theme's own route: its figures "
+        "for the period.",
+        "properties": {"deals_mentioning": _ref("ThemeDeals")},
+    }
     return {
         "securitySchemes": {
             "bearerAuth": {
@@ -402,7 +432,9 @@ def _components() -> dict[str, Any]:
                 "required": ["error", "message"],
             },
             "Empty": {"type": "object", "additionalProperties": False},
-            **{name: loose for name in ("DebriefOut", "DealOut", "PracticeOut", "ThemeOut")},
+            **{name: loose for name in ("DebriefOut", "DealOut", "PracticeOut")},
+            "ThemeOut": theme_out,
+            "ThemeDeals": THEME_DEALS,
             **_model_schemas(),
         },
     }

@@ -59,6 +59,17 @@ def _rate_json(rate: WinRate) -> dict[str, Any]:
     }
 
 
+def _mentioned_json(rate: WinRate, withheld: str | None) -> dict[str, Any]:
+    """The deals mentioning a theme. Where the theme's own filters fix the
+    outcome, `win_rate` is null and `win_rate_withheld` says why (it would be
+    100 % or 0 % by definition); otherwise `win_rate_withheld` is null."""
+    body = _rate_json(rate)
+    if withheld:
+        body["win_rate"] = None
+    body["win_rate_withheld"] = withheld
+    return body
+
+
 def _revenue_json(revenue: figures.Revenue) -> dict[str, dict[str, float]]:
     return {
         c: {"won": revenue.won.get(c, 0.0), "lost": revenue.lost.get(c, 0.0)}
@@ -82,9 +93,10 @@ def list_themes():
         if found is None:
             raise _no_index()
         rows, _, baseline, as_of = found
-        by_id = {row.theme.id: row.figures for row in rows}
+        by_id = {row.theme.id: row for row in rows}
         for item in items:
-            f = by_id[item["id"]]
+            row = by_id[item["id"]]
+            f = row.figures
             item["figures"] = {
                 "period": _period_json(period),
                 "previous_period": _period_json(period.previous()),
@@ -94,7 +106,7 @@ def list_themes():
                 "previous_share": f.before_share,
                 "growth": f.growth,
                 "quarters": dict(zip(f.quarters, f.spark, strict=True)),
-                "deals_mentioning": _rate_json(f.mentioned),
+                "deals_mentioning": _mentioned_json(f.mentioned, row.rate_withheld),
                 "baseline": _rate_json(baseline),
                 "revenue": _revenue_json(f.revenue),
                 "warnings": f.warnings,
@@ -113,23 +125,23 @@ def create_theme():
     return theme_json(theme), 201, {"Location": location}
 
 
-def _split_json(split: figures.Split) -> dict[str, Any]:
+def _split_json(split: figures.Split, withheld: str | None) -> dict[str, Any]:
     return {
         "label": split.label,
         "mentions": split.mentions,
         "debriefs": split.debriefs,
         "share": split.share,
-        "deals_mentioning": _rate_json(split.mentioned),
+        "deals_mentioning": _mentioned_json(split.mentioned, withheld),
     }
 
 
-def _window_json(window: figures.Window) -> dict[str, Any]:
+def _window_json(window: figures.Window, withheld: str | None) -> dict[str, Any]:
     return {
         "period": _period_json(window.period),
         "mentions": window.mentions,
         "debriefs": window.debriefs,
         "share": window.share,
-        "deals_mentioning": _rate_json(window.mentioned),
+        "deals_mentioning": _mentioned_json(window.mentioned, withheld),
         "baseline": _rate_json(window.baseline),
     }
 
@@ -141,6 +153,7 @@ def figures_json(theme: Theme, period: Period, by: str) -> dict[str, Any]:
     match = figures.match_theme(snap, theme)
     quotes = evidence.best_quotes(snap, match)
     ba = found.before_after
+    withheld = figures.rate_withheld(theme)
     return {
         "period": _period_json(period),
         "previous_period": _period_json(period.previous()),
@@ -151,7 +164,7 @@ def figures_json(theme: Theme, period: Period, by: str) -> dict[str, Any]:
         "previous_mentions": found.prev_mentions,
         "previous_debriefs": found.prev_debriefs,
         "previous_share": found.prev_share,
-        "deals_mentioning": _rate_json(found.mentioned),
+        "deals_mentioning": _mentioned_json(found.mentioned, withheld),
         "baseline": _rate_json(found.baseline),
         "revenue": _revenue_json(found.revenue),
         "trend": {
@@ -160,13 +173,13 @@ def figures_json(theme: Theme, period: Period, by: str) -> dict[str, Any]:
                 {"label": p.label, "debriefs": p.debriefs, **p.by_outcome} for p in found.trend
             ],
         },
-        "by_competitor": [_split_json(s) for s in found.by_competitor],
-        "by_segment": [_split_json(s) for s in found.by_segment],
+        "by_competitor": [_split_json(s, withheld) for s in found.by_competitor],
+        "by_segment": [_split_json(s, withheld) for s in found.by_segment],
         "before_after": (
             {
                 "addressed_on": ba.addressed_on.isoformat(),
-                "before": _window_json(ba.before),
-                "after": _window_json(ba.after),
+                "before": _window_json(ba.before, withheld),
+                "after": _window_json(ba.after, withheld),
             }
             if ba
             else None

@@ -96,7 +96,9 @@ THEMES = (
     StoryTheme(
         name="Mutual action plans win deals",
         query='"mutual action plan"',
-        filters={"outcome": "won"},
+        # No outcome filter: its win rate when mentioned is compared with all
+        # deals' (a theme of won deals only would be won 100 % of the time).
+        filters={},
         polarity=Polarity.STRENGTH,
         status=ThemeStatus.TRACKED,
         owner="mona.manager",

@@ -119,6 +119,7 @@ THEME_COLUMNS = (
     Column("mentions_before", "Mentions before", 10),
     Column("growth", "Growth", 9),
     Column("win_rate", "Win rate when mentioned", 12),
+    Column("win_rate_withheld", "Why no win rate", 28),
     Column("won", "Won", 7),
     Column("lost", "Lost", 7),
     Column("no_decision", "No decision", 9),
@@ -181,6 +182,7 @@ def theme_documents(period: Period, today: date) -> Iterator[dict[str, Any]]:
     themes = _themes()
     found = reports.overview(themes, period, "name", today) if snap is not None else None
     by_theme = {row.theme.id: row.figures for row in found[0]} if found else {}
+    # The rate of a theme whose filters fix the outcome is left out, with why.
     for theme in themes:
         numbers = by_theme.get(theme.id)
         quotes = []
@@ -197,6 +199,7 @@ def theme_documents(period: Period, today: date) -> Iterator[dict[str, Any]]:
                     }
                 )
         mentioned = numbers.mentioned if numbers else None
+        withheld = figures.rate_withheld(theme)
         yield {
             "id": theme.id,
             "name": theme.name,
@@ -209,7 +212,8 @@ def theme_documents(period: Period, today: date) -> Iterator[dict[str, Any]]:
             "mentions": numbers.now if numbers else None,
             "mentions_before": numbers.before if numbers else None,
             "growth": numbers.growth if numbers else None,
-            "win_rate": mentioned.rate if mentioned else None,
+            "win_rate": mentioned.rate if mentioned and not withheld else None,
+            "win_rate_withheld": withheld,
             "won": mentioned.won if mentioned else None,
             "lost": mentioned.lost if mentioned else None,
             "no_decision": mentioned.no_decision if mentioned else None,

@@ -10,8 +10,10 @@ the outbox position (cache.cached).
 """
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from kb.analytics import stats
 from kb.analytics.cache import cached
@@ -31,6 +33,48 @@ MAX_MONTHS = 60
 def definition(theme: Theme) -> tuple:
     """What a theme's figures depend on, as a hashable cache key."""
     return (theme.query or "", json.dumps(theme.filters or {}, sort_keys=True))
+
+
+# What a theme of one outcome counts, in plain words: its win rate when
+# mentioned would be fixed by its own filters (100 % of won deals are won).
+ONLY_OUTCOME = {
+    "won": "won deals only",
+    "lost": "lost deals only",
+    "no_decision": "deals that ended with no decision only",
+}
+ONLY_WINNER = {
+    "us": "deals we won only",
+    "no_decision": "deals that ended with no decision only",
+    "in_house": "deals the buyer built in-house only",
+}
+
+
+def _one(value: Any) -> str | None:
+    """A filter's single value; None for none or several (any of)."""
+    if isinstance(value, list):
+        value = value[0] if len(value) == 1 else None
+    return value if isinstance(value, str) and value else None
+
+
+def fixed_outcome(filters: Mapping[str, Any] | None) -> str | None:
+    """Why a theme's win rate when mentioned says nothing, or None: its own
+    filters fix the outcome (an outcome, or who won: we did, or we did not).
+    Mentions, growth and revenue still mean something; the rate does not."""
+    filters = filters or {}
+    outcome = _one(filters.get("outcome"))
+    if outcome in ONLY_OUTCOME:
+        return f"this theme counts {ONLY_OUTCOME[outcome]}"
+    winner = _one(filters.get("winner"))
+    if winner is None:
+        return None
+    if winner in ONLY_WINNER:
+        return f"this theme counts {ONLY_WINNER[winner]}"
+    return f"this theme counts deals {winner} won only"
+
+
+def rate_withheld(theme: Theme) -> str | None:
+    """Why the theme's win rate when mentioned is not shown, or None."""
+    return fixed_outcome(theme.filters)
 
 
 def theme_match(snap: Snapshot, query: str, filters_json: str) -> Match:

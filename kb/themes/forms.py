@@ -28,6 +28,12 @@ HELP = {
     "addressed_on": "Required when the status is addressed: the day the fix shipped "
     "(the theme page compares before and after it).",
     "addressed_action": "What was done: a new pricing option, a battlecard, a product change…",
+    # Shown while an outcome (or who won) is chosen: see figures.fixed_outcome.
+    "fixed_outcome": "With an outcome (or who won) chosen, the theme's win rate when "
+    "mentioned cannot be shown: every deal it counts has that outcome, so the rate would be "
+    "100% or 0%. Leave the outcome out to compare the deals that mention it with all deals. "
+    "A theme of one outcome, such as a list of loss reasons, still shows its mentions, "
+    "growth and revenue.",
 }
 
 
@@ -86,6 +92,7 @@ class ThemeForm(FlaskForm):
     addressed_action = TextAreaField("What was done", description=HELP["addressed_action"])
     owner_id = SelectField("Owner", validate_choice=False)
     notes = TextAreaField("Notes")
+    fixed_outcome_help = HELP["fixed_outcome"]
 
     def fill_choices(self, keep_categories: set[str] = frozenset()) -> None:
         blank = _options(("", "Any"))

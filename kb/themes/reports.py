@@ -49,6 +49,11 @@ class OverviewRow:
         )
         return f"Mentions per quarter: {points}"
 
+    @property
+    def rate_withheld(self) -> str | None:
+        """Why no win rate when mentioned is shown: the theme's filters fix it."""
+        return figures.rate_withheld(self.theme)
+
 
 class OverviewResult(NamedTuple):
     rows: list[OverviewRow]
@@ -124,31 +129,44 @@ def trend_chart(found: figures.Figures, by: str) -> Chart:
     )
 
 
-def win_rate_chart(found: figures.Figures) -> Chart:
+def _rate_cells(rate: WinRate, withheld: str | None) -> list[str]:
+    """Win rate and interval cells of a chart's table; a dash where the
+    theme's filters fix the outcome."""
+    if withheld:
+        return ["—", "—"]
+    return [percent(rate.rate), interval(rate.won, rate.decided)]
+
+
+def _withheld_note(withheld: str | None) -> str:
+    return f"No win rate when mentioned: {withheld}." if withheld else ""
+
+
+def win_rate_chart(found: figures.Figures, withheld: str | None = None) -> Chart:
     pairs = [("When mentioned", found.mentioned), ("All debriefed deals", found.baseline)]
+    shown = [None if withheld and r is found.mentioned else r for _, r in pairs]
     return Chart(
         id="win-rate",
         caption="Win rate when the theme is mentioned, against all debriefed deals",
         kind="hbar",
         unit="percent",
         labels=[label for label, _ in pairs],
-        series=[Series("Win rate", [rate_value(r.rate) for _, r in pairs], tone="won")],
+        series=[Series("Win rate", [rate_value(r.rate) if r else None for r in shown], tone="won")],
         head=["Deals", "Won", "Lost", "Win rate", "95% interval", "No decision"],
         rows=[
             [
                 label,
                 f"{r.won:,}",
                 f"{r.lost:,}",
-                percent(r.rate),
-                interval(r.won, r.decided),
+                *_rate_cells(r, None if s else withheld),
                 f"{r.no_decision:,}",
             ]
-            for label, r in pairs
+            for (label, r), s in zip(pairs, shown, strict=True)
         ],
+        note=_withheld_note(withheld),
     )
 
 
-def split_chart(name: str, splits: list[figures.Split]) -> Chart:
+def split_chart(name: str, splits: list[figures.Split], withheld: str | None = None) -> Chart:
     return Chart(
         id=f"by-{name}",
         caption=f"Share of each {name}'s debriefs mentioning the theme",
@@ -174,30 +192,32 @@ def split_chart(name: str, splits: list[figures.Split]) -> Chart:
                 percent(s.share, 1),
                 f"{s.mentioned.won:,}",
                 f"{s.mentioned.lost:,}",
-                percent(s.mentioned.rate),
-                interval(s.mentioned.won, s.mentioned.decided),
+                *_rate_cells(s.mentioned, withheld),
             ]
             for s in splits
         ],
+        note=_withheld_note(withheld) if splits else "",
     )
 
 
-def before_after_chart(found: figures.BeforeAfter) -> Chart:
+def before_after_chart(found: figures.BeforeAfter, withheld: str | None = None) -> Chart:
     windows = [("Before", found.before), ("After", found.after)]
+    series = [Series("Share of debriefs mentioning", [rate_value(w.share) for _, w in windows])]
+    if not withheld:
+        series.append(
+            Series(
+                "Win rate when mentioned",
+                [rate_value(w.mentioned.rate) for _, w in windows],
+                tone="won",
+            )
+        )
     return Chart(
         id="before-after",
         caption="Before and after the theme was addressed",
         kind="bar",
         unit="percent",
         labels=[f"{label} ({w.period.span})" for label, w in windows],
-        series=[
-            Series("Share of debriefs mentioning", [rate_value(w.share) for _, w in windows]),
-            Series(
-                "Win rate when mentioned",
-                [rate_value(w.mentioned.rate) for _, w in windows],
-                tone="won",
-            ),
-        ],
+        series=series,
         head=[
             "Window",
             "Mentions",
@@ -216,11 +236,12 @@ def before_after_chart(found: figures.BeforeAfter) -> Chart:
                 percent(w.share, 1),
                 f"{w.mentioned.won:,}",
                 f"{w.mentioned.lost:,}",
-                percent(w.mentioned.rate),
+                "—" if withheld else percent(w.mentioned.rate),
                 f"{percent(w.baseline.rate)} ({w.baseline.won} of {w.baseline.decided})",
             ]
             for label, w in windows
         ],
+        note=_withheld_note(withheld),
     )
 
 

@@ -148,6 +148,7 @@ def show(theme_id: int):
     period, period_key, errors = choose_period(request.args, today, "365d")
     by = "month" if request.args.get("by") == "month" else "quarter"
     snap, found = reports.theme_figures(theme, period, by, today)
+    withheld = figures.rate_withheld(theme)
     context = {}
     if found is not None:
         match = figures.match_theme(snap, theme)
@@ -157,11 +158,13 @@ def show(theme_id: int):
         context = {
             "charts": {
                 "trend": reports.trend_chart(found, by),
-                "win_rate": reports.win_rate_chart(found),
-                "competitor": reports.split_chart("competitor", found.by_competitor),
-                "segment": reports.split_chart("segment", found.by_segment),
+                "win_rate": reports.win_rate_chart(found, withheld),
+                "competitor": reports.split_chart("competitor", found.by_competitor, withheld),
+                "segment": reports.split_chart("segment", found.by_segment, withheld),
                 "before_after": (
-                    reports.before_after_chart(found.before_after) if found.before_after else None
+                    reports.before_after_chart(found.before_after, withheld)
+                    if found.before_after
+                    else None
                 ),
             },
             "quotes": evidence.best_quotes(snap, match),
@@ -175,6 +178,7 @@ def show(theme_id: int):
         theme=theme,
         title=theme.name,
         figures=found,
+        rate_withheld=withheld,
         index_missing=found is None,
         period=period,
         prev=period.previous(),
