@@ -1266,16 +1266,60 @@ def _surface(gram: tuple[str, ...], texts: list[Section]) -> tuple[str, Section]
     return None
 
 
+def _has(terms: tuple[str, ...], gram: tuple[str, ...]) -> bool:
+    """Whether the words of `gram` follow one another in `terms`."""
+    first, n = gram[0], len(gram)
+    if n == 1:
+        return True  # asked only when the first word is there
+    at = terms.index(first)
+    last = len(terms) - n
+    while at <= last:
+        if terms[at : at + n] == gram:
+            return True
+        try:
+            at = terms.index(first, at + 1)
+        except ValueError:
+            return False
+    return False
+
+
+def _where(wanted, side: _Side) -> dict[tuple[str, ...], list[int]]:
+    """The first EXAMPLES debriefs of the side's sample (by id, whatever the
+    order its terms were read in) with each wanted gram in one section:
+    what grams() would find, looked up for these grams alone, and no
+    further than the debrief where the last of them has its examples."""
+    where: dict[tuple[str, ...], list[int]] = {gram: [] for gram in wanted}
+    # The grams still short of examples, by their first word.
+    open_by_first: dict[str, list[tuple[str, ...]]] = {}
+    for gram in where:
+        if 0 < len(gram) <= MAX_WORDS:
+            open_by_first.setdefault(gram[0], []).append(gram)
+    analysed = side.analysed
+    for debrief_id in sorted(analysed):
+        if not open_by_first:
+            break
+        found: set[tuple[str, ...]] = set()
+        for terms in analysed[debrief_id]:
+            for first in open_by_first.keys() & set(terms):
+                found.update(g for g in open_by_first[first] if _has(terms, g))
+        for gram in found:
+            ids = where[gram]
+            ids.append(debrief_id)
+            if len(ids) == EXAMPLES:
+                same = open_by_first[gram[0]]
+                same.remove(gram)
+                if not same:
+                    del open_by_first[gram[0]]
+    return where
+
+
 def _add_examples(findings: list[Finding], side: _Side) -> None:
     """Name each finding (and its variants) as it is written and attach
-    example snippets to each finding."""
+    example snippets to each finding: from the first debriefs of the
+    side's sample, in the order of their ids, that have it in a section."""
     named = [v for f in findings for v in (f, *f.variants)]
     wanted = {f.terms: f for f in named}
-    where: dict[tuple[str, ...], list[int]] = {gram: [] for gram in wanted}
-    for debrief_id, doc in side.analysed.items():
-        for gram in grams(doc) & wanted.keys():
-            if len(where[gram]) < EXAMPLES:
-                where[gram].append(debrief_id)
+    where = _where(wanted, side)
     texts = sections({i for ids in where.values() for i in ids})
     for gram, ids in where.items():
         finding = wanted[gram]

@@ -96,7 +96,9 @@ class TermCache:
             self.version = latest
 
     def terms(self, debrief_ids: list[int]) -> dict[int, Terms]:
-        """Each debrief's analysed sections, analysing those not kept yet."""
+        """Each debrief's analysed sections, analysing those not kept yet; in
+        the order asked, whichever were kept (discovery takes its examples
+        from the first debriefs of its sample that have a phrase)."""
         out: dict[int, Terms] = {}
         missing = []
         with self.lock:
@@ -117,6 +119,8 @@ class TermCache:
                 self.entries.update(analysed)
                 while len(self.entries) > self.size:
                     self.entries.popitem(last=False)
+            if len(missing) < len(debrief_ids):  # some were kept: they came first
+                out = {debrief_id: out[debrief_id] for debrief_id in debrief_ids}
         return out
 
     def names(self, debrief_ids: list[int]) -> dict[int, Terms]:
