@@ -46,9 +46,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from itertools import compress, islice, product
+from itertools import chain, compress, islice, product
 from typing import Any
 
+import numpy as np
 from markupsafe import Markup
 
 from kb.analytics.cache import cached
@@ -290,10 +291,90 @@ def grams(doc: tuple) -> set[tuple[str, ...]]:
 
 def count_grams(analysed: Mapping[int, tuple]) -> Counter:
     """Documents containing each word and sequence of up to MAX_WORDS words
-    (within a section)."""
+    (within a section): the counts of what grams() finds in each document,
+    worked out on arrays of numbered terms (a sample has hundreds of
+    thousands of words, each the start of up to four grams); the same
+    counts, words first, then pairs, triples and sequences of four."""
+    try:
+        return _count_numbered(analysed)
+    except OverflowError:  # too many distinct terms to number them so
+        counts: Counter = Counter()
+        for doc in analysed.values():
+            counts.update(grams(doc))
+        return counts
+
+
+def _firsts(ordered: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of a sorted array starts."""
+    keep = np.empty(len(ordered), dtype=bool)
+    if len(ordered):
+        keep[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return keep
+
+
+def _count_numbered(analysed: Mapping[int, tuple]) -> Counter:
+    """count_grams on arrays: every term numbered, every gram a number (a
+    pair's from its two terms', a triple's from its first pair's and its
+    last term's, a sequence of four from its two pairs'), each gram's
+    documents counted once by sorting (gram, document) numbers."""
     counts: Counter = Counter()
-    for doc in analysed.values():
-        counts.update(grams(doc))
+    docs = list(analysed.values())
+    parts = [terms for doc in docs for terms in doc]
+    flat = list(chain.from_iterable(parts))
+    total = len(flat)
+    if not total:
+        return counts
+    vocabulary = list(dict.fromkeys(flat))
+    number = {term: i for i, term in enumerate(vocabulary, 1)}
+    ids = np.fromiter(map(number.__getitem__, flat), dtype=np.int64, count=total)
+    words = np.empty(len(vocabulary) + 1, dtype=object)
+    words[1:] = vocabulary
+    k = len(vocabulary) + 1
+    n_docs = len(docs)
+    lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    per_doc = np.fromiter(map(len, docs), dtype=np.int64, count=n_docs)
+    doc_at = np.repeat(np.repeat(np.arange(n_docs, dtype=np.int64), per_doc), lengths)
+    # How many terms from each position to the end of its section.
+    room = np.repeat(np.cumsum(lengths), lengths) - np.arange(total, dtype=np.int64)
+
+    def documents(code: np.ndarray, at) -> tuple[np.ndarray, np.ndarray]:
+        """Each distinct gram number and its documents."""
+        if len(code) and (int(code.max()) + 1) * n_docs >= 1 << 62:
+            raise OverflowError
+        seen = np.sort(code * n_docs + doc_at[at])
+        seen = seen[_firsts(seen)] // n_docs  # (gram, document) once each
+        starts = np.flatnonzero(_firsts(seen))
+        return seen[starts], np.diff(starts, append=len(seen))
+
+    found = []
+    codes, docs_with = documents(ids, slice(None))
+    found.append(((words[codes],), docs_with))
+    at = np.flatnonzero(room >= 2)
+    pair = ids[at] * k + ids[at + 1]
+    codes, docs_with = documents(pair, at)
+    found.append(((words[codes // k], words[codes % k]), docs_with))
+    # Pairs numbered 0… in order, for the longer sequences.
+    order = np.argsort(pair, kind="stable")
+    ranked = pair[order]
+    new = _firsts(ranked)
+    pair_codes = ranked[new]
+    pair_at = np.zeros(total, dtype=np.int64)
+    pair_at[at[order]] = np.cumsum(new) - 1
+    p = len(pair_codes)
+    first_of, second_of = words[pair_codes // k], words[pair_codes % k]
+    at = np.flatnonzero(room >= 3)
+    codes, docs_with = documents(pair_at[at] * k + ids[at + 2], at)
+    pairs = codes // k
+    found.append(((first_of[pairs], second_of[pairs], words[codes % k]), docs_with))
+    at = np.flatnonzero(room >= 4)
+    codes, docs_with = documents(pair_at[at] * p + pair_at[at + 2], at)
+    one, two = codes // p, codes % p
+    found.append(((first_of[one], second_of[one], first_of[two], second_of[two]), docs_with))
+    for columns, docs_with in found:
+        # Grams of different lengths never meet: no sum needed.
+        columns = [column.tolist() for column in columns]
+        dict.update(counts, zip(zip(*columns), docs_with.tolist()))  # noqa: B905
     return counts
 
 
