@@ -395,6 +395,7 @@ class _Side:
     _named_all: bool = False  # whether _named holds every phrase of the names
     _name_terms: dict[int, tuple] | None = None
     _pairs: Counter | None = None
+    _kept: tuple[Exclusions, list] | None = None  # the last `kept` asked
     # The last read of frequent sequences (_unsampled): its least count and what it found.
     scanned: tuple[int, set] | None = None
     # Exact counts of the index's words and word pairs over every debrief
@@ -409,6 +410,14 @@ class _Side:
 
     def estimate(self, gram: tuple[str, ...]) -> float:
         return self.counts.get(gram, 0) * self.scale
+
+    def kept(self, left: Exclusions) -> list[tuple[str, ...]]:
+        """The grams of the sample that `left` keeps, in the order of
+        counts; worked out once per side and exclusions (a subset with a
+        period is also its own emerging phrases' side)."""
+        if self._kept is None or self._kept[0] is not left:
+            self._kept = (left, left.kept(self.counts))
+        return list(self._kept[1])
 
     @property
     def whole(self) -> bool:
@@ -580,7 +589,7 @@ def _tally(snap: Snapshot, bits: int) -> Tally | None:
 
 def _candidates(side: _Side, left: Exclusions) -> list[tuple[str, ...]]:
     """Every word and phrase of the side's (sampled) text worth a look."""
-    return left.kept(side.counts)
+    return side.kept(left)
 
 
 def _unsampled(
@@ -1364,29 +1373,36 @@ def _has(terms: tuple[str, ...], gram: tuple[str, ...]) -> bool:
     return False
 
 
-def _where(wanted, side: _Side) -> dict[tuple[str, ...], list[int]]:
+def _where(wanted, side: _Side) -> dict[tuple[str, ...], list[tuple[int, int]]]:
     """The first EXAMPLES debriefs of the side's sample (by id, whatever the
-    order its terms were read in) with each wanted gram in one section:
-    what grams() would find, looked up for these grams alone, and no
-    further than the debrief where the last of them has its examples."""
-    where: dict[tuple[str, ...], list[int]] = {gram: [] for gram in wanted}
+    order its terms were read in) with each wanted gram in one section, and
+    the first such section of each: what grams() would find, looked up for
+    these grams alone, and no further than the debrief where the last of
+    them has its examples (the side's counts, from the same sample, tell
+    how many debriefs of it have each: those found only beyond it have none)."""
+    where: dict[tuple[str, ...], list[tuple[int, int]]] = {gram: [] for gram in wanted}
     # The grams still short of examples, by their first word.
     open_by_first: dict[str, list[tuple[str, ...]]] = {}
+    needed: dict[tuple[str, ...], int] = {}
     for gram in where:
-        if 0 < len(gram) <= MAX_WORDS:
+        needed[gram] = min(EXAMPLES, side.counts.get(gram, 0))
+        if needed[gram] and 0 < len(gram) <= MAX_WORDS:
             open_by_first.setdefault(gram[0], []).append(gram)
     analysed = side.analysed
     for debrief_id in sorted(analysed):
         if not open_by_first:
             break
-        found: set[tuple[str, ...]] = set()
-        for terms in analysed[debrief_id]:
-            for first in open_by_first.keys() & set(terms):
-                found.update(g for g in open_by_first[first] if _has(terms, g))
-        for gram in found:
+        found: dict[tuple[str, ...], int] = {}
+        for at, terms in enumerate(analysed[debrief_id]):
+            present = set(terms)
+            for first in open_by_first.keys() & present:
+                for gram in open_by_first[first]:
+                    if gram not in found and present.issuperset(gram) and _has(terms, gram):
+                        found[gram] = at
+        for gram, at in found.items():
             ids = where[gram]
-            ids.append(debrief_id)
-            if len(ids) == EXAMPLES:
+            ids.append((debrief_id, at))
+            if len(ids) == needed[gram]:
                 same = open_by_first[gram[0]]
                 same.remove(gram)
                 if not same:
@@ -1401,11 +1417,14 @@ def _add_examples(findings: list[Finding], side: _Side) -> None:
     named = [v for f in findings for v in (f, *f.variants)]
     wanted = {f.terms: f for f in named}
     where = _where(wanted, side)
-    texts = sections({i for ids in where.values() for i in ids})
+    texts = sections({i for ids in where.values() for i, _ in ids})
     for gram, ids in where.items():
         finding = wanted[gram]
-        for debrief_id in ids:
-            found = _surface(gram, texts.get(debrief_id, []))
+        for debrief_id, at in ids:
+            read = texts.get(debrief_id, [])
+            # The first section whose terms have it (those before it cannot);
+            # or, if its text changed since it was analysed, the first that has it.
+            found = _surface(gram, read[at : at + 1]) or _surface(gram, read)
             if found is None:
                 continue
             phrase, section = found

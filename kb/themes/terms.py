@@ -110,8 +110,18 @@ class TermCache:
                     self.entries.move_to_end(debrief_id)
                     out[debrief_id] = found
         if missing:
+            # A text written again (a quote or reason repeated word for
+            # word) is analysed once per read, and its terms shared.
+            texts: dict[str, tuple[str, ...]] = {}
+
+            def terms_of(text: str) -> tuple[str, ...]:
+                found = texts.get(text)
+                if found is None:
+                    found = texts[text] = tuple(analyse(text))
+                return found
+
             analysed = {
-                debrief_id: tuple(tuple(analyse(s.text)) for s in found)
+                debrief_id: tuple(terms_of(s.text) for s in found)
                 for debrief_id, found in sections(missing).items()
             }
             out.update(analysed)
