@@ -46,9 +46,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from itertools import compress, islice, product
+from itertools import chain, compress, islice, product
 from typing import Any
 
+import numpy as np
 from markupsafe import Markup
 
 from kb.analytics.cache import cached
@@ -290,10 +291,90 @@ def grams(doc: tuple) -> set[tuple[str, ...]]:
 
 def count_grams(analysed: Mapping[int, tuple]) -> Counter:
     """Documents containing each word and sequence of up to MAX_WORDS words
-    (within a section)."""
+    (within a section): the counts of what grams() finds in each document,
+    worked out on arrays of numbered terms (a sample has hundreds of
+    thousands of words, each the start of up to four grams); the same
+    counts, words first, then pairs, triples and sequences of four."""
+    try:
+        return _count_numbered(analysed)
+    except OverflowError:  # too many distinct terms to number them so
+        counts: Counter = Counter()
+        for doc in analysed.values():
+            counts.update(grams(doc))
+        return counts
+
+
+def _firsts(ordered: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of a sorted array starts."""
+    keep = np.empty(len(ordered), dtype=bool)
+    if len(ordered):
+        keep[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return keep
+
+
+def _count_numbered(analysed: Mapping[int, tuple]) -> Counter:
+    """count_grams on arrays: every term numbered, every gram a number (a
+    pair's from its two terms', a triple's from its first pair's and its
+    last term's, a sequence of four from its two pairs'), each gram's
+    documents counted once by sorting (gram, document) numbers."""
     counts: Counter = Counter()
-    for doc in analysed.values():
-        counts.update(grams(doc))
+    docs = list(analysed.values())
+    parts = [terms for doc in docs for terms in doc]
+    flat = list(chain.from_iterable(parts))
+    total = len(flat)
+    if not total:
+        return counts
+    vocabulary = list(dict.fromkeys(flat))
+    number = {term: i for i, term in enumerate(vocabulary, 1)}
+    ids = np.fromiter(map(number.__getitem__, flat), dtype=np.int64, count=total)
+    words = np.empty(len(vocabulary) + 1, dtype=object)
+    words[1:] = vocabulary
+    k = len(vocabulary) + 1
+    n_docs = len(docs)
+    lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    per_doc = np.fromiter(map(len, docs), dtype=np.int64, count=n_docs)
+    doc_at = np.repeat(np.repeat(np.arange(n_docs, dtype=np.int64), per_doc), lengths)
+    # How many terms from each position to the end of its section.
+    room = np.repeat(np.cumsum(lengths), lengths) - np.arange(total, dtype=np.int64)
+
+    def documents(code: np.ndarray, at) -> tuple[np.ndarray, np.ndarray]:
+        """Each distinct gram number and its documents."""
+        if len(code) and (int(code.max()) + 1) * n_docs >= 1 << 62:
+            raise OverflowError
+        seen = np.sort(code * n_docs + doc_at[at])
+        seen = seen[_firsts(seen)] // n_docs  # (gram, document) once each
+        starts = np.flatnonzero(_firsts(seen))
+        return seen[starts], np.diff(starts, append=len(seen))
+
+    found = []
+    codes, docs_with = documents(ids, slice(None))
+    found.append(((words[codes],), docs_with))
+    at = np.flatnonzero(room >= 2)
+    pair = ids[at] * k + ids[at + 1]
+    codes, docs_with = documents(pair, at)
+    found.append(((words[codes // k], words[codes % k]), docs_with))
+    # Pairs numbered 0… in order, for the longer sequences.
+    order = np.argsort(pair, kind="stable")
+    ranked = pair[order]
+    new = _firsts(ranked)
+    pair_codes = ranked[new]
+    pair_at = np.zeros(total, dtype=np.int64)
+    pair_at[at[order]] = np.cumsum(new) - 1
+    p = len(pair_codes)
+    first_of, second_of = words[pair_codes // k], words[pair_codes % k]
+    at = np.flatnonzero(room >= 3)
+    codes, docs_with = documents(pair_at[at] * k + ids[at + 2], at)
+    pairs = codes // k
+    found.append(((first_of[pairs], second_of[pairs], words[codes % k]), docs_with))
+    at = np.flatnonzero(room >= 4)
+    codes, docs_with = documents(pair_at[at] * p + pair_at[at + 2], at)
+    one, two = codes // p, codes % p
+    found.append(((first_of[one], second_of[one], first_of[two], second_of[two]), docs_with))
+    for columns, docs_with in found:
+        # Grams of different lengths never meet: no sum needed.
+        columns = [column.tolist() for column in columns]
+        dict.update(counts, zip(zip(*columns), docs_with.tolist()))  # noqa: B905
     return counts
 
 
@@ -314,6 +395,7 @@ class _Side:
     _named_all: bool = False  # whether _named holds every phrase of the names
     _name_terms: dict[int, tuple] | None = None
     _pairs: Counter | None = None
+    _kept: tuple[Exclusions, list] | None = None  # the last `kept` asked
     # The last read of frequent sequences (_unsampled): its least count and what it found.
     scanned: tuple[int, set] | None = None
     # Exact counts of the index's words and word pairs over every debrief
@@ -328,6 +410,14 @@ class _Side:
 
     def estimate(self, gram: tuple[str, ...]) -> float:
         return self.counts.get(gram, 0) * self.scale
+
+    def kept(self, left: Exclusions) -> list[tuple[str, ...]]:
+        """The grams of the sample that `left` keeps, in the order of
+        counts; worked out once per side and exclusions (a subset with a
+        period is also its own emerging phrases' side)."""
+        if self._kept is None or self._kept[0] is not left:
+            self._kept = (left, left.kept(self.counts))
+        return list(self._kept[1])
 
     @property
     def whole(self) -> bool:
@@ -499,7 +589,7 @@ def _tally(snap: Snapshot, bits: int) -> Tally | None:
 
 def _candidates(side: _Side, left: Exclusions) -> list[tuple[str, ...]]:
     """Every word and phrase of the side's (sampled) text worth a look."""
-    return left.kept(side.counts)
+    return side.kept(left)
 
 
 def _unsampled(
@@ -1266,21 +1356,75 @@ def _surface(gram: tuple[str, ...], texts: list[Section]) -> tuple[str, Section]
     return None
 
 
+def _has(terms: tuple[str, ...], gram: tuple[str, ...]) -> bool:
+    """Whether the words of `gram` follow one another in `terms`."""
+    first, n = gram[0], len(gram)
+    if n == 1:
+        return True  # asked only when the first word is there
+    at = terms.index(first)
+    last = len(terms) - n
+    while at <= last:
+        if terms[at : at + n] == gram:
+            return True
+        try:
+            at = terms.index(first, at + 1)
+        except ValueError:
+            return False
+    return False
+
+
+def _where(wanted, side: _Side) -> dict[tuple[str, ...], list[tuple[int, int]]]:
+    """The first EXAMPLES debriefs of the side's sample (by id, whatever the
+    order its terms were read in) with each wanted gram in one section, and
+    the first such section of each: what grams() would find, looked up for
+    these grams alone, and no further than the debrief where the last of
+    them has its examples (the side's counts, from the same sample, tell
+    how many debriefs of it have each: those found only beyond it have none)."""
+    where: dict[tuple[str, ...], list[tuple[int, int]]] = {gram: [] for gram in wanted}
+    # The grams still short of examples, by their first word.
+    open_by_first: dict[str, list[tuple[str, ...]]] = {}
+    needed: dict[tuple[str, ...], int] = {}
+    for gram in where:
+        needed[gram] = min(EXAMPLES, side.counts.get(gram, 0))
+        if needed[gram] and 0 < len(gram) <= MAX_WORDS:
+            open_by_first.setdefault(gram[0], []).append(gram)
+    analysed = side.analysed
+    for debrief_id in sorted(analysed):
+        if not open_by_first:
+            break
+        found: dict[tuple[str, ...], int] = {}
+        for at, terms in enumerate(analysed[debrief_id]):
+            present = set(terms)
+            for first in open_by_first.keys() & present:
+                for gram in open_by_first[first]:
+                    if gram not in found and present.issuperset(gram) and _has(terms, gram):
+                        found[gram] = at
+        for gram, at in found.items():
+            ids = where[gram]
+            ids.append((debrief_id, at))
+            if len(ids) == needed[gram]:
+                same = open_by_first[gram[0]]
+                same.remove(gram)
+                if not same:
+                    del open_by_first[gram[0]]
+    return where
+
+
 def _add_examples(findings: list[Finding], side: _Side) -> None:
     """Name each finding (and its variants) as it is written and attach
-    example snippets to each finding."""
+    example snippets to each finding: from the first debriefs of the
+    side's sample, in the order of their ids, that have it in a section."""
     named = [v for f in findings for v in (f, *f.variants)]
     wanted = {f.terms: f for f in named}
-    where: dict[tuple[str, ...], list[int]] = {gram: [] for gram in wanted}
-    for debrief_id, doc in side.analysed.items():
-        for gram in grams(doc) & wanted.keys():
-            if len(where[gram]) < EXAMPLES:
-                where[gram].append(debrief_id)
-    texts = sections({i for ids in where.values() for i in ids})
+    where = _where(wanted, side)
+    texts = sections({i for ids in where.values() for i, _ in ids})
     for gram, ids in where.items():
         finding = wanted[gram]
-        for debrief_id in ids:
-            found = _surface(gram, texts.get(debrief_id, []))
+        for debrief_id, at in ids:
+            read = texts.get(debrief_id, [])
+            # The first section whose terms have it (those before it cannot);
+            # or, if its text changed since it was analysed, the first that has it.
+            found = _surface(gram, read[at : at + 1]) or _surface(gram, read)
             if found is None:
                 continue
             phrase, section = found

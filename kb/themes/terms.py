@@ -96,7 +96,9 @@ class TermCache:
             self.version = latest
 
     def terms(self, debrief_ids: list[int]) -> dict[int, Terms]:
-        """Each debrief's analysed sections, analysing those not kept yet."""
+        """Each debrief's analysed sections, analysing those not kept yet; in
+        the order asked, whichever were kept (discovery takes its examples
+        from the first debriefs of its sample that have a phrase)."""
         out: dict[int, Terms] = {}
         missing = []
         with self.lock:
@@ -108,8 +110,18 @@ class TermCache:
                     self.entries.move_to_end(debrief_id)
                     out[debrief_id] = found
         if missing:
+            # A text written again (a quote or reason repeated word for
+            # word) is analysed once per read, and its terms shared.
+            texts: dict[str, tuple[str, ...]] = {}
+
+            def terms_of(text: str) -> tuple[str, ...]:
+                found = texts.get(text)
+                if found is None:
+                    found = texts[text] = tuple(analyse(text))
+                return found
+
             analysed = {
-                debrief_id: tuple(tuple(analyse(s.text)) for s in found)
+                debrief_id: tuple(terms_of(s.text) for s in found)
                 for debrief_id, found in sections(missing).items()
             }
             out.update(analysed)
@@ -117,6 +129,8 @@ class TermCache:
                 self.entries.update(analysed)
                 while len(self.entries) > self.size:
                     self.entries.popitem(last=False)
+            if len(missing) < len(debrief_ids):  # some were kept: they came first
+                out = {debrief_id: out[debrief_id] for debrief_id in debrief_ids}
         return out
 
     def names(self, debrief_ids: list[int]) -> dict[int, Terms]:
