@@ -120,8 +120,11 @@ class Exclusions:
                 else gram[0] not in ends and gram[-1] not in no_last and free(gram)
             )
         ]
-        if any(len(seq) > 1 for seq in inside):
-            out = [gram for gram in out if len(gram) == 1 or not _holds(gram, inside)]
+        # Only a phrase with a word that starts a sequence of `inside` may hold one.
+        starts = {seq[0] for seq in inside if len(seq) > 1}
+        if starts:
+            apart = starts.isdisjoint
+            out = [g for g in out if len(g) == 1 or apart(g) or not _holds(g, inside)]
         return out
 
     def kept_rows(self, terms: list[str], rows: list[np.ndarray]) -> list[np.ndarray]:

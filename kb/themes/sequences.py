@@ -167,12 +167,11 @@ class Said:
         Each segment's sequences are found in term numbers and given in the
         pairs' words' places, so that those of all segments are made
         distinct in arrays, before any is spelt."""
-        words: dict[str, int] = {}
-        split = [p.split(PAIR_SEPARATOR) for p in pairs]
-        places = np.array(
-            [(words.setdefault(a, len(words)), words.setdefault(b, len(words))) for a, b in split],
-            np.int64,
-        ).reshape(len(pairs), 2)
+        # Split at once (a list each would be as many objects to collect).
+        spelt = PAIR_SEPARATOR.join(pairs).split(PAIR_SEPARATOR) if pairs else []
+        words = {word: i for i, word in enumerate(dict.fromkeys(spelt))}
+        places = np.fromiter(map(words.__getitem__, spelt), np.int64, len(spelt))
+        places = places.reshape(len(pairs), 2)
         found: list[list[np.ndarray]] = [[], [], []]
         if pairs:
             hashed = termtable.hashes(list(words))
@@ -231,11 +230,19 @@ class _Places:
     found for millions of keys at once through a hash table (open
     addressing, a quarter full or less; small enough to stay in cache):
     nearly every place of a section is looked up, and a binary search of
-    each took most of the reading."""
+    each took most of the reading. Keys below DENSE (a segment of few
+    distinct terms) are looked up directly in an array of every key's
+    place instead."""
 
     MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+    DENSE = 1 << 22
 
     def __init__(self, keys: np.ndarray):
+        self._dense = None
+        if keys.size and int(keys.max()) < self.DENSE:
+            self._dense = np.full(int(keys.max()) + 2, -1, np.int32)
+            self._dense[keys] = np.arange(keys.size, dtype=np.int32)
+            return
         bits = max(4, int(keys.size * 4 - 1).bit_length())
         self._shift = np.uint64(64 - bits)
         self._mask = (1 << bits) - 1
@@ -262,6 +269,9 @@ class _Places:
 
     def of(self, keys: np.ndarray) -> np.ndarray:
         """Each key's place, -1 for a key not among them."""
+        if self._dense is not None:
+            # The last place is no key's: a larger key reads it.
+            return self._dense[np.minimum(keys, self._dense.size - 1)].astype(np.int64)
         keys = np.ascontiguousarray(keys, np.int64)
         at = self._slots(keys)
         there = self._keys[at]
@@ -312,59 +322,61 @@ def _segment(table, local: np.ndarray, count: int, numbers: np.ndarray, places: 
     width = keys.size
     wide = width >= WIDE
     seen = np.zeros(width, bool)
-    # The words that start and those that end a wanted pair: most
-    # places are neither, and are passed over before any search.
-    starting = np.zeros(count + 1, bool)
-    ending = np.zeros(count + 1, bool)
+    # The words that start and those that end a wanted pair: most places
+    # are neither, and are passed over before any search. A break (-1) or
+    # a missing term (-2) reads as one of the last two: no pair's.
+    starting = np.zeros(count + 2, bool)
+    ending = np.zeros(count + 2, bool)
     starting[keys // count] = True
     ending[keys % count] = True
     place = _Places(keys)
     threes, fours = [], []
     for entries in table.rows(local):
-        words = entries.astype(np.int64)
-        # A break or a missing term (negative) reads as `count`: no pair's.
-        known = np.where(words >= 0, words, count)
-        maybe = np.flatnonzero(starting[known[:-1]] & ending[known[1:]])
-        key = words[maybe] * count + words[maybe + 1]
-        slot = place.of(key)
+        at = np.flatnonzero(starting[entries[:-1]] & ending[entries[1:]])
+        slot = place.of(entries[at].astype(np.int64) * count + entries[at + 1])
         hit = slot >= 0
-        flag = np.zeros(words.size - 1, bool)
-        flag[maybe[hit]] = True
-        at = np.zeros(words.size - 1, np.int64)
-        at[maybe] = slot
-        seen[slot[hit]] = True
-        three = flag[:-1] & flag[1:]
-        starts = np.flatnonzero(three)
+        # Where a wanted pair starts, in order, and its number in `keys`.
+        at, slot = at[hit], slot[hit]
+        seen[slot] = True
+        # Wanted pairs at consecutive places make a sequence of three
+        # words; three in a row, one of four.
+        follows = at[1:] == at[:-1] + 1
+        starts = np.flatnonzero(follows)
         if not starts.size:
             continue
-        first, second = at[starts], at[starts + 1]
-        threes.append(_distinct(first * width + second))
-        four = three[:-1] & flag[2:]
-        starts = np.flatnonzero(four)
+        # Of those of three words, only the last of each run of wanted pairs
+        # starts no four: the others are read from the fours.
+        last = follows.copy()
+        last[:-1] &= ~follows[1:]
+        starts = np.flatnonzero(last)
+        threes.append(_distinct(slot[starts] * width + slot[starts + 1]))
+        starts = np.flatnonzero(follows[:-1] & follows[1:])
         if starts.size:
-            first, second, third = at[starts], at[starts + 1], at[starts + 2]
+            first, second, third = slot[starts], slot[starts + 1], slot[starts + 2]
             if wide:
                 fours.append(np.unique(np.stack([first, second, third], 1), axis=0))
             else:
                 fours.append(_distinct((first * width + second) * width + third))
     pairs_at = np.flatnonzero(seen)
     found = [np.stack([keys[pairs_at] // count, keys[pairs_at] % count], 1)]
-    if threes:
-        coded = _distinct(np.concatenate(threes))
-        first, second = keys[coded // width], keys[coded % width]
-        found.append(np.stack([first // count, first % count, second % count], 1))
-    else:
-        found.append(empty[1])
+    four_rows = empty[2]
     if fours:
         if wide:
             coded = np.unique(np.concatenate(fours), axis=0).T
         else:
             coded = _distinct(np.concatenate(fours))
             coded = (coded // (width * width), coded // width % width, coded % width)
+        # The first three words of each four.
+        threes.append(coded[0] * width + coded[1])
         first, second, third = (keys[c] for c in coded)
-        found.append(np.stack([first // count, first % count, second % count, third % count], 1))
+        four_rows = np.stack([first // count, first % count, second % count, third % count], 1)
+    if threes:
+        coded = _distinct(np.concatenate(threes))
+        first, second = keys[coded // width], keys[coded % width]
+        found.append(np.stack([first // count, first % count, second % count], 1))
     else:
-        found.append(empty[2])
+        found.append(empty[1])
+    found.append(four_rows)
     return [place_of[part] for part in found]
 
 
