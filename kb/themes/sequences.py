@@ -422,12 +422,18 @@ def _named(table: sequences.Table, local: np.ndarray):
         return empty, empty, empty
     entries = np.concatenate(parts).astype(np.int64)
     doc = np.concatenate(docs)
-    vocabulary = _distinct(entries[entries >= 0])
+    # The distinct terms, marked rather than sorted, and each one's place.
+    there = np.zeros(int(entries.max(initial=-1)) + 2, bool)
+    there[entries[entries >= 0]] = True
+    vocabulary = np.flatnonzero(there)
     base = vocabulary.size + 1
     if base >= NAME_WORDS:
         return None
-    # 0 for a break (or a term the segment lacks): no phrase goes across it.
-    compact = np.where(entries >= 0, np.searchsorted(vocabulary, entries) + 1, 0)
+    # 0 for a break (or a term the segment lacks, read as the last, unmarked
+    # place): no phrase goes across it.
+    place = np.cumsum(there)
+    place[~there] = 0
+    compact = place[np.where(entries >= 0, entries, there.size - 1)]
     codes, holders = [], []
     code = compact.copy()
     valid = compact > 0
@@ -440,9 +446,22 @@ def _named(table: sequences.Table, local: np.ndarray):
         holders.append(doc[at])
     code, holder = np.concatenate(codes), np.concatenate(holders)
     # One count per document that has it, however often.
+    documents = max(1, local.size)
+    if base**4 * documents < 1 << 63:
+        # A phrase and a document in one number: one sort.
+        both = _distinct(code * documents + holder)
+        return vocabulary, *_runs(both // documents)
     order = np.lexsort((holder, code))
     code, holder = code[order], holder[order]
     first = np.ones(code.size, bool)
     first[1:] = (code[1:] != code[:-1]) | (holder[1:] != holder[:-1])
     codes, counts = _distinct(code[first], counts=True)
     return vocabulary, codes, counts
+
+
+def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a sorted 1-d array, and how often each is there."""
+    first = np.ones(values.size, bool)
+    np.not_equal(values[1:], values[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return values[starts], np.diff(np.append(starts, values.size))
