@@ -633,8 +633,26 @@ def _unsampled(
                 count += side.in_names(word)
             if word not in known and count >= least and left.keeps(word) and may(word):
                 found.append(word)
-    if side.every is None and side.said is None:
+    if side.said is not None:
+        # Already without what `left` leaves out, and read again only for
+        # a lower cut-off (Said.phrases).
+        kept = [gram for gram in side.said.phrases(tally, least, left) if gram not in known]
+        if prefetch is not None:
+            prefetch(kept)
+    elif side.every is not None:
+        kept = _every_sequences(side, left, known, least, prefetch)
+    else:
         return found
+    prepare = getattr(may, "prepare", None)
+    if prepare is not None:
+        prepare(kept)
+    found += [gram for gram in kept if may(gram)]
+    return found
+
+
+def _every_sequences(side: _Side, left: Exclusions, known, least: int, prefetch):
+    """The sequences of frequent pairs of every debrief of the side read
+    (see _unsampled) that are not `known` and that `left` keeps."""
     if side.tally is not None:
         # The exact count of each pair in the index: a phrase is in no more
         # debriefs than any pair of it.
@@ -656,20 +674,11 @@ def _unsampled(
             if all(counts.get(pair, 0) >= least for pair in zip(gram, gram[1:]))  # noqa: B905
         }
     else:
-        frequent = {p for p, count in counts.items() if count >= least}
-        if side.said is not None:
-            seen = side.said.sequences((PAIR_SEPARATOR.join(p) for p in frequent), left)
-        else:
-            seen = _frequent_sequences(side, frequent)
+        seen = _frequent_sequences(side, {p for p, count in counts.items() if count >= least})
         side.scanned = (least, seen)
     if prefetch is not None:
         prefetch([gram for gram in seen if gram not in known])
-    kept = left.kept(g for g in seen if g not in known)
-    prepare = getattr(may, "prepare", None)
-    if prepare is not None:
-        prepare(kept)
-    found += [gram for gram in kept if may(gram)]
-    return found
+    return left.kept(g for g in seen if g not in known)
 
 
 def _guess(subset: _Side, rest: Tally, gram: tuple[str, ...]) -> float:

@@ -22,8 +22,10 @@
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from whoosh.analysis import STOP_WORDS as INDEX_STOP_WORDS
 
@@ -97,39 +99,68 @@ class Exclusions:
         """The grams `keeps` keeps, in order: the same rules, with what each
         rule asks of a term worked out once per distinct term rather than
         once per gram it is in (discovery tests tens of thousands of grams
-        made of a few thousand terms)."""
+        made of a few thousand terms), and each gram then judged by a few
+        set lookups."""
+        grams = grams if isinstance(grams, list) else list(grams)
+        if not grams:
+            return []
         ends, inside = self.ends, self.inside
-        sequences = any(len(seq) > 1 for seq in inside)
-        # Per term: 2 when it may be in no finding, else 0.
-        verdict: dict[str, int] = {}
-        out: list[tuple[str, ...]] = []
-        for gram in grams:
-            n = len(gram)
-            first, last = gram[0], gram[-1]
-            if first in ends or last in ends:
-                continue
-            excluded = False
-            for term in gram:
-                found = verdict.get(term)
-                if found is None:
-                    found = verdict[term] = _term_verdict(term, inside)
-                if found:
-                    excluded = True
-                    break
-            if excluded:
-                continue
-            if n == 1:
-                if first.isdigit():
-                    continue
-            else:
-                if len(last) < 2:
-                    continue
-                if sequences and any(
-                    gram[i:j] in inside for i in range(n - 1) for j in range(i + 2, n + 1)
-                ):
-                    continue
-            out.append(gram)
+        # The terms that may be in no finding; what may not end a phrase
+        # (a lone character: "… (a)(1)"); what may not be a finding alone.
+        banned = {t for t in set(chain.from_iterable(grams)) if _term_verdict(t, inside)}
+        no_last = ends | banned | {t for t in set(g[-1] for g in grams) if len(t) < 2}
+        no_single = ends | banned | {g[0] for g in grams if len(g) == 1 and g[0].isdigit()}
+        free = banned.isdisjoint
+        out = [
+            gram
+            for gram in grams
+            if (
+                gram[0] not in no_single
+                if len(gram) == 1
+                else gram[0] not in ends and gram[-1] not in no_last and free(gram)
+            )
+        ]
+        # Only a phrase with a word that starts a sequence of `inside` may hold one.
+        starts = {seq[0] for seq in inside if len(seq) > 1}
+        if starts:
+            apart = starts.isdisjoint
+            out = [g for g in out if len(g) == 1 or apart(g) or not _holds(g, inside)]
         return out
+
+    def kept_rows(self, terms: list[str], rows: list[np.ndarray]) -> list[np.ndarray]:
+        """Which phrases `keeps` keeps of these arrays of phrases of two
+        words or more (a phrase a row of places in `terms`): its rules
+        worked out once per term, and applied to the rows in arrays; only
+        the few rows that may hold a multi-word sequence of `inside` are
+        made into tuples to be checked."""
+        if not rows:
+            return []
+        inside = self.inside
+        ends = np.fromiter((t in self.ends for t in terms), bool, len(terms))
+        banned = np.fromiter((bool(_term_verdict(t, inside)) for t in terms), bool, len(terms))
+        short = np.fromiter((len(t) < 2 for t in terms), bool, len(terms))
+        no_last = ends | banned | short
+        no_first = ends | banned
+        # Words that start a sequence no finding may contain.
+        starts = {seq[0] for seq in inside if len(seq) > 1}
+        opening = np.fromiter((t in starts for t in terms), bool, len(terms))
+        out = []
+        for part in rows:
+            keep = ~(no_first[part[:, 0]] | no_last[part[:, -1]])
+            for column in range(1, part.shape[1] - 1):
+                keep &= ~banned[part[:, column]]
+            if starts:
+                check = np.flatnonzero(keep & opening[part[:, :-1]].any(axis=1))
+                for i, row in zip(check.tolist(), part[check].tolist(), strict=True):
+                    keep[i] = not _holds(tuple(terms[t] for t in row), inside)
+            out.append(keep)
+        return out
+
+
+def _holds(gram: tuple[str, ...], inside: frozenset[tuple[str, ...]]) -> bool:
+    """Whether a phrase contains a sequence of two words or more of `inside`."""
+    n = len(gram)
+    return any(gram[i:j] in inside for i in range(n - 1) for j in range(i + 2, n + 1))
 
 
 def _term_verdict(term: str, inside: frozenset[tuple[str, ...]]) -> int:

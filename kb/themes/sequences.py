@@ -12,6 +12,7 @@ analyses them; their term numbers are those of the segment's `text` term
 table.
 """
 
+from itertools import compress
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ import numpy as np
 from kb.search import sequences, termtable
 from kb.search.analysis import PAIR_SEPARATOR, analyse
 from kb.themes.exclusions import Exclusions
-from kb.themes.tallies import TEXT, docnums
+from kb.themes.tallies import PAIRS, TEXT, Tally, docnums
 from kb.themes.terms import CHUNK, names, sections
 
 # Three pair numbers are coded in one int64 below this many pairs.
@@ -88,6 +89,8 @@ class Said:
             sequences.forget(next(iter(folders)), kept)
         self._words: set[str] | None = None
         self._named: list | None = None
+        # The last phrases read (phrases): cut-off, exclusions, phrases, least pair counts.
+        self._phrases: tuple | None = None
 
     def available(self) -> bool:
         return self._available
@@ -107,93 +110,83 @@ class Said:
     def sequences(self, pairs, left: Exclusions | None = None) -> set[tuple[str, ...]]:
         """Every sequence of two to four words within one section of one of
         the documents whose adjacent pairs are all in `pairs` (word pairs as
-        "first second" terms of the index); without those that `left` would
-        leave out for one of their words (Exclusions.kept then decides on the
-        others), so as not to make a tuple of each."""
-        pairs = list(pairs)
-        if not pairs:
-            return set()
-        # Each pair as the places of its two words among the pairs' words.
-        words: dict[str, int] = {}
-        split = [p.split(PAIR_SEPARATOR) for p in pairs]
-        places = np.array(
-            [(words.setdefault(a, len(words)), words.setdefault(b, len(words))) for a, b in split],
-            np.int64,
-        )
-        hashed = termtable.hashes(list(words))
-        found: set[tuple[str, ...]] = set()
-        for table, _, terms, local in self._parts:
-            count = terms.terms
-            numbers = terms.lookup(hashed[0], hashed)[places]
-            known = (numbers[:, 0] >= 0) & (numbers[:, 1] >= 0)
-            keys = _distinct(numbers[known, 0] * count + numbers[known, 1])
-            if not keys.size:
-                continue
-            # A sequence is coded by the numbers of its pairs in `keys`.
-            width = keys.size
-            wide = width >= WIDE
-            seen = np.zeros(width, bool)
-            # The words that start and those that end a wanted pair: most
-            # places are neither, and are passed over before any search.
-            starting = np.zeros(count + 1, bool)
-            ending = np.zeros(count + 1, bool)
-            starting[keys // count] = True
-            ending[keys % count] = True
-            place = _Places(keys)
-            threes, fours = [], []
-            for entries in table.rows(local):
-                words = entries.astype(np.int64)
-                # A break or a missing term (negative) reads as `count`: no pair's.
-                known = np.where(words >= 0, words, count)
-                maybe = np.flatnonzero(starting[known[:-1]] & ending[known[1:]])
-                key = words[maybe] * count + words[maybe + 1]
-                slot = place.of(key)
-                hit = slot >= 0
-                flag = np.zeros(words.size - 1, bool)
-                flag[maybe[hit]] = True
-                at = np.zeros(words.size - 1, np.int64)
-                at[maybe] = slot
-                seen[slot[hit]] = True
-                three = flag[:-1] & flag[1:]
-                starts = np.flatnonzero(three)
-                if not starts.size:
-                    continue
-                first, second = at[starts], at[starts + 1]
-                threes.append(_distinct(first * width + second))
-                four = three[:-1] & flag[2:]
-                starts = np.flatnonzero(four)
-                if starts.size:
-                    first, second, third = at[starts], at[starts + 1], at[starts + 2]
-                    if wide:
-                        fours.append(np.unique(np.stack([first, second, third], 1), axis=0))
-                    else:
-                        fours.append(_distinct((first * width + second) * width + third))
-            pairs_at = np.flatnonzero(seen)
-            rows = [np.stack([keys[pairs_at] // count, keys[pairs_at] % count], 1)]
-            if threes:
-                coded = _distinct(np.concatenate(threes))
-                first, second = keys[coded // width], keys[coded % width]
-                rows.append(np.stack([first // count, first % count, second % count], 1))
-            if fours:
-                if wide:
-                    coded = np.unique(np.concatenate(fours), axis=0).T
-                else:
-                    coded = _distinct(np.concatenate(fours))
-                    coded = (coded // (width * width), coded // width % width, coded % width)
-                first, second, third = (keys[c] for c in coded)
-                rows.append(
-                    np.stack([first // count, first % count, second % count, third % count], 1)
-                )
-            numbers = _distinct(np.concatenate([r.ravel() for r in rows]))
-            if not numbers.size:
-                continue
-            named = terms.terms_of(numbers)
-            name = dict(zip(numbers.tolist(), named, strict=True))
-            if left is not None:
-                rows = _kept(rows, numbers, named, left)
-            for part in rows:
-                found.update(tuple(map(name.__getitem__, row)) for row in part.tolist())
-        return found
+        "first second" terms of the index); without those `left` leaves out
+        (Exclusions.keeps)."""
+        words, _, rows = self._read(list(pairs))
+        if left is not None:
+            rows = [
+                part[keep] for part, keep in zip(rows, left.kept_rows(words, rows), strict=True)
+            ]
+        return set(_tuples(words, rows))
+
+    def phrases(self, tally: Tally, least: int, left: Exclusions) -> list[tuple[str, ...]]:
+        """The sequences of two to four words within one section of one of
+        the documents whose adjacent pairs are each in `least` of them or
+        more (by `tally`, the same documents' exact counts), that `left`
+        keeps (Exclusions.keeps), each once, in no particular order.
+
+        Asked again with a cut-off as high or higher (and the same
+        exclusions), the sequences read last time hold every one that can
+        pass it: those whose least frequent pair reaches it are kept,
+        without reading the tables again."""
+        last = self._phrases
+        if last is not None and last[0] <= least and last[1] == left:
+            grams, lowest = last[2], last[3]
+            return list(compress(grams, (lowest >= least).tolist()))
+        counts = tally.frequent(PAIRS, least)
+        words, places, rows = self._read(list(counts))
+        rows = [part[keep] for part, keep in zip(rows, left.kept_rows(words, rows), strict=True)]
+        # Each phrase's least frequent pair: a phrase is in no more of the
+        # documents than that.
+        base = max(1, len(words))
+        order = np.argsort(places[:, 0] * base + places[:, 1])
+        codes = (places[:, 0] * base + places[:, 1])[order]
+        count = np.fromiter(counts.values(), np.int64, len(counts))[order]
+        lowest = [
+            np.min(
+                [
+                    count[np.searchsorted(codes, part[:, i] * base + part[:, i + 1])]
+                    for i in range(part.shape[1] - 1)
+                ],
+                axis=0,
+            )
+            for part in rows
+        ]
+        grams = _tuples(words, rows)
+        lowest = np.concatenate(lowest) if lowest else np.zeros(0, np.int64)
+        self._phrases = (least, left, grams, lowest)
+        return grams
+
+    def _read(self, pairs: list[str]) -> tuple[list[str], np.ndarray, list[np.ndarray]]:
+        """The words of `pairs` (word pairs as "first second" terms of the
+        index), each pair as the places of its two words among them, and
+        every distinct sequence of two, three and four words within one
+        section of one of the documents whose adjacent pairs are all among
+        them, as rows of the places of its words (an array per length).
+
+        Each segment's sequences are found in term numbers and given in the
+        pairs' words' places, so that those of all segments are made
+        distinct in arrays, before any is spelt."""
+        # Split at once (a list each would be as many objects to collect).
+        spelt = PAIR_SEPARATOR.join(pairs).split(PAIR_SEPARATOR) if pairs else []
+        words = {word: i for i, word in enumerate(dict.fromkeys(spelt))}
+        places = np.fromiter(map(words.__getitem__, spelt), np.int64, len(spelt))
+        places = places.reshape(len(pairs), 2)
+        found: list[list[np.ndarray]] = [[], [], []]
+        if pairs:
+            hashed = termtable.hashes(list(words))
+            for table, _, terms, local in self._parts:
+                numbers = terms.lookup(hashed[0], hashed)
+                for n, part in enumerate(_segment(table, local, terms.terms, numbers, places)):
+                    if part.size:
+                        found[n].append(part)
+        rows = [
+            _distinct_rows(np.concatenate(parts), len(words))
+            if parts
+            else np.zeros((0, n + 2), np.int64)
+            for n, parts in enumerate(found)
+        ]
+        return list(words), places, rows
 
     def in_names(self, grams: list[tuple[str, ...]]) -> list[int] | None:
         """How many of the documents have each word or phrase (up to four
@@ -237,11 +230,19 @@ class _Places:
     found for millions of keys at once through a hash table (open
     addressing, a quarter full or less; small enough to stay in cache):
     nearly every place of a section is looked up, and a binary search of
-    each took most of the reading."""
+    each took most of the reading. Keys below DENSE (a segment of few
+    distinct terms) are looked up directly in an array of every key's
+    place instead."""
 
     MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+    DENSE = 1 << 22
 
     def __init__(self, keys: np.ndarray):
+        self._dense = None
+        if keys.size and int(keys.max()) < self.DENSE:
+            self._dense = np.full(int(keys.max()) + 2, -1, np.int32)
+            self._dense[keys] = np.arange(keys.size, dtype=np.int32)
+            return
         bits = max(4, int(keys.size * 4 - 1).bit_length())
         self._shift = np.uint64(64 - bits)
         self._mask = (1 << bits) - 1
@@ -268,6 +269,9 @@ class _Places:
 
     def of(self, keys: np.ndarray) -> np.ndarray:
         """Each key's place, -1 for a key not among them."""
+        if self._dense is not None:
+            # The last place is no key's: a larger key reads it.
+            return self._dense[np.minimum(keys, self._dense.size - 1)].astype(np.int64)
         keys = np.ascontiguousarray(keys, np.int64)
         at = self._slots(keys)
         there = self._keys[at]
@@ -299,28 +303,105 @@ def _distinct(values: np.ndarray, counts: bool = False):
     return values[starts], np.diff(np.append(starts, values.size))
 
 
-def _kept(rows: list[np.ndarray], numbers: np.ndarray, named: list[str], left: Exclusions):
-    """The rows of term numbers (sorted distinct `numbers`, spelt `named`)
-    that neither start nor end with a word `left` keeps from the ends of a
-    finding, hold no word it keeps out of any, nor end with a lone
-    character: what Exclusions.kept leaves out for one word."""
-    ends = np.array([term in left.ends for term in named], bool)
-    # A word that no finding may hold (an address, a handle, a name...), as
-    # far as its verdict on its own tells (a digit or a word of `ends` is one
-    # on its own for other reasons: Exclusions.kept decides on those).
-    banned = np.array(
-        [
-            term not in left.ends and not term.isdigit() and not left.keeps((term,))
-            for term in named
-        ],
-        bool,
-    )
-    short = np.array([len(term) < 2 for term in named], bool)
-    out = []
+def _segment(table, local: np.ndarray, count: int, numbers: np.ndarray, places: np.ndarray):
+    """One segment's distinct sequences of two, three and four words within
+    a section of these documents (local numbers) whose adjacent pairs are
+    all among `places` (pairs of places of words, whose term numbers in the
+    segment are `numbers`, -1 for a word it lacks), as rows of places."""
+    empty = [np.zeros((0, n), np.int64) for n in (2, 3, 4)]
+    pair = numbers[places]
+    known = (pair[:, 0] >= 0) & (pair[:, 1] >= 0)
+    keys = _distinct(pair[known, 0] * count + pair[known, 1])
+    if not keys.size:
+        return empty
+    # The place of each word's term number.
+    place_of = np.full(count + 1, -1, np.int64)
+    present = np.flatnonzero(numbers >= 0)
+    place_of[numbers[present]] = present
+    # A sequence is coded by the numbers of its pairs in `keys`.
+    width = keys.size
+    wide = width >= WIDE
+    seen = np.zeros(width, bool)
+    # The words that start and those that end a wanted pair: most places
+    # are neither, and are passed over before any search. A break (-1) or
+    # a missing term (-2) reads as one of the last two: no pair's.
+    starting = np.zeros(count + 2, bool)
+    ending = np.zeros(count + 2, bool)
+    starting[keys // count] = True
+    ending[keys % count] = True
+    place = _Places(keys)
+    threes, fours = [], []
+    for entries in table.rows(local):
+        at = np.flatnonzero(starting[entries[:-1]] & ending[entries[1:]])
+        slot = place.of(entries[at].astype(np.int64) * count + entries[at + 1])
+        hit = slot >= 0
+        # Where a wanted pair starts, in order, and its number in `keys`.
+        at, slot = at[hit], slot[hit]
+        seen[slot] = True
+        # Wanted pairs at consecutive places make a sequence of three
+        # words; three in a row, one of four.
+        follows = at[1:] == at[:-1] + 1
+        starts = np.flatnonzero(follows)
+        if not starts.size:
+            continue
+        # Of those of three words, only the last of each run of wanted pairs
+        # starts no four: the others are read from the fours.
+        last = follows.copy()
+        last[:-1] &= ~follows[1:]
+        starts = np.flatnonzero(last)
+        threes.append(_distinct(slot[starts] * width + slot[starts + 1]))
+        starts = np.flatnonzero(follows[:-1] & follows[1:])
+        if starts.size:
+            first, second, third = slot[starts], slot[starts + 1], slot[starts + 2]
+            if wide:
+                fours.append(np.unique(np.stack([first, second, third], 1), axis=0))
+            else:
+                fours.append(_distinct((first * width + second) * width + third))
+    pairs_at = np.flatnonzero(seen)
+    found = [np.stack([keys[pairs_at] // count, keys[pairs_at] % count], 1)]
+    four_rows = empty[2]
+    if fours:
+        if wide:
+            coded = np.unique(np.concatenate(fours), axis=0).T
+        else:
+            coded = _distinct(np.concatenate(fours))
+            coded = (coded // (width * width), coded // width % width, coded % width)
+        # The first three words of each four.
+        threes.append(coded[0] * width + coded[1])
+        first, second, third = (keys[c] for c in coded)
+        four_rows = np.stack([first // count, first % count, second % count, third % count], 1)
+    if threes:
+        coded = _distinct(np.concatenate(threes))
+        first, second = keys[coded // width], keys[coded % width]
+        found.append(np.stack([first // count, first % count, second % count], 1))
+    else:
+        found.append(empty[1])
+    found.append(four_rows)
+    return [place_of[part] for part in found]
+
+
+def _distinct_rows(rows: np.ndarray, base: int) -> np.ndarray:
+    """The distinct rows of a 2-d array of integers in [0, base), in order."""
+    n = rows.shape[1]
+    if base**n >= 1 << 63:
+        return np.unique(rows, axis=0)
+    code = rows[:, 0].copy()
+    for i in range(1, n):
+        code = code * base + rows[:, i]
+    code = _distinct(code)
+    out = np.empty((code.size, n), np.int64)
+    for i in range(n - 1, -1, -1):
+        code, out[:, i] = np.divmod(code, base)
+    return out
+
+
+def _tuples(words: list[str], rows: list[np.ndarray]) -> list[tuple[str, ...]]:
+    """Rows of places in `words` as tuples of the words."""
+    spelt = np.array(words, dtype=object)
+    out: list[tuple[str, ...]] = []
     for part in rows:
-        at = np.searchsorted(numbers, part)
-        keep = ~banned[at].any(axis=1) & ~ends[at[:, 0]] & ~ends[at[:, -1]] & ~short[at[:, -1]]
-        out.append(part[keep])
+        if part.size:
+            out += zip(*spelt[part.T].tolist())  # noqa: B905  (columns of one length)
     return out
 
 
@@ -341,12 +422,18 @@ def _named(table: sequences.Table, local: np.ndarray):
         return empty, empty, empty
     entries = np.concatenate(parts).astype(np.int64)
     doc = np.concatenate(docs)
-    vocabulary = _distinct(entries[entries >= 0])
+    # The distinct terms, marked rather than sorted, and each one's place.
+    there = np.zeros(int(entries.max(initial=-1)) + 2, bool)
+    there[entries[entries >= 0]] = True
+    vocabulary = np.flatnonzero(there)
     base = vocabulary.size + 1
     if base >= NAME_WORDS:
         return None
-    # 0 for a break (or a term the segment lacks): no phrase goes across it.
-    compact = np.where(entries >= 0, np.searchsorted(vocabulary, entries) + 1, 0)
+    # 0 for a break (or a term the segment lacks, read as the last, unmarked
+    # place): no phrase goes across it.
+    place = np.cumsum(there)
+    place[~there] = 0
+    compact = place[np.where(entries >= 0, entries, there.size - 1)]
     codes, holders = [], []
     code = compact.copy()
     valid = compact > 0
@@ -359,9 +446,22 @@ def _named(table: sequences.Table, local: np.ndarray):
         holders.append(doc[at])
     code, holder = np.concatenate(codes), np.concatenate(holders)
     # One count per document that has it, however often.
+    documents = max(1, local.size)
+    if base**4 * documents < 1 << 63:
+        # A phrase and a document in one number: one sort.
+        both = _distinct(code * documents + holder)
+        return vocabulary, *_runs(both // documents)
     order = np.lexsort((holder, code))
     code, holder = code[order], holder[order]
     first = np.ones(code.size, bool)
     first[1:] = (code[1:] != code[:-1]) | (holder[1:] != holder[:-1])
     codes, counts = _distinct(code[first], counts=True)
     return vocabulary, codes, counts
+
+
+def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a sorted 1-d array, and how often each is there."""
+    first = np.ones(values.size, bool)
+    np.not_equal(values[1:], values[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return values[starts], np.diff(np.append(starts, values.size))
