@@ -46,7 +46,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from itertools import chain, compress, islice, product
+from itertools import chain, compress, filterfalse, islice, product
 from typing import Any
 
 import numpy as np
@@ -806,7 +806,14 @@ class _Bounds:
       document frequency less its subset count and the documents that are
       in neither. A longer phrase's frequency (the least of its pairs')
       bounds its documents from above only, so nothing is assumed of its
-      count outside the subset."""
+      count outside the subset.
+
+    Hundreds of thousands of phrases are bounded in one discovery, so each
+    phrase and every phrase inside it is numbered, many at once, and what
+    is known of them is kept in arrays by number: bounds are worked out for
+    all the phrases of one length at once (words, then pairs, then longer
+    phrases from their two longest parts), and asked for many at once
+    (scores, reaching)."""
 
     def __init__(
         self,
@@ -821,7 +828,6 @@ class _Bounds:
         self.snap, self.subset, self.rest_size = snap, subset, rest_size
         self.tally = subset.tally if rest is not None else None
         self.rest = rest
-        self.prefetch(candidates)
         self.min_support = min_support
         self.outside = snap.view.size - subset.size - rest_size
         self.known: dict[tuple[str, ...], int] = {}
@@ -831,178 +837,274 @@ class _Bounds:
         # in no other debrief: its bound is 0 (see score).
         self.least_scoring = _least_count(floor, subset.size, rest_size)
         # Each phrase and every phrase inside it by number, a phrase's two
-        # longest parts numbered before it, so that one pass in order works
-        # every bound out from those of its parts (see _pass).
+        # longest parts numbered before it, so that one pass in order of
+        # length works every bound out from those of its parts (see _pass).
         self.ids: dict[tuple[str, ...], int] = {}
         self.grams: list[tuple[str, ...]] = []
-        self.left: list[int] = []
-        self.right: list[int] = []
-        self._counted: list[int] = []  # its count if learnt, else -1
-        self._frequency: list[int] = []  # its document frequency if read, else -1
-        self._most: list[int] = []
+        self._size = 0  # phrases numbered
+        self._done = 0  # phrases whose bound is worked out (those numbered below)
+        capacity = max(1024, 2 * len(candidates))
+        self._length = np.zeros(capacity, np.int8)
+        self._left = np.full(capacity, -1, np.int64)  # its longest part but its last word
+        self._right = np.full(capacity, -1, np.int64)  # and but its first
+        # Its words' numbers, the last repeated to fill the row.
+        self._words = np.zeros((capacity, MAX_WORDS), np.int64)
+        self._counted = np.full(capacity, -1, np.int64)  # its count if learnt, else -1
+        self._frequency = np.full(capacity, -1, np.int64)  # its document frequency if read
+        # The bound on its subset count that its own counts give: with the
+        # term tables a word's or pair's exact count, without them what was
+        # read of a word or pair (when every debrief was); else the subset's size.
+        self._own = np.zeros(capacity, np.int64)
+        self._rest_count = np.zeros(capacity, np.int64)  # a word's or pair's, with the tables
+        self._most = np.zeros(capacity, np.int64)
         # Its bound on G², and the bound on its count that gave it.
-        self._score: list[float] = []
-        self._scored: list[int] = []
-        # With the term tables: the bound on its subset count that its own
-        # exact count gives (a word's or pair's; the subset's size for a
-        # longer phrase), and a word's or pair's exact count in the rest.
-        self._own_most: list[int] = []
-        self._rest_count: list[int] = []
-        self._done = 0  # phrases whose bound is worked out
-        for gram in candidates:
-            self._number(gram)
-        self._pass(0)
+        self._score = np.zeros(capacity, np.float64)
+        self._scored = np.full(capacity, -1, np.int64)
+        self.prepare(candidates)
 
-    def prefetch(self, grams) -> None:
-        """Read the exact counts of the words and pairs of these phrases at
-        once (looked up one by one, they would take longer)."""
-        if self.tally is None:
+    _ARRAYS = (
+        "_length",
+        "_left",
+        "_right",
+        "_words",
+        "_counted",
+        "_frequency",
+        "_own",
+        "_rest_count",
+        "_most",
+        "_score",
+        "_scored",
+    )
+    _EMPTY = {"_left": -1, "_right": -1, "_counted": -1, "_frequency": -1, "_scored": -1}
+
+    def _room(self, size: int, width: int) -> None:
+        """Arrays for at least `size` phrases of up to `width` words."""
+        capacity = len(self._most)
+        if size <= capacity and width <= self._words.shape[1]:
             return
-        words = list({t for gram in grams for t in gram})
-        pairs = list(
-            {a + PAIR_SEPARATOR + b for gram in grams for a, b in zip(gram, gram[1:])}  # noqa: B905
-        )
-        for tally in (self.tally, self.rest):
-            tally.counts(TEXT, words)
-            tally.counts(PAIRS, pairs)
+        capacity = max(size, 2 * capacity)
+        for name in self._ARRAYS:
+            old = getattr(self, name)
+            shape = (capacity, *old.shape[1:])
+            new = np.full(shape, self._EMPTY.get(name, 0), old.dtype)
+            new[: len(old)] = old
+            setattr(self, name, new)
+        if width > self._words.shape[1]:
+            more = width - self._words.shape[1]
+            self._words = np.hstack([self._words, np.repeat(self._words[:, -1:], more, axis=1)])
 
-    def prepare(self, grams) -> None:
-        """Number these phrases, in order, and work their bounds out in one
-        pass (asked for one by one, each would take a pass of its own)."""
+    def _add(self, grams) -> None:
+        """Number these phrases and every phrase inside them not numbered
+        yet: the shorter first, and with them their own counts, read at once."""
         ids = self.ids
+        # Each new phrase by length (and their two longest parts, below).
+        levels: dict[int, dict[tuple[str, ...], None]] = {}
         for gram in grams:
             if gram not in ids:
-                self._number(gram)
-        if self._done < len(self.grams):
+                levels.setdefault(len(gram), {})[gram] = None
+        if not levels:
+            return
+        longest = max(levels)
+        parts: dict[int, tuple[list, list]] = {}
+        for n in range(longest, 1, -1):
+            level = levels.get(n)
+            if not level:
+                continue
+            below = levels.setdefault(n - 1, {})
+            lefts, rights = parts[n] = [gram[:-1] for gram in level], [gram[1:] for gram in level]
+            below.update(dict.fromkeys(filterfalse(ids.__contains__, lefts)))
+            below.update(dict.fromkeys(filterfalse(ids.__contains__, rights)))
+        self._room(self._size + sum(len(level) for level in levels.values()), longest)
+        for n in range(1, longest + 1):
+            level = list(levels.get(n, ()))
+            if not level:
+                continue
+            start = self._size
+            stop = start + len(level)
+            ids.update(zip(level, range(start, stop), strict=True))
+            self.grams += level
+            at = slice(start, stop)
+            self._length[at] = n
+            if n == 1:
+                self._words[at] = np.arange(start, stop)[:, None]
+            else:
+                lefts, rights = parts[n]
+                left = np.fromiter(map(ids.__getitem__, lefts), np.int64, len(level))
+                right = np.fromiter(map(ids.__getitem__, rights), np.int64, len(level))
+                self._left[at], self._right[at] = left, right
+                self._words[at, : n - 1] = self._words[left, : n - 1]
+                self._words[at, n - 1 :] = self._words[right, n - 2][:, None]
+            self._own[at] = self._own_bounds(level, n)
+            self._size = stop
+
+    def _own_bounds(self, level: list[tuple[str, ...]], n: int) -> np.ndarray:
+        """The bound each phrase of `n` words has from its own counts (see
+        _own), and with the tables a word's or pair's count in the rest."""
+        size, subset = self.subset.size, self.subset
+        if n > 2:
+            return np.full(len(level), size, np.int64)
+        if self.tally is not None:
+            kind = TEXT if n == 1 else PAIRS
+            terms = [PAIR_SEPARATOR.join(gram) for gram in level]
+            at = slice(self._size, self._size + len(level))
+            self._rest_count[at] = self.rest.counts(kind, terms)
+            return np.minimum(size, np.array(self.tally.counts(kind, terms), np.int64))
+        if not self.whole:
+            return np.full(len(level), size, np.int64)
+        if n == 1:
+            subset.names_of(level)
+            found = [subset.in_text(gram) + subset.in_names(gram) for gram in level]
+        else:
+            found = [subset.pairs(gram) for gram in level]
+        return np.minimum(size, np.array(found, np.int64))
+
+    def prefetch(self, grams) -> None:
+        """Number the words and pairs among these phrases, their exact
+        counts read at once (looked up one by one, they would take longer);
+        the words and pairs inside longer phrases are read when those are
+        numbered (prepare)."""
+        self._add([gram for gram in grams if len(gram) <= 2])
+
+    def prepare(self, grams) -> None:
+        """Number these phrases, and work their bounds out in one pass
+        (asked for one by one, each would take a pass of its own)."""
+        self._add(grams)
+        if self._done < self._size:
             self._pass(self._done)
 
-    def _number(self, gram: tuple[str, ...]) -> int:
-        found = self.ids.get(gram)
-        if found is None:
-            if len(gram) > 1:
-                left, right = self._number(gram[:-1]), self._number(gram[1:])
-            else:
-                left = right = -1
-            found = self.ids[gram] = len(self.grams)
-            self.grams.append(gram)
-            self.left.append(left)
-            self.right.append(right)
-            self._counted.append(-1)
-            self._frequency.append(-1)
-            self._most.append(0)
-            self._score.append(0.0)
-            self._scored.append(-1)
-            tally = self.tally
-            if tally is not None:
-                size = self.subset.size
-                if len(gram) > 2:
-                    self._own_most.append(size)
-                    self._rest_count.append(0)
-                else:
-                    kind = TEXT if len(gram) == 1 else PAIRS
-                    term = PAIR_SEPARATOR.join(gram)
-                    self._own_most.append(min(size, tally.count(kind, term)))
-                    self._rest_count.append(self.rest.count(kind, term))
-        return found
-
     def _pass(self, start: int) -> None:
-        """Bounds of the phrases numbered from `start` on, in order."""
-        grams, left, right = self.grams, self.left, self.right
-        counted, frequency, most = self._counted, self._frequency, self._most
-        size, min_support, subset = self.subset.size, self.min_support, self.subset
-        phrase_frequency = self.frequencies.phrase
-        whole = self.whole
-        tally = self.tally
-        if tally is not None:
-            # At most its own exact count (a word's or pair's) and that of
-            # each of its two longest parts, each bounded by theirs in turn.
-            own = self._own_most
-            for i in range(start, len(grams)):
-                found = counted[i]
-                if found < 0:
-                    found = own[i]
-                    part = left[i]
-                    if part >= 0:
-                        other = most[part]
-                        if other < found:
-                            found = other
-                        other = most[right[i]]
-                        if other < found:
-                            found = other
-                most[i] = found
-            self._done = len(grams)
-            return
-        for i in range(start, len(grams)):
-            found = counted[i]
-            if found < 0:
-                found = size
-                part = left[i]
-                if part >= 0:
-                    # At most the count of each of its two longest parts,
-                    # each bounded by theirs in turn, down to its words.
-                    found = min(found, most[part], most[right[i]])
-                if whole:
-                    gram = grams[i]
-                    if len(gram) == 1:
-                        found = min(found, subset.in_text(gram) + subset.in_names(gram))
-                    elif len(gram) == 2:
-                        found = min(found, subset.pairs(gram))
-                # Too rare already: no need to read its frequency.
-                if found >= min_support:
-                    known = frequency[i]
-                    if known < 0:
-                        known = frequency[i] = phrase_frequency(grams[i])
-                    found = min(found, known)
-            most[i] = found
-        self._done = len(grams)
+        """Bounds of the phrases numbered from `start` on, all those of one
+        length at once, shortest first: at most its own bound (_own) and
+        that of each of its two longest parts, each bounded by theirs in
+        turn, down to its words; its count when learnt."""
+        stop = self._size
+        lengths = self._length[start:stop]
+        most, counted, own = self._most, self._counted, self._own
+        for n in range(1, int(lengths.max(initial=0)) + 1):
+            at = np.flatnonzero(lengths == n) + start
+            if not at.size:
+                continue
+            found = own[at]
+            if n > 1:
+                found = np.minimum(found, np.minimum(most[self._left[at]], most[self._right[at]]))
+            learnt = counted[at]
+            if self.tally is None:
+                found = self._with_frequencies(at, found, learnt)
+            most[at] = np.where(learnt >= 0, learnt, found)
+        self._done = stop
+
+    def _with_frequencies(self, at: np.ndarray, found: np.ndarray, learnt: np.ndarray):
+        """Without the tables: at most its document frequency too, read
+        only for those not too rare already."""
+        ask = np.flatnonzero((learnt < 0) & (found >= self.min_support))
+        if ask.size:
+            where = at[ask]
+            frequency = self._frequency[where]
+            unread = np.flatnonzero(frequency < 0)
+            if unread.size:
+                phrase, grams = self.frequencies.phrase, self.grams
+                read = [phrase(grams[i]) for i in where[unread].tolist()]
+                frequency[unread] = read
+                self._frequency[where[unread]] = read
+            found[ask] = np.minimum(found[ask], frequency)
+        return found
 
     def df(self, gram: tuple[str, ...]) -> int:
         return self.frequencies.phrase(gram)
 
     def learn(self, gram: tuple[str, ...], count: int) -> None:
         """A phrase's exact subset count: the bounds of the phrases it is in
-        are worked out again when next asked for."""
+        (numbered after it) are worked out again when next asked for."""
         self.known[gram] = count
-        self._counted[self._number(gram)] = count
-        self._done = 0
+        i = self.ids.get(gram)
+        if i is None:
+            self._add([gram])
+            i = self.ids[gram]
+        self._counted[i] = count
+        self._done = min(self._done, i)
+
+    def learn_all(self, grams: list[tuple[str, ...]], counts: list[int]) -> None:
+        """`learn` each of these phrases' counts at once."""
+        self.known.update(zip(grams, counts, strict=True))
+        self._add(grams)
+        at = np.fromiter(map(self.ids.__getitem__, grams), np.int64, len(grams))
+        if at.size:
+            self._counted[at] = counts
+            self._done = min(self._done, int(at.min()))
 
     def _id(self, gram: tuple[str, ...]) -> int:
         found = self.ids.get(gram)
         if found is None:
-            found = self._number(gram)
-        if self._done <= found:
+            self._add([gram])
+            found = self.ids[gram]
+        if self._done < self._size:
+            self._pass(self._done)
+        return found
+
+    def numbers(self, grams: list[tuple[str, ...]]) -> np.ndarray:
+        """The numbers of these phrases (numbering those new), their bounds
+        worked out."""
+        ids = self.ids
+        try:
+            found = np.fromiter(map(ids.__getitem__, grams), np.int64, len(grams))
+        except KeyError:
+            self._add(grams)
+            found = np.fromiter(map(ids.__getitem__, grams), np.int64, len(grams))
+        if self._done < self._size:
             self._pass(self._done)
         return found
 
     def most(self, gram: tuple[str, ...]) -> int:
-        return self._most[self._id(gram)]
+        return int(self._most[self._id(gram)])
+
+    def mosts(self, grams: list[tuple[str, ...]]) -> np.ndarray:
+        """`most` of each of these phrases, in order."""
+        return self._most[self.numbers(grams)]
 
     def score(self, gram: tuple[str, ...]) -> float:
         """An upper bound on its G²; 0 when even that is below `floor` (too
         low for any list, and for a p-value that BH could pass)."""
-        return self._score_of(self._id(gram))
+        i = self._id(gram)
+        if self._scored[i] == self._most[i]:
+            return float(self._score[i])
+        return float(self._scores(np.array([i], np.int64))[0])
 
-    def _score_of(self, i: int) -> float:
-        most = self._most[i]
-        if self._scored[i] == most:
-            found = self._score[i]
+    def _scores(self, at: np.ndarray) -> np.ndarray:
+        """score of the phrases of these numbers (bounds worked out), each
+        worked out again only when its bound on its count has changed."""
+        most = self._most[at]
+        stale = np.flatnonzero(self._scored[at] != most)
+        if stale.size:
+            where, bound = at[stale], most[stale]
+            self._score[where] = self._upper_bounds(where, bound)
+            self._scored[where] = bound
+        return self._score[at]
+
+    def _upper_bounds(self, at: np.ndarray, most: np.ndarray) -> np.ndarray:
+        """upper_bound for each of these phrases with these bounds on their
+        subset counts: worked out once per distinct pair of counts."""
+        size, rest_size = self.subset.size, self.rest_size
+        short = self._length[at] <= 2
+        if self.rest is not None:
+            # A word's or pair's exact count in the rest.
+            least = np.where(short, self._rest_count[at], 0)
         else:
-            gram = self.grams[i]
-            if most < self.least_scoring:
-                found = 0.0
-            elif self.rest is not None and len(gram) <= 2:
-                least = self._rest_count[i]
-                found = upper_bound(most, self.subset.size, self.rest_size, least)
-            elif len(gram) > 2:
-                # Its frequency bounds its documents from above only.
-                found = upper_bound(most, self.subset.size, self.rest_size)
-            else:
-                # Without its frequency (too rare to be a finding), no debrief
-                # outside the subset is known for sure to have it.
-                frequency = self._frequency[i] if most >= self.min_support else 0
-                least = max(0, frequency - most - self.outside)
-                found = upper_bound(most, self.subset.size, self.rest_size, least)
-            self._score[i], self._scored[i] = found, most
+            # Without its frequency (too rare to be a finding), no debrief
+            # outside the subset is known for sure to have it; a longer
+            # phrase's frequency bounds its documents from above only.
+            frequency = np.where(most >= self.min_support, self._frequency[at], 0)
+            least = np.where(short, np.maximum(0, frequency - most - self.outside), 0)
+        found = np.zeros(len(at), np.float64)
+        scoring = np.flatnonzero(most >= self.least_scoring)
+        if scoring.size:
+            width = rest_size + 1
+            keys = np.minimum(most[scoring], size) * width + np.minimum(least[scoring], rest_size)
+            distinct, inverse = np.unique(keys, return_inverse=True)
+            values = [
+                log_likelihood(key // width, size, key % width, rest_size)
+                for key in distinct.tolist()
+            ]
+            found[scoring] = np.array(values, np.float64)[inverse.reshape(-1)]
         return found
 
     def reaches(self, gram: tuple[str, ...], least_count: int, level: float) -> bool:
@@ -1012,31 +1114,56 @@ class _Bounds:
         return most >= least_count and self.score(gram) >= level
 
     def scores(self, grams) -> list[float]:
-        """`score` of each gram, in order: bounds worked out once, then read by number."""
-        if self._done < len(self.grams):
+        """`score` of each gram, in order, worked out at once."""
+        return self._scores(self.numbers(list(grams))).tolist()
+
+    def reaching_mask(self, grams: list[tuple[str, ...]], least_count: int, level: float):
+        """`reaches` of each of these phrases, worked out at once, as an array."""
+        at = self.numbers(grams)
+        found = self._most[at] >= least_count
+        where = np.flatnonzero(found)
+        found[where] = self._scores(at[where]) >= level
+        return found
+
+    def unlearnt_reaching(self, at: np.ndarray, least_count: int, level: float) -> np.ndarray:
+        """Whether each phrase of these numbers `reaches` and its count is
+        not learnt yet, as an array."""
+        if self._done < self._size:
             self._pass(self._done)
-        ids, score = self.ids, self.score
-        return [
-            score(gram) if (i := ids.get(gram)) is None else self._score_of(i) for gram in grams
-        ]
+        found = (self._most[at] >= least_count) & (self._counted[at] < 0)
+        where = np.flatnonzero(found)
+        found[where] = self._scores(at[where]) >= level
+        return found
 
     def reaching(self, grams, least_count: int, level: float, skip=()) -> list[tuple[str, ...]]:
-        """The grams not in `skip` that `reaches`, in order: their bounds
-        worked out once, then read by number."""
-        if self._done < len(self.grams):
-            self._pass(self._done)
-        ids, most, score_of = self.ids, self._most, self._score_of
-        out = []
-        for gram in grams:
-            if gram in skip:
-                continue
-            i = ids.get(gram)
-            if i is None:
-                if self.reaches(gram, least_count, level):
-                    out.append(gram)
-            elif most[i] >= least_count and score_of(i) >= level:
-                out.append(gram)
-        return out
+        """The grams not in `skip` that `reaches`, in order, worked out at once."""
+        grams = list(filterfalse(skip.__contains__, grams) if skip else grams)
+        return list(compress(grams, self.reaching_mask(grams, least_count, level).tolist()))
+
+    def per_word(self, values: Mapping[str, float], default: float) -> np.ndarray:
+        """An array by phrase number holding each word's value (of those
+        numbered), `default` elsewhere."""
+        found = np.full(self._size, default, np.float64)
+        ids = self.ids
+        for term, value in values.items():
+            i = ids.get((term,))
+            if i is not None:
+                found[i] = value
+        return found
+
+
+class _Many:
+    """Bounds that answer for a list of phrases at once, with arrays: what
+    a `value_bound` written for one phrase at a time gives for many."""
+
+    def __init__(self, bounds: _Bounds, at: np.ndarray):
+        self.bounds, self.at = bounds, at
+
+    def most(self, grams) -> np.ndarray:
+        return self.bounds._most[self.at]
+
+    def score(self, grams) -> np.ndarray:
+        return self.bounds._scores(self.at)
 
 
 def _least_count(floor: float, subset_size: int, rest_size: int) -> int:
@@ -1112,14 +1239,12 @@ def _best(
     # of the candidates that are never counted.
     first_bounds = dict(zip(candidates, bounds.scores(candidates), strict=True))
     least = max(min_support, _least_count(threshold, subset.size, rest_size))
-    pending = _by_guess(
-        (
-            gram
-            for gram, bound in first_bounds.items()
-            if bound >= threshold and bounds.most(gram) >= min_support
-        ),
-        guess,
+    tested = list(first_bounds)
+    may_count = (np.fromiter(first_bounds.values(), np.float64, len(tested)) >= threshold) & (
+        bounds.mosts(tested) >= min_support
     )
+    pending = _by_guess(compress(tested, may_count.tolist()), guess)
+    pending_at = bounds.numbers(pending)
     found: dict[tuple[str, ...], Finding | None] = {}
     scores: dict[tuple[str, ...], float] = {}
     # Whether two findings are forms of one idea, kept from one grouping of
@@ -1134,11 +1259,14 @@ def _best(
     while batch:
         with _stage("exact"):
             counted = _exact(snap, batch, subset, background_bits, min_support, threshold, rest)
-        for gram, (finding, count, score) in zip(batch, counted, strict=True):
+        for gram, (finding, _, score) in zip(batch, counted, strict=True):
             found[gram] = finding
             scores[gram] = score
-            bounds.learn(gram, count)
-        pending = bounds.reaching(pending, least, threshold, skip=found)
+        bounds.learn_all(batch, [count for _, count, _ in counted])
+        # Those not counted yet that may still be findings (every one
+        # counted is learnt), by number.
+        kept = bounds.unlearnt_reaching(pending_at, least, threshold)
+        pending, pending_at = list(compress(pending, kept.tolist())), pending_at[kept]
         # Counted in rounds, best guesses first, each round larger: counting
         # the likeliest first raises the cut-off that lets the rest go.
         size *= 4
@@ -1156,20 +1284,13 @@ def _best(
                     *(_least_count(cutoff[k], subset.size, rest_size) for k in kinds),
                 ),
             )
-        batch = list(islice(filter(needed, pending), size))
+        batch = _first(needed, pending, size, pending_at)
         if not batch and unsampled is not None:
-
-            def may(gram, needed=needed):
-                return bounds.reaches(gram, least, threshold) and needed(gram)
-
-            may.prefetch = bounds.prefetch
-            may.prepare = bounds.prepare
-
-            more = unsampled(first_bounds, most_needed, may)
-            for gram in more:
-                first_bounds[gram] = bounds.score(gram)
+            more = unsampled(first_bounds, most_needed, _may(bounds, least, threshold, needed))
+            first_bounds.update(zip(more, bounds.scores(more), strict=True))
             candidates = [*candidates, *more]
             pending = _by_guess(more, guess)
+            pending_at = bounds.numbers(pending)
             batch = pending[:size]
     lists, _ = _ideas(found, value, limit, kind, linked)
     # Every candidate is a test: those counted with their exact G², the
@@ -1192,11 +1313,55 @@ def _parts(gram: tuple[str, ...]) -> list[tuple[str, ...]]:
     return [gram[i:j] for i in range(n) for j in range(i + 1, n + 1) if j - i < n]
 
 
+def _first(needed, grams: list[tuple[str, ...]], size: int, at=None) -> list[tuple[str, ...]]:
+    """The first `size` grams that are `needed`, worked out at once when it
+    can (its `mask`, given the grams' numbers `at` when known)."""
+    mask = getattr(needed, "mask", None)
+    if mask is None or not grams:
+        return list(islice(filter(needed, grams), size))
+    return list(islice(compress(grams, mask(grams, at).tolist()), size))
+
+
+def _may(bounds: _Bounds, least: int, threshold: float, needed):
+    """Whether an unsampled phrase may change the result (see _unsampled):
+    it `reaches` and is `needed`. Worked out at once for the phrases
+    _unsampled names beforehand (the words and pairs it `prefetch`es, and
+    those it has `prepare`d), then looked up."""
+    verdicts: dict[tuple[str, ...], bool] = {}
+
+    def may(gram: tuple[str, ...]) -> bool:
+        found = verdicts.get(gram)
+        if found is None:
+            found = bounds.reaches(gram, least, threshold) and needed(gram)
+        return found
+
+    def prepare(grams) -> None:
+        grams = list(dict.fromkeys(grams))
+        if not grams:
+            return
+        bounds.prepare(grams)
+        fits = bounds.reaching_mask(grams, least, threshold)
+        mask = getattr(needed, "mask", None)
+        where = np.flatnonzero(fits)
+        if mask is not None:
+            fits[where] = mask([grams[i] for i in where.tolist()])
+        elif where.size:
+            fits[where] = [needed(grams[i]) for i in where.tolist()]
+        verdicts.update(zip(grams, fits.tolist(), strict=True))
+
+    def prefetch(grams) -> None:
+        prepare(gram for gram in grams if len(gram) <= 2)
+
+    may.prefetch, may.prepare = prefetch, prepare
+    return may
+
+
 def _needed(lists, kinds, cutoff, kind, bounds: _Bounds, value_bound):
     """Whether an uncounted phrase may change the lists: its value may reach
     its list's cut-off; or it may be merged with a listed idea (it reaches
     MERGE of the rarest of that idea's phrases with a word in common) or
-    take a listed word in; or, a word, it may be a variant of a listed idea."""
+    take a listed word in; or, a word, it may be a variant of a listed idea.
+    Its `mask` answers for a list of phrases at once."""
     rarest: dict[str, float] = {}
     words: dict[str, float] = {}
     inside: set[str] = set()
@@ -1217,6 +1382,28 @@ def _needed(lists, kinds, cutoff, kind, bounds: _Bounds, value_bound):
         most = bounds.most(gram)
         return any(most >= min(rarest.get(t, math.inf), words.get(t, math.inf)) for t in gram)
 
+    def mask(grams: list[tuple[str, ...]], at: np.ndarray | None = None) -> np.ndarray:
+        at = bounds.numbers(grams) if at is None else at
+        values = value_bound(_Many(bounds, at), grams)
+        if not isinstance(values, np.ndarray) or values.shape != at.shape:
+            values = np.array([value_bound(bounds, gram) for gram in grams], np.float64)
+        cutoffs = np.fromiter(map(cutoff.__getitem__, map(kind, grams)), np.float64, len(grams))
+        found = values >= cutoffs
+        rest = np.flatnonzero(~found)
+        if rest.size:
+            parts = at[rest]
+            words_of = bounds._words[parts]
+            # A word: whether a listed idea has it; a phrase: whether its
+            # bound reaches the least of its words' thresholds to merge.
+            listed = bounds.per_word(dict.fromkeys(inside, 1.0), 0.0)[words_of[:, 0]] > 0
+            merge = bounds.per_word(joins, math.inf)[words_of].min(axis=1)
+            one = bounds._length[parts] == 1
+            found[rest] = np.where(one, listed, bounds._most[parts] >= merge)
+        return found
+
+    # A word's least bound to join a listed idea (the rarest of its phrases, or a listed word).
+    joins = {t: min(rarest.get(t, math.inf), words.get(t, math.inf)) for t in {*rarest, *words}}
+    needed.mask = mask
     # Below this many subset debriefs a phrase can join no listed idea.
     floor = min((*rarest.values(), *words.values()), default=math.inf)
     needed.least_count = math.inf if floor == math.inf else math.ceil(floor)
