@@ -327,8 +327,11 @@ def make_own(tallies: list[Tally], terms: list[str], field: str) -> None:
 
 def make_own_each(wants: "list[tuple[Tally, list[str]]]", field: str) -> None:
     """make_own with terms of its own for each set."""
-    lacking = []
+    asked: dict[Tally, list[str]] = {}
     for tally, terms in wants:
+        asked.setdefault(tally, []).extend(terms)
+    lacking = []
+    for tally, terms in asked.items():
         row = tally._row[field]
         missing = [t for t in dict.fromkeys(terms) if t not in row]
         if missing:
@@ -338,8 +341,8 @@ def make_own_each(wants: "list[tuple[Tally, list[str]]]", field: str) -> None:
     wanted = list(dict.fromkeys(t for _, missing in lacking for t in missing))
     hashed = termtable.hashes(wanted)
     place_of = {t: n for n, t in enumerate(wanted)}
-    # Each set's row for each wanted term (-1: kept already), the rows as
-    # bytes, and where each segment's documents start in the set.
+    # Each set's row for each wanted term (-1: kept already), and its rows
+    # as bytes (made room for first: a set's array may grow).
     rows, targets = [], []
     for tally, missing in lacking:
         target = np.full(len(wanted), -1, np.int64)
