@@ -19,6 +19,8 @@ TEXT, PAIRS = "text", "pairs"
 BITMAPS = 256
 # Phrases counted at once by phrase_counts (a row of the set's bitmap each).
 PHRASES = 256
+# Rows a set's kept bitmaps of a field have room for at first (Tally._add_rows).
+ROWS = 1024
 
 
 def docnums(bits: int) -> np.ndarray:
@@ -277,11 +279,14 @@ class Tally:
 
     def _add_rows(self, terms: list[str], field: str) -> np.ndarray:
         """Empty rows for these terms (new ones) in `_own[field]`, as their
-        numbers: the array doubles or more when full."""
+        numbers. When full, the array is made four times larger (or more):
+        the rows not written yet are zero pages the system maps only when
+        first written, and the rows written are copied seldom."""
         kept, row = self._own[field], self._row[field]
         used = len(row)
         if used + len(terms) > kept.shape[0]:
-            grown = np.zeros((max(used + len(terms), 2 * used), kept.shape[1]), np.uint64)
+            rows = max(used + len(terms), 4 * used, ROWS)
+            grown = np.zeros((rows, kept.shape[1]), np.uint64)
             grown[:used] = kept[:used]
             self._own[field] = grown
         row.update(zip(terms, range(used, used + len(terms)), strict=True))
@@ -320,8 +325,9 @@ def count_phrases(
 def make_own(tallies: list[Tally], terms: list[str], field: str) -> None:
     """Keep each set's bitmaps of its own documents (Tally._own_bitmaps)
     for these terms of `field`, those it lacks: the sets are documents of
-    one view, and a segment that holds a large share of one set's documents
-    is read once for all of them (every row, rather than one pass per set)."""
+    one view, and a segment is read once for all the sets that hold a large
+    share of its documents (every row, rather than one pass per set), and
+    for each of the others from its own rows only."""
     make_own_each([(tally, terms) for tally in tallies], field)
 
 
@@ -355,12 +361,19 @@ def make_own_each(wants: "list[tuple[Tally, list[str]]]", field: str) -> None:
             segments.setdefault(offset, [table, []])[1].append((n, tally, offset, local))
     for table, sets in segments.values():
         numbers = table.lookup(wanted, hashed)
-        if any(local.size * 8 >= table.size for _, _, _, local in sets):
-            found = _postings(table, numbers)
-        else:
-            found = None
+        # The sets holding a large share of the segment's documents are read
+        # from one pass over all its entries, for the terms any of them
+        # lacks; each of the others from its own rows, for its own terms.
+        large = [n for n, _, _, local in sets if local.size * 8 >= table.size]
+        found = None
+        if large:
+            lacked = np.any([targets[n] >= 0 for n in large], axis=0)
+            found = _postings(table, np.where(lacked, numbers, -1))
         for n, tally, offset, local in sets:
-            slots, docs = table.postings(local, numbers) if found is None else found
+            if n in large:
+                slots, docs = found
+            else:
+                slots, docs = table.postings(local, np.where(targets[n] >= 0, numbers, -1))
             # Each entry's place in the set (-1: a document outside it) and
             # row (-1: a term the set keeps already).
             where = tally._places(offset, table.size)[docs]
