@@ -46,7 +46,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from itertools import chain, compress, filterfalse, islice, product
+from itertools import chain, compress, filterfalse, islice, product, repeat
 from typing import Any
 
 import numpy as np
@@ -62,7 +62,7 @@ from kb.themes.engine import Match, Snapshot
 from kb.themes.exclusions import Exclusions
 from kb.themes.sequences import Said
 from kb.themes.significance import Correction, correct, p_value
-from kb.themes.tallies import PAIRS, TEXT, Tally, by_pairs, make_own
+from kb.themes.tallies import PAIRS, TEXT, Tally, by_pairs, count_phrases
 from kb.themes.terms import TermCache, names, sections
 
 MIN_SUPPORT, MAX_SUPPORT, DEFAULT_SUPPORT = 1, 1000, 5
@@ -697,32 +697,52 @@ def _guess(subset: _Side, rest: Tally, gram: tuple[str, ...]) -> float:
     return log_likelihood(round(estimate), subset.size, round(outside * share), rest.size)
 
 
-def _guesses(subset: _Side, rest: Tally, grams: list[tuple[str, ...]]) -> list[float]:
-    """_guess of each gram, their words' and pairs' counts read at once."""
-    out = [0.0] * len(grams)
+def _guesses(subset: _Side, rest: Tally, grams: list[tuple[str, ...]]) -> np.ndarray:
+    """_guess of each gram, on arrays: their words' and pairs' counts read
+    at once (a longer phrase's pairs coded once, by_pairs), and G² worked
+    out once for each distinct pair of counts."""
     tally, size, rest_size = subset.tally, subset.size, rest.size
+    inside = np.zeros(len(grams), np.int64)
+    outside = np.zeros(len(grams), np.int64)
+    lengths = np.fromiter(map(len, grams), np.int64, len(grams))
     for kind, n in ((TEXT, 1), (PAIRS, 2)):
-        at = [i for i, gram in enumerate(grams) if len(gram) == n]
-        terms = [PAIR_SEPARATOR.join(grams[i]) for i in at]
-        for i, a, c in zip(at, tally.counts(kind, terms), rest.counts(kind, terms), strict=True):
-            out[i] = log_likelihood(a, size, c, rest_size)
-    at = [i for i, gram in enumerate(grams) if len(gram) > 2]
-    pairs = [
-        a + PAIR_SEPARATOR + b
-        for i in at
-        for a, b in zip(grams[i], grams[i][1:])  # noqa: B905
-    ]
-    inside_all, outside_all = tally.counts(PAIRS, pairs), rest.counts(PAIRS, pairs)
-    start = 0
-    for i in at:
-        gram = grams[i]
-        stop = start + len(gram) - 1
-        inside, outside = min(inside_all[start:stop]), min(outside_all[start:stop])
-        start = stop
-        estimate = min(subset.estimate(gram), inside)
-        share = estimate / inside if inside else 0.0
-        out[i] = log_likelihood(round(estimate), size, round(outside * share), rest_size)
-    return out
+        at = np.flatnonzero(lengths == n)
+        terms = [PAIR_SEPARATOR.join(grams[i]) for i in at.tolist()]
+        inside[at] = tally.counts(kind, terms)
+        outside[at] = rest.counts(kind, terms)
+    at = np.flatnonzero(lengths > 2)
+    if at.size:
+        long = [grams[i] for i in at.tolist()]
+        pairs, coded = by_pairs(long)
+        # The least of its pairs' counts in each set (the last pair repeats).
+        most = np.array(tally.counts(PAIRS, pairs), np.int64)[coded].min(axis=1)
+        least = np.array(rest.counts(PAIRS, pairs), np.int64)[coded].min(axis=1)
+        sampled = np.fromiter(map(subset.counts.get, long, repeat(0)), np.int64, len(long))
+        estimate = np.minimum(sampled * subset.scale, most)
+        share = np.divide(estimate, most, out=np.zeros(len(long)), where=most > 0)
+        # Rounded half to even, as round() does.
+        inside[at] = np.rint(estimate)
+        outside[at] = np.rint(least * share)
+    return _scores(inside, size, outside, rest_size)
+
+
+def _scores(inside, size: int, outside, rest_size: int) -> np.ndarray:
+    """log_likelihood of each pair of counts (`inside` of `size`, `outside`
+    of `rest_size`), worked out once for each distinct pair."""
+    inside, outside = np.asarray(inside, np.int64), np.asarray(outside, np.int64)
+    distinct, which = np.unique(inside * (rest_size + 1) + outside, return_inverse=True)
+    scores = np.array(
+        [
+            log_likelihood(a, size, c, rest_size)
+            for a, c in zip(
+                (distinct // (rest_size + 1)).tolist(),
+                (distinct % (rest_size + 1)).tolist(),
+                strict=True,
+            )
+        ],
+        float,
+    )
+    return scores[which.reshape(-1)]
 
 
 def _by_guess(grams, guess) -> list[tuple[str, ...]]:
@@ -732,13 +752,22 @@ def _by_guess(grams, guess) -> list[tuple[str, ...]]:
     The order decides which phrases are counted before the cut-offs rise, so
     which others are left uncounted and how many candidates are tested: it
     depends on the grams alone, never on the order they come in (out of
-    sets, whose order changes from one process to the next)."""
-    grams = sorted(grams)
+    sets, whose order changes from one process to the next). The order of
+    their words is that of their words joined by NUL, below any character
+    of an index term (quicker to sort than tuples, and the same order; the
+    tuples are sorted when a term holds NUL)."""
+    grams = list(grams)
+    joined = list(map("\x00".join, grams))
+    if sum(map(str.count, joined, repeat("\x00"))) == sum(map(len, grams)) - len(grams):
+        grams = [grams[i] for i in sorted(range(len(grams)), key=joined.__getitem__)]
+    else:
+        grams.sort()
     many = getattr(guess, "many", None)
     if many is None:
         return sorted(grams, key=guess, reverse=True)
-    values = many(grams)
-    return [grams[i] for i in sorted(range(len(grams)), key=values.__getitem__, reverse=True)]
+    values = np.asarray(many(grams), float)
+    # Highest first, equal ones kept in order (a stable sort).
+    return [grams[i] for i in np.argsort(-values, kind="stable").tolist()]
 
 
 def _in_sections(snap: Snapshot, terms: TermCache, side: _Side, gram: tuple[str, ...]) -> bool:
@@ -1474,42 +1503,36 @@ def _exact_tallied(
     the tallies; a longer phrase's documents are its pairs' intersected;
     the documents themselves are gathered for findings only."""
     tally = subset.tally
-    short = [g for g in grams if len(g) <= 2]
-    long = [g for g in grams if len(g) > 2]
     counts: dict[tuple[str, ...], tuple[int, int]] = {}
-    inside: dict[tuple[str, ...], int] = {}
-    for kind, part in (
-        (TEXT, [g for g in short if len(g) == 1]),
-        (PAIRS, [g for g in short if len(g) == 2]),
-    ):
+    scores: dict[tuple[str, ...], float] = {}
+    # The phrases that may be findings, whose documents are gathered.
+    may_find: dict[tuple[str, ...], None] = {}
+
+    def judge(part, found_inside, found_outside):
+        # G² once per distinct pair of counts (on arrays: tens of thousands
+        # of phrases share a few thousand).
+        counts.update(zip(part, zip(found_inside, found_outside, strict=True), strict=True))
+        found = _scores(found_inside, subset.size, found_outside, rest.size)
+        scores.update(zip(part, found.tolist(), strict=True))
+        passing = (np.asarray(found_inside, np.int64) >= min_support) & (found >= threshold)
+        may_find.update(dict.fromkeys(compress(part, passing.tolist())))
+
+    for kind, n in ((TEXT, 1), (PAIRS, 2)):
+        part = [g for g in grams if len(g) == n]
         terms = [PAIR_SEPARATOR.join(g) for g in part]
-        for gram, a, c in zip(
-            part, tally.counts(kind, terms), rest.counts(kind, terms), strict=True
-        ):
-            counts[gram] = (a, c)
-    # Counted at once on bitmaps of each set's documents (one pass over
-    # its rows); a phrase's documents are gathered only when it may be a
-    # finding (a bitmap of the index each: tens of thousands at once would
-    # take GBs).
-    coded = by_pairs(long)
-    # Both sets' bitmaps of the pairs, from one read of each segment.
-    make_own([tally, rest], coded[0], PAIRS)
-    for gram, a, c in zip(
-        long,
-        tally.phrase_counts(long, coded).tolist(),
-        rest.phrase_counts(long, coded).tolist(),
-        strict=True,
-    ):
-        counts[gram] = (a, c)
-    scores = {}
-    wanted = []
-    for gram in grams:
-        a, c = counts[gram]
-        score = scores[gram] = log_likelihood(a, subset.size, c, rest.size)
-        if a >= min_support and score >= threshold and gram not in inside:
-            wanted.append(gram)
-    for gram, bits in zip(wanted, tally.phrase_docs(wanted), strict=True):
-        inside[gram] = bits
+        judge(part, tally.counts(kind, terms), rest.counts(kind, terms))
+    # Counted at once on bitmaps of each set's documents (both sets'
+    # bitmaps of new pairs from one read of each segment, with those of the
+    # word pairs that may be findings), each phrase once per set while the
+    # discovery lasts (count_phrases: the emerging pass asks again for those
+    # of the main pass when it compares the same two sets); a phrase's
+    # documents are gathered only when it may be a finding (a bitmap of the
+    # index each: tens of thousands at once would take GBs).
+    long = [g for g in grams if len(g) > 2]
+    also = [PAIR_SEPARATOR.join(g) for g in may_find if len(g) == 2]
+    judge(long, *count_phrases([tally, rest], long, also))
+    wanted = list(may_find)
+    inside = dict(zip(wanted, tally.phrase_docs(wanted), strict=True))
     subset.names_of(wanted)
     found: list[tuple[Finding | None, int, float]] = []
     for gram in grams:

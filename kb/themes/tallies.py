@@ -8,6 +8,8 @@ bincount over the set's rows, and a phrase of three or four words is counted
 by intersecting its pairs' documents, taken from the same rows.
 """
 
+from itertools import chain
+
 import numpy as np
 
 from kb.search import termtable
@@ -16,7 +18,9 @@ TEXT, PAIRS = "text", "pairs"
 # Terms whose bitmaps are made at once (a row of bytes each, a bit per document).
 BITMAPS = 256
 # Phrases counted at once by phrase_counts (a row of the set's bitmap each).
-PHRASES = 1024
+PHRASES = 256
+# Rows a set's kept bitmaps of a field have room for at first (Tally._add_rows).
+ROWS = 1024
 
 
 def docnums(bits: int) -> np.ndarray:
@@ -30,15 +34,32 @@ def docnums(bits: int) -> np.ndarray:
 def by_pairs(grams: list[tuple[str, ...]]) -> tuple[list[str], np.ndarray]:
     """Phrases of two words or more as their distinct pairs, and a row for
     each phrase of the places of its pairs among them, the last repeated to
-    fill the row (intersecting a set with itself changes nothing)."""
-    numbered: dict[str, int] = {}
-    number = numbered.setdefault
-    longest = max((len(g) for g in grams), default=2) - 1
-    rows = []
-    for gram in grams:
-        row = [number(f"{a} {b}", len(numbered)) for a, b in zip(gram, gram[1:], strict=False)]
-        rows.append(row + row[-1:] * (longest - len(row)))
-    return list(numbered), np.array(rows, np.int64).reshape(len(grams), longest)
+    fill the row (intersecting a set with itself changes nothing).
+
+    Worked out on arrays: each word numbered once, each pair a number made
+    of its two words' and found among the others by np.unique, so that only
+    the distinct pairs are written out (a few thousand for tens of thousands
+    of phrases)."""
+    if not grams:
+        return [], np.zeros((0, 1), np.int64)
+    flat = list(chain.from_iterable(grams))
+    vocabulary = list(dict.fromkeys(flat))
+    number = {word: n for n, word in enumerate(vocabulary)}
+    words = np.fromiter(map(number.__getitem__, flat), np.int64, len(flat))
+    lengths = np.fromiter(map(len, grams), np.int64, len(grams))
+    if lengths.min() < 2:
+        raise ValueError("phrases of two words or more")
+    starts = np.cumsum(lengths) - lengths
+    longest = int(lengths.max()) - 1
+    # The first word of each pair of a phrase, its last pair's repeated.
+    at = np.minimum(starts[:, None] + np.arange(longest), (starts + lengths - 2)[:, None])
+    size = len(vocabulary)
+    distinct, coded = np.unique((words[at] * size + words[at + 1]).ravel(), return_inverse=True)
+    pairs = [
+        f"{vocabulary[a]} {vocabulary[b]}"
+        for a, b in zip((distinct // size).tolist(), (distinct % size).tolist(), strict=True)
+    ]
+    return pairs, coded.reshape(len(grams), longest).astype(np.int64, copy=False)
 
 
 class Tally:
@@ -64,8 +85,20 @@ class Tally:
         self._known: dict[str, dict[str, int]] = {TEXT: {}, PAIRS: {}}
         self._bits: dict[tuple[str, str], int] = {}
         # Words' and pairs' documents as bitmaps of the set's own documents
-        # (phrase_counts, phrase_docs).
-        self._own: dict[tuple[str, str], np.ndarray] = {}
+        # (phrase_counts, phrase_docs): by field, a row of 64-bit words per
+        # term (the rows of `_own` from 0 to its number of terms, the others
+        # room for more), and each term's row. A term's row is made once,
+        # when first asked for, and kept while the tally is (the discovery's
+        # duration): later rounds of counting add only their new terms.
+        self._own: dict[str, np.ndarray] = {
+            field: np.zeros((0, (self.size + 63) // 64), np.uint64) for field in (TEXT, PAIRS)
+        }
+        self._row: dict[str, dict[str, int]] = {TEXT: {}, PAIRS: {}}
+        # Counts of phrases of two words or more learnt (count_phrases),
+        # and phrases' documents as bitmaps of the view (phrase_docs).
+        self._phrases: dict[tuple[str, ...], int] = {}
+        self._phrase_bits: dict[tuple[str, ...], int] = {}
+        self._place: dict[int, np.ndarray] = {}  # see _places
 
     def _tables(self, field: str):
         return [data.term_table(reader, field) for data, reader, _, _ in self._parts]
@@ -148,23 +181,32 @@ class Tally:
         (kb.themes.engine.Snapshot.phrase_bits), for each phrase, as bitmaps
         of the view: its word's documents, or its pairs' intersected, on
         the bitmaps of the set's own documents phrase_counts keeps (no pass
-        over the set's rows for what those hold already)."""
+        over the set's rows for what those hold already). Each phrase's
+        is kept while the tally is (a few hundred findings of a discovery,
+        asked for again by its emerging pass)."""
+        kept = self._phrase_bits
+        missing = [g for g in dict.fromkeys(grams) if g not in kept]
+        if missing:
+            kept.update(zip(missing, self._phrase_docs(missing), strict=True))
+        return [kept[g] for g in grams]
+
+    def _phrase_docs(self, grams: list[tuple[str, ...]]) -> list[int]:
         keys = [
             [(TEXT, g[0])] if len(g) == 1 else [(PAIRS, f"{a} {b}") for a, b in zip(g, g[1:])]  # noqa: B905
             for g in grams
         ]
         for field in (TEXT, PAIRS):
             self._make_own([t for row in keys for f, t in row if f == field], field)
-        own, order = self._own, self._order
+        own, order = self._own_row, self._order
         width = (self._view_size + 7) // 8
         out = []
         for start in range(0, len(keys), BITMAPS):
             part = keys[start : start + BITMAPS]
             rows = np.zeros((len(part), (self.size + 63) // 64), np.uint64)
             for n, row in enumerate(part):
-                found = own[row[0]].copy()
+                found = own(row[0]).copy()
                 for key in row[1:]:
-                    found &= own[key]
+                    found &= own(key)
                 rows[n] = found
             # Bits of the set's documents, then the view's numbers of those documents.
             at, place = np.nonzero(np.unpackbits(rows.view(np.uint8), axis=1, bitorder="little"))
@@ -174,6 +216,10 @@ class Tally:
             np.bitwise_or.at(bitmaps, (at, where >> 3), masks)
             out += [int.from_bytes(row.tobytes(), "little") for row in bitmaps]
         return out
+
+    def _own_row(self, key: tuple[str, str]) -> np.ndarray:
+        field, term = key
+        return self._own[field][self._row[field][term]]
 
     def phrase_counts(
         self, grams: list[tuple[str, ...]], coded: "tuple[list[str], np.ndarray] | None" = None
@@ -188,9 +234,12 @@ class Tally:
             return found
         pairs, coded = coded or by_pairs(grams)
         longest = coded.shape[1]
-        bitmaps = self._own_bitmaps(pairs, PAIRS)
+        self._make_own(pairs, PAIRS)
+        # The phrases' pairs as rows of the kept bitmaps.
+        rows = self._rows(pairs, PAIRS)[coded]
+        bitmaps = self._own[PAIRS]
         for start in range(0, len(grams), PHRASES):
-            part = coded[start : start + PHRASES]
+            part = rows[start : start + PHRASES]
             both = bitmaps[part[:, 0]]
             for k in range(1, longest):
                 both &= bitmaps[part[:, k]]
@@ -199,60 +248,144 @@ class Tally:
             )
         return found
 
+    def _rows(self, terms: list[str], field: str) -> np.ndarray:
+        """The row of each of these terms (kept already) in `_own[field]`."""
+        return np.fromiter(map(self._row[field].__getitem__, terms), np.int64, len(terms))
+
     def _own_bitmaps(self, terms: list[str], field: str) -> np.ndarray:
         """A row of 64-bit words for each term of `field`: its documents, a
         bit per document of the set, in the set's order."""
         self._make_own(terms, field)
-        return np.stack([self._own[(field, t)] for t in terms])
+        return self._own[field][self._rows(terms, field)]
 
     def _make_own(self, terms: list[str], field: str) -> None:
         """Keep the bitmaps of _own_bitmaps of these terms (those not kept
         yet: one pass over the set's rows for all of them)."""
         make_own([self], terms, field)
 
+    def _places(self, offset: int, size: int) -> np.ndarray:
+        """For each document of the segment at `offset` (of `size` documents),
+        its place in the set's order, or -1 when not in the set; kept."""
+        found = self._place.get(offset)
+        if found is None:
+            found = np.full(size, -1, np.int64)
+            base = 0
+            for _, _, start, local in self._parts:
+                if start == offset:
+                    found[local] = np.arange(base, base + local.size)
+                base += local.size
+            self._place[offset] = found
+        return found
+
+    def _add_rows(self, terms: list[str], field: str) -> np.ndarray:
+        """Empty rows for these terms (new ones) in `_own[field]`, as their
+        numbers. When full, the array is made four times larger (or more):
+        the rows not written yet are zero pages the system maps only when
+        first written, and the rows written are copied seldom."""
+        kept, row = self._own[field], self._row[field]
+        used = len(row)
+        if used + len(terms) > kept.shape[0]:
+            rows = max(used + len(terms), 4 * used, ROWS)
+            grown = np.zeros((rows, kept.shape[1]), np.uint64)
+            grown[:used] = kept[:used]
+            self._own[field] = grown
+        row.update(zip(terms, range(used, used + len(terms)), strict=True))
+        return np.arange(used, used + len(terms), dtype=np.int64)
+
+
+def count_phrases(
+    tallies: list[Tally], grams: list[tuple[str, ...]], also: list[str] = ()
+) -> list[list[int]]:
+    """phrase_counts of these phrases in each set, each counted once per
+    set while the sets are kept (a discovery's main and emerging passes ask
+    for many of the same on the same two sets): the phrases not counted yet
+    are coded once (by_pairs) for all the sets, and their pairs' bitmaps
+    read from one pass over each segment (make_own), with those of the
+    pairs `also` for the first set (the documents of findings that are word
+    pairs, for phrase_docs) when there is a pass to make."""
+    asked = set(grams)
+    unknown = set().union(*(asked - tally._phrases.keys() for tally in tallies))
+    if unknown:
+        new = list(dict.fromkeys(g for g in grams if g in unknown))
+        coded = by_pairs(new)
+        lacking = [t for t in tallies if not t._phrases.keys() >= unknown]
+        wants = [(t, coded[0]) for t in lacking]
+        if also:
+            first = tallies[0]
+            wants = [(t, [*terms, *also] if t is first else terms) for t, terms in wants]
+            if first not in lacking:
+                wants.append((first, list(also)))
+        make_own_each(wants, PAIRS)
+        for tally in lacking:
+            counts = tally.phrase_counts(new, coded).tolist()
+            tally._phrases.update(zip(new, counts, strict=True))
+    return [list(map(tally._phrases.__getitem__, grams)) for tally in tallies]
+
 
 def make_own(tallies: list[Tally], terms: list[str], field: str) -> None:
     """Keep each set's bitmaps of its own documents (Tally._own_bitmaps)
     for these terms of `field`, those it lacks: the sets are documents of
-    one view, and a segment that holds a large share of one set's documents
-    is read once for all of them (every row, rather than one pass per set)."""
-    lacking = [(tally, {t for t in terms if (field, t) not in tally._own}) for tally in tallies]
-    lacking = [(tally, missing) for tally, missing in lacking if missing]
-    wanted = list(dict.fromkeys(t for t in terms if any(t in m for _, m in lacking)))
-    if not wanted:
+    one view, and a segment is read once for all the sets that hold a large
+    share of its documents (every row, rather than one pass per set), and
+    for each of the others from its own rows only."""
+    make_own_each([(tally, terms) for tally in tallies], field)
+
+
+def make_own_each(wants: "list[tuple[Tally, list[str]]]", field: str) -> None:
+    """make_own with terms of its own for each set."""
+    asked: dict[Tally, list[str]] = {}
+    for tally, terms in wants:
+        asked.setdefault(tally, []).extend(terms)
+    lacking = []
+    for tally, terms in asked.items():
+        row = tally._row[field]
+        missing = [t for t in dict.fromkeys(terms) if t not in row]
+        if missing:
+            lacking.append((tally, missing))
+    if not lacking:
         return
+    wanted = list(dict.fromkeys(t for _, missing in lacking for t in missing))
     hashed = termtable.hashes(wanted)
-    # Each set's rows of bits, and where each segment's documents start in it.
-    rows = [np.zeros((len(wanted), (t.size + 63) // 64 * 8), np.uint8) for t, _ in lacking]
+    place_of = {t: n for n, t in enumerate(wanted)}
+    # Each set's row for each wanted term (-1: kept already), and its rows
+    # as bytes (made room for first: a set's array may grow).
+    rows, targets = [], []
+    for tally, missing in lacking:
+        target = np.full(len(wanted), -1, np.int64)
+        target[[place_of[t] for t in missing]] = tally._add_rows(missing, field)
+        targets.append(target)
+        rows.append(tally._own[field].view(np.uint8))
     segments: dict[int, list] = {}
     for n, (tally, _) in enumerate(lacking):
-        base = 0
         for table, (_, _, offset, local) in zip(tally._tables(field), tally._parts, strict=True):
-            segments.setdefault(offset, [table, []])[1].append((n, local, base))
-            base += local.size
+            segments.setdefault(offset, [table, []])[1].append((n, tally, offset, local))
     for table, sets in segments.values():
         numbers = table.lookup(wanted, hashed)
-        if any(local.size * 8 >= table.size for _, local, _ in sets):
-            found = _postings(table, numbers)
-        else:
-            found = None
-        for n, local, base in sets:
-            if found is None:
-                slots, docs = table.postings(local, numbers)
+        # The sets holding a large share of the segment's documents are read
+        # from one pass over all its entries, for the terms any of them
+        # lacks; each of the others from its own rows, for its own terms.
+        large = [n for n, _, _, local in sets if local.size * 8 >= table.size]
+        found = None
+        if large:
+            lacked = np.any([targets[n] >= 0 for n in large], axis=0)
+            found = _postings(table, np.where(lacked, numbers, -1))
+        for n, tally, offset, local in sets:
+            if n in large:
+                slots, docs = found
             else:
-                inside = np.zeros(table.size, bool)
-                inside[local] = True
-                keep = inside[found[1]]
-                slots, docs = found[0][keep], found[1][keep]
-            place = np.zeros(table.size, np.int64)
-            place[local] = np.arange(base, base + local.size)
-            where = place[docs]
-            masks = np.left_shift(1, where & 7).astype(np.uint8)
-            np.bitwise_or.at(rows[n], (slots, where >> 3), masks)
-    for (tally, missing), found in zip(lacking, rows, strict=True):
-        for term, row in zip(wanted, found.view(np.uint64), strict=True):
-            if term in missing:
-                tally._own[(field, term)] = row
+                slots, docs = table.postings(local, np.where(targets[n] >= 0, numbers, -1))
+            # Each entry's place in the set (-1: a document outside it) and
+            # row (-1: a term the set keeps already).
+            where = tally._places(offset, table.size)[docs]
+            at = targets[n][slots]
+            keep = np.flatnonzero((where >= 0) & (at >= 0))
+            where, at = where[keep], at[keep]
+            masks = np.left_shift(np.uint8(1), (where & 7).astype(np.uint8))
+            # A document holds a term once, so no bit is set twice: adding
+            # the bits sets them, and np.add.at on one flat index is many
+            # times quicker than np.bitwise_or.at on two.
+            width = rows[n].shape[1]
+            np.add.at(rows[n].reshape(-1), at * width + (where >> 3), masks)
 
 
 # Documents of a segment whose entries _postings reads at once.
