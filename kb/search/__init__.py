@@ -42,6 +42,7 @@ from kb.search.service import all_matches as _all_matches
 from kb.search.service import more_like_this as _more_like_this
 from kb.search.service import search as _search
 from kb.search.service import search_practices as _search_practices
+from kb.search.vocabulary import Vocabulary
 
 __all__ = [
     "AllMatches",
@@ -73,6 +74,11 @@ _REFERENCE = (Competitor, CompetitorAlias, Choice, ReasonCategory)
 
 def _index() -> SearchIndex:
     return current_app.extensions[EXTENSION]
+
+
+def vocabulary() -> Vocabulary:
+    """Competitors, choices and taxonomy as searches resolve them."""
+    return _index().vocabulary()
 
 
 def search(user: User, params: SearchParams | Mapping) -> SearchResult:

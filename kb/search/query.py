@@ -467,7 +467,7 @@ def _words_only(text: str) -> query.Query:
 
 
 @lru_cache(maxsize=1024)
-def _parse_syntax(text: str) -> query.Query:
+def parse_syntax(text: str) -> query.Query:
     # Whoosh's parser takes milliseconds; its output depends only on the text
     # (and is never modified: resolving builds new nodes).
     return PARSER.parse(text)
@@ -478,7 +478,7 @@ def parse(raw: str | None, vocabulary: Vocabulary, view=None, find_authors=None)
     if not text:
         return Parsed(text, None, warnings)
     try:
-        parsed = _parse_syntax(text)
+        parsed = parse_syntax(text)
     except Exception:
         # Whoosh's parser still fails on some mixes the sanitizer lets by
         # (operators around symbols, ranges and bidirectional marks): search

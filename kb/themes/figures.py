@@ -15,11 +15,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from whoosh import query as whoosh_query
+
+from kb import search
 from kb.analytics import stats
 from kb.analytics.cache import cached
 from kb.analytics.periods import Period, quarter_of, recent_quarters
 from kb.analytics.reasons import WinRate, share
 from kb.models import Theme
+from kb.search.query import OUTCOMES as OUTCOME_WORDS
+from kb.search.query import SPECIAL_WINNERS, parse_syntax, sanitize
 from kb.themes.engine import Match, Snapshot
 from kb.themes.facts import DealFacts
 
@@ -56,11 +61,36 @@ def _one(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def fixed_outcome(filters: Mapping[str, Any] | None) -> str | None:
+def query_fixes(text: str | None) -> dict[str, str]:
+    """The outcome and who won that a query requires of every debrief it
+    finds ("outcome:won pricing"), as filter values: only a field term that
+    is one of the query's top-level conditions (never one inside OR or NOT)."""
+    clean, _ = sanitize(text)
+    if not clean:
+        return {}
+    try:
+        node = parse_syntax(clean)
+    except Exception:  # the search falls back to plain words: nothing is fixed
+        return {}
+    conditions = node.subqueries if isinstance(node, whoosh_query.And) else [node]
+    fixed: dict[str, str] = {}
+    for condition in conditions:
+        if not isinstance(condition, whoosh_query.Term):
+            continue
+        key = condition.text.strip().lower().replace(" ", "_").replace("-", "_")
+        if condition.fieldname == "outcome" and key in OUTCOME_WORDS:
+            fixed.setdefault("outcome", OUTCOME_WORDS[key])
+        elif condition.fieldname == "winner" and key:
+            fixed.setdefault("winner", SPECIAL_WINNERS.get(key, condition.text))
+    return fixed
+
+
+def fixed_outcome(filters: Mapping[str, Any] | None, query: str | None = None) -> str | None:
     """Why a theme's win rate when mentioned says nothing, or None: its own
-    filters fix the outcome (an outcome, or who won: we did, or we did not).
-    Mentions, growth and revenue still mean something; the rate does not."""
-    filters = filters or {}
+    filters, or conditions its query requires, fix the outcome (an outcome,
+    or who won: we did, or we did not). Mentions, growth and revenue still
+    mean something; the rate does not."""
+    filters = {**query_fixes(query), **{k: v for k, v in (filters or {}).items() if v}}
     outcome = _one(filters.get("outcome"))
     if outcome in ONLY_OUTCOME:
         return f"this theme counts {ONLY_OUTCOME[outcome]}"
@@ -73,8 +103,12 @@ def fixed_outcome(filters: Mapping[str, Any] | None) -> str | None:
 
 
 def rate_withheld(theme: Theme) -> str | None:
-    """Why the theme's win rate when mentioned is not shown, or None."""
-    return fixed_outcome(theme.filters)
+    """Why the theme's win rate when mentioned is not shown, or None; a
+    competitor its query requires as the winner is named as it is spelt."""
+    query = query_fixes(theme.query)
+    if query.get("winner") not in (None, *SPECIAL_WINNERS.values()):
+        query["winner"] = search.vocabulary().label("winner", query["winner"])
+    return fixed_outcome({**query, **{k: v for k, v in (theme.filters or {}).items() if v}})
 
 
 def theme_match(snap: Snapshot, query: str, filters_json: str) -> Match:
