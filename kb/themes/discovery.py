@@ -1278,7 +1278,7 @@ def _best(
     scores: dict[tuple[str, ...], float] = {}
     # Whether two findings are forms of one idea, kept from one grouping of
     # the findings to the next (kb.themes.ideas.group).
-    linked: dict = {}
+    linked = ideas.Links()
     size = first
     # Every word that may be a finding first: words are few, and their exact
     # counts bound those of the phrases they are in far better than the
@@ -1439,7 +1439,7 @@ def _needed(lists, kinds, cutoff, kind, bounds: _Bounds, value_bound):
     return needed
 
 
-def _ideas(found: Mapping, value, limit: int, kind, linked: dict | None = None):
+def _ideas(found: Mapping, value, limit: int, kind, linked: ideas.Links | None = None):
     findings = (f for f in found.values() if f is not None)
     with _stage("ideas"):
         return ideas.ranked(findings, value, limit, lambda f: kind(f.terms), linked)
