@@ -697,11 +697,15 @@ def _guess(subset: _Side, rest: Tally, gram: tuple[str, ...]) -> float:
     return log_likelihood(round(estimate), subset.size, round(outside * share), rest.size)
 
 
-def _guesses(subset: _Side, rest: Tally, grams: list[tuple[str, ...]]) -> np.ndarray:
+def _guesses(
+    subset: _Side, rest: Tally, grams: list[tuple[str, ...]], at=None, bounds=None
+) -> np.ndarray:
     """_guess of each gram, on arrays: their words' and pairs' counts read
-    at once (a longer phrase's pairs coded once, by_pairs), and G² worked
-    out once for each distinct pair of counts."""
+    at once (a longer phrase's pairs coded once: by their numbers among
+    `bounds`' phrases when given with the grams' numbers `at`, else
+    by_pairs), and G² worked out once for each distinct pair of counts."""
     tally, size, rest_size = subset.tally, subset.size, rest.size
+    numbers = at
     inside = np.zeros(len(grams), np.int64)
     outside = np.zeros(len(grams), np.int64)
     lengths = np.fromiter(map(len, grams), np.int64, len(grams))
@@ -713,7 +717,7 @@ def _guesses(subset: _Side, rest: Tally, grams: list[tuple[str, ...]]) -> np.nda
     at = np.flatnonzero(lengths > 2)
     if at.size:
         long = [grams[i] for i in at.tolist()]
-        pairs, coded = by_pairs(long)
+        pairs, coded = by_pairs(long) if bounds is None else _pairs_in(bounds, numbers[at])
         # The least of its pairs' counts in each set (the last pair repeats).
         most = np.array(tally.counts(PAIRS, pairs), np.int64)[coded].min(axis=1)
         least = np.array(rest.counts(PAIRS, pairs), np.int64)[coded].min(axis=1)
@@ -768,6 +772,84 @@ def _by_guess(grams, guess) -> list[tuple[str, ...]]:
     values = np.asarray(many(grams), float)
     # Highest first, equal ones kept in order (a stable sort).
     return [grams[i] for i in np.argsort(-values, kind="stable").tolist()]
+
+
+def _by_guess_at(grams, at: np.ndarray, guess, bounds: "_Bounds", keep=None):
+    """_by_guess of these grams of numbers `at` (those `keep` marks, when
+    given), and their numbers in that order: worked out on arrays, the
+    order of their words from ranks of their words' numbers among
+    `bounds`' phrases (the order of tuples: a shorter phrase before the
+    longer ones it begins)."""
+    if keep is not None:
+        where = np.flatnonzero(keep)
+        grams, at = [grams[i] for i in where.tolist()], at[where]
+    many = getattr(guess, "many", None)
+    if many is None or not grams:
+        grams = _by_guess(grams, guess)
+        return grams, bounds.numbers(grams)
+    numbered = getattr(guess, "numbered", None)
+    values = np.asarray(numbered(grams, at, bounds) if numbered else many(grams), float)
+    # Highest first, equal ones in the order of their words.
+    order = np.lexsort((*_word_ranks(bounds, at)[::-1], -values))
+    return [grams[i] for i in order.tolist()], at[order]
+
+
+def _word_ranks(bounds: "_Bounds", at: np.ndarray) -> list[np.ndarray]:
+    """For the phrases of these numbers, the rank of each one's first,
+    second… word among all their words in the order of strings, -1 past
+    its last word."""
+    words = bounds._words[at]
+    present, inverse = np.unique(words, return_inverse=True)
+    names = [bounds.grams[i][0] for i in present.tolist()]
+    rank = np.empty(len(present), np.int64)
+    rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(present))
+    ranks = rank[inverse.reshape(words.shape)]
+    ranks[np.arange(words.shape[1]) >= bounds._length[at][:, None]] = -1
+    return list(ranks.T)
+
+
+def _pairs_in(bounds: "_Bounds", at: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """by_pairs of the phrases of these numbers among `bounds`' (of three
+    words or more): their pairs are their parts of two words, found through
+    their two longest parts."""
+    lengths = bounds._length[at]
+    width = 1 << (int(lengths.max()) - 2)
+    rows = np.empty((len(at), width), np.int64)
+    for n in np.unique(lengths).tolist():
+        where = np.flatnonzero(lengths == n)
+        nodes = at[where][:, None]
+        for _ in range(n - 2):
+            nodes = np.hstack([bounds._left[nodes], bounds._right[nodes]])
+        rows[where] = np.hstack([nodes, np.repeat(nodes[:, -1:], width - nodes.shape[1], 1)])
+    distinct, coded = np.unique(rows, return_inverse=True)
+    pairs = [PAIR_SEPARATOR.join(bounds.grams[i]) for i in distinct.tolist()]
+    return pairs, coded.reshape(rows.shape).astype(np.int64, copy=False)
+
+
+def _changes(now: _Side, before: Tally, before_size: int, grams, at, bounds) -> np.ndarray:
+    """The emerging pass's guess of each gram (the change of its share of
+    documents: exact for words and pairs; for a longer phrase from its
+    sample's count, and before in the same proportion to the least of its
+    pairs' counts), on arrays, the grams of numbers `at` among `bounds`'."""
+    out = np.zeros(len(grams), np.float64)
+    lengths = bounds._length[at]
+    for kind, n in ((TEXT, 1), (PAIRS, 2)):
+        where = np.flatnonzero(lengths == n)
+        terms = [PAIR_SEPARATOR.join(grams[i]) for i in where.tolist()]
+        now_count = np.array(now.tally.counts(kind, terms), np.int64)
+        before_count = np.array(before.counts(kind, terms), np.int64)
+        out[where] = now_count / now.size - before_count / before_size
+    where = np.flatnonzero(lengths > 2)
+    if where.size:
+        pairs, coded = _pairs_in(bounds, at[where])
+        inside = np.array(now.tally.counts(PAIRS, pairs), np.int64)[coded].min(axis=1)
+        outside = np.array(before.counts(PAIRS, pairs), np.int64)[coded].min(axis=1)
+        long = [grams[i] for i in where.tolist()]
+        sampled = np.fromiter(map(now.counts.get, long, repeat(0)), np.int64, len(long))
+        estimate = np.minimum(sampled * now.scale, inside)
+        share = np.divide(estimate, inside, out=np.zeros(len(long)), where=inside > 0)
+        out[where] = estimate / now.size - outside * share / before_size
+    return out
 
 
 def _in_sections(snap: Snapshot, terms: TermCache, side: _Side, gram: tuple[str, ...]) -> bool:
@@ -859,7 +941,6 @@ class _Bounds:
         self.rest = rest
         self.min_support = min_support
         self.outside = snap.view.size - subset.size - rest_size
-        self.known: dict[tuple[str, ...], int] = {}
         self.frequencies = postings.frequencies(snap)
         self.whole = subset.whole
         # Below this many subset debriefs no phrase can score `floor`, even
@@ -1044,7 +1125,6 @@ class _Bounds:
     def learn(self, gram: tuple[str, ...], count: int) -> None:
         """A phrase's exact subset count: the bounds of the phrases it is in
         (numbered after it) are worked out again when next asked for."""
-        self.known[gram] = count
         i = self.ids.get(gram)
         if i is None:
             self._add([gram])
@@ -1052,11 +1132,12 @@ class _Bounds:
         self._counted[i] = count
         self._done = min(self._done, i)
 
-    def learn_all(self, grams: list[tuple[str, ...]], counts: list[int]) -> None:
-        """`learn` each of these phrases' counts at once."""
-        self.known.update(zip(grams, counts, strict=True))
-        self._add(grams)
-        at = np.fromiter(map(self.ids.__getitem__, grams), np.int64, len(grams))
+    def learn_all(self, grams: list[tuple[str, ...]], counts: list[int], at=None) -> None:
+        """`learn` each of these phrases' counts at once (`at`: their
+        numbers, when known)."""
+        if at is None:
+            self._add(grams)
+            at = np.fromiter(map(self.ids.__getitem__, grams), np.int64, len(grams))
         if at.size:
             self._counted[at] = counts
             self._done = min(self._done, int(at.min()))
@@ -1264,18 +1345,21 @@ def _best(
             rest = _tally(snap, rest_bits)
     bounds = _Bounds(snap, subset, rest_size, min_support, floor, candidates, rest)
     value_bound = value_bound or (lambda bounds, gram: bounds.score(gram))
-    # Bounds before any counting: for the multiple-comparison correction
-    # of the candidates that are never counted.
-    first_bounds = dict(zip(candidates, bounds.scores(candidates), strict=True))
+    # The candidates tested, once each (those _unsampled adds are not
+    # among them), by number: their bounds before any counting are kept for
+    # the multiple-comparison correction of the candidates never counted.
+    known = dict.fromkeys(candidates)
+    tested = candidates if len(known) == len(candidates) else list(known)
+    tested_at = bounds.numbers(tested)
+    first_scores = bounds._scores(tested_at)
+    how_many = len(candidates)
     least = max(min_support, _least_count(threshold, subset.size, rest_size))
-    tested = list(first_bounds)
-    may_count = (np.fromiter(first_bounds.values(), np.float64, len(tested)) >= threshold) & (
-        bounds.mosts(tested) >= min_support
-    )
-    pending = _by_guess(compress(tested, may_count.tolist()), guess)
-    pending_at = bounds.numbers(pending)
-    found: dict[tuple[str, ...], Finding | None] = {}
-    scores: dict[tuple[str, ...], float] = {}
+    may_count = (first_scores >= threshold) & (bounds._most[tested_at] >= min_support)
+    pending, pending_at = _by_guess_at(tested, tested_at, guess, bounds, may_count)
+    # The findings (phrases counted that are not are left out), and the G²
+    # of every phrase counted.
+    found: dict[tuple[str, ...], Finding] = {}
+    scores: list[float] = []
     # Whether two findings are forms of one idea, kept from one grouping of
     # the findings to the next (kb.themes.ideas.group).
     linked = ideas.Links()
@@ -1283,15 +1367,19 @@ def _best(
     # Every word that may be a finding first: words are few, and their exact
     # counts bound those of the phrases they are in far better than the
     # index's frequencies do.
-    batch = pending[:size]
-    batch += [gram for gram in pending[size:] if len(gram) == 1]
+    words = np.flatnonzero(bounds._length[pending_at[size:]] == 1) + size
+    batch = pending[:size] + [pending[i] for i in words.tolist()]
+    batch_at = np.concatenate([pending_at[:size], pending_at[words]])
     while batch:
         with _stage("exact"):
             counted = _exact(snap, batch, subset, background_bits, min_support, threshold, rest)
-        for gram, (finding, _, score) in zip(batch, counted, strict=True):
-            found[gram] = finding
-            scores[gram] = score
-        bounds.learn_all(batch, [count for _, count, _ in counted])
+        scores += [score for _, _, score in counted]
+        found.update(
+            (gram, finding)
+            for gram, (finding, _, _) in zip(batch, counted, strict=True)
+            if finding is not None
+        )
+        bounds.learn_all(batch, [count for _, count, _ in counted], batch_at)
         # Those not counted yet that may still be findings (every one
         # counted is learnt), by number.
         kept = bounds.unlearnt_reaching(pending_at, least, threshold)
@@ -1302,7 +1390,7 @@ def _best(
         lists, _ = _ideas(found, value, limit, kind, linked)
         if any(len(lists.get(k, [])) < limit for k in kinds):
             # Anything that may be a finding may still enter.
-            needed, most_needed = (lambda gram: True), least
+            needed, most_needed = _anything(), least
         else:
             cutoff = {k: lists[k][-1].strength(value) for k in kinds}
             needed = _needed(lists, kinds, cutoff, kind, bounds, value_bound)
@@ -1313,19 +1401,22 @@ def _best(
                     *(_least_count(cutoff[k], subset.size, rest_size) for k in kinds),
                 ),
             )
-        batch = _first(needed, pending, size, pending_at)
+        batch, batch_at = _first_at(needed, pending, size, pending_at)
         if not batch and unsampled is not None:
-            more = unsampled(first_bounds, most_needed, _may(bounds, least, threshold, needed))
-            first_bounds.update(zip(more, bounds.scores(more), strict=True))
-            candidates = [*candidates, *more]
-            pending = _by_guess(more, guess)
-            pending_at = bounds.numbers(pending)
-            batch = pending[:size]
+            more = unsampled(known, most_needed, _may(bounds, least, threshold, needed))
+            known.update(dict.fromkeys(more))
+            how_many += len(more)
+            more_at = bounds.numbers(more)
+            tested_at = np.concatenate([tested_at, more_at])
+            first_scores = np.concatenate([first_scores, bounds._scores(more_at)])
+            pending, pending_at = _by_guess_at(more, more_at, guess, bounds)
+            batch, batch_at = pending[:size], pending_at[:size]
     lists, _ = _ideas(found, value, limit, kind, linked)
     # Every candidate is a test: those counted with their exact G², the
     # others with the bound that left them uncounted.
-    bounded = (bound for gram, bound in first_bounds.items() if gram not in scores)
-    correction = correct(scores.values(), bounded, len(candidates))
+    tested_at, first = np.unique(tested_at, return_index=True)
+    bounded = first_scores[first][bounds._counted[tested_at] < 0]
+    correction = correct(scores, bounded, how_many)
     rows: dict[Any, list[Finding]] = {}
     for k in kinds:
         rows[k] = []
@@ -1349,6 +1440,34 @@ def _first(needed, grams: list[tuple[str, ...]], size: int, at=None) -> list[tup
     if mask is None or not grams:
         return list(islice(filter(needed, grams), size))
     return list(islice(compress(grams, mask(grams, at).tolist()), size))
+
+
+def _first_at(needed, grams: list[tuple[str, ...]], size: int, at: np.ndarray):
+    """_first, and the numbers of the grams it picks (`at`: of all of them)."""
+    mask = getattr(needed, "mask", None)
+    if mask is None:
+        where = np.fromiter(
+            islice((i for i, gram in enumerate(grams) if needed(gram)), size), np.int64
+        )
+    elif not grams:
+        where = np.zeros(0, np.int64)
+    else:
+        where = np.flatnonzero(mask(grams, at))[:size]
+    return [grams[i] for i in where.tolist()], at[where]
+
+
+def _anything():
+    """`needed` while a list is short: any phrase that may be a finding may enter."""
+
+    def needed(gram: tuple[str, ...]) -> bool:
+        return True
+
+    def mask(grams, at=None) -> np.ndarray:
+        return np.ones(len(grams), bool)
+
+    needed.mask = mask
+    needed.least_count = 0
+    return needed
 
 
 def _may(bounds: _Bounds, least: int, threshold: float, needed):
@@ -1785,6 +1904,7 @@ def _discover(
 
         if rest is not None:
             guess.many = lambda grams: _guesses(subset, rest, grams)
+            guess.numbered = lambda grams, at, bounds: _guesses(subset, rest, grams, at, bounds)
 
         candidates = _candidates(subset, left)
 
@@ -1904,6 +2024,9 @@ def _emerging(
             return out
 
         change.many = changes
+        change.numbered = lambda grams, at, bounds: _changes(
+            now, before_tally, before_size, grams, at, bounds
+        )
     else:
         before = _side(snap, terms, before_bits, sample)
         before_size = before.size
