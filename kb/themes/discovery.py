@@ -791,7 +791,7 @@ def _by_guess_at(grams, at: np.ndarray, guess, bounds: "_Bounds", keep=None):
     values = np.asarray(numbered(grams, at, bounds) if numbered else many(grams), float)
     # Highest first, equal ones in the order of their words.
     order = np.lexsort((*_word_ranks(bounds, at)[::-1], -values))
-    return [grams[i] for i in order.tolist()], at[order]
+    return list(map(grams.__getitem__, order.tolist())), at[order]
 
 
 def _word_ranks(bounds: "_Bounds", at: np.ndarray) -> list[np.ndarray]:
@@ -799,11 +799,11 @@ def _word_ranks(bounds: "_Bounds", at: np.ndarray) -> list[np.ndarray]:
     second… word among all their words in the order of strings, -1 past
     its last word."""
     words = bounds._words[at]
-    present, inverse = np.unique(words, return_inverse=True)
-    names = [bounds.grams[i][0] for i in present.tolist()]
-    rank = np.empty(len(present), np.int64)
-    rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(present))
-    ranks = rank[inverse.reshape(words.shape)]
+    numbered = np.fromiter(bounds._word_ids.values(), np.int64, len(bounds._word_ids))
+    names = list(bounds._word_ids)
+    rank = np.full(bounds._size, -1, np.int64)
+    rank[numbered[sorted(range(len(names)), key=names.__getitem__)]] = np.arange(len(names))
+    ranks = rank[words]
     ranks[np.arange(words.shape[1]) >= bounds._length[at][:, None]] = -1
     return list(ranks.T)
 
@@ -821,9 +821,13 @@ def _pairs_in(bounds: "_Bounds", at: np.ndarray) -> tuple[list[str], np.ndarray]
         for _ in range(n - 2):
             nodes = np.hstack([bounds._left[nodes], bounds._right[nodes]])
         rows[where] = np.hstack([nodes, np.repeat(nodes[:, -1:], width - nodes.shape[1], 1)])
-    distinct, coded = np.unique(rows, return_inverse=True)
+    # The distinct pairs in order of their numbers, and each one's place among them.
+    seen = np.zeros(bounds._size, bool)
+    seen[rows] = True
+    distinct = np.flatnonzero(seen)
+    place = np.cumsum(seen) - 1
     pairs = [PAIR_SEPARATOR.join(bounds.grams[i]) for i in distinct.tolist()]
-    return pairs, coded.reshape(rows.shape).astype(np.int64, copy=False)
+    return pairs, place[rows]
 
 
 def _changes(now: _Side, before: Tally, before_size: int, grams, at, bounds) -> np.ndarray:
@@ -951,6 +955,11 @@ class _Bounds:
         # length works every bound out from those of its parts (see _pass).
         self.ids: dict[tuple[str, ...], int] = {}
         self.grams: list[tuple[str, ...]] = []
+        self._word_ids: dict[str, int] = {}  # each word's number (that of its phrase of one word)
+        # By length from two words, the phrases numbered, each by a key made
+        # of its two longest parts' numbers (_key), keys ascending: the parts
+        # of new phrases are found among them on arrays (_add).
+        self._keys: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._size = 0  # phrases numbered
         self._done = 0  # phrases whose bound is worked out (those numbered below)
         capacity = max(1024, 2 * len(candidates))
@@ -1005,47 +1014,110 @@ class _Bounds:
 
     def _add(self, grams) -> None:
         """Number these phrases and every phrase inside them not numbered
-        yet: the shorter first, and with them their own counts, read at once."""
+        yet: the shorter first, and with them their own counts, read at once.
+
+        Worked out on arrays: each word numbered once, each phrase of n
+        words (n ≥ 2) known by its two longest parts, so every part of n
+        words of the new phrases (at each place in them) is looked up among
+        those numbered by the numbers of its parts of n - 1 words, found
+        the step before; only the parts not numbered yet are written out."""
         ids = self.ids
-        # Each new phrase by length (and their two longest parts, below).
-        levels: dict[int, dict[tuple[str, ...], None]] = {}
-        for gram in grams:
-            if gram not in ids:
-                levels.setdefault(len(gram), {})[gram] = None
-        if not levels:
+        new = list(dict.fromkeys(filterfalse(ids.__contains__, grams)))
+        if not new:
             return
-        longest = max(levels)
-        parts: dict[int, tuple[list, list]] = {}
-        for n in range(longest, 1, -1):
-            level = levels.get(n)
-            if not level:
-                continue
-            below = levels.setdefault(n - 1, {})
-            lefts, rights = parts[n] = [gram[:-1] for gram in level], [gram[1:] for gram in level]
-            below.update(dict.fromkeys(filterfalse(ids.__contains__, lefts)))
-            below.update(dict.fromkeys(filterfalse(ids.__contains__, rights)))
-        self._room(self._size + sum(len(level) for level in levels.values()), longest)
-        for n in range(1, longest + 1):
-            level = list(levels.get(n, ()))
-            if not level:
-                continue
-            start = self._size
-            stop = start + len(level)
+        lengths = np.fromiter(map(len, new), np.int64, len(new))
+        longest = int(lengths.max())
+        flat = list(chain.from_iterable(new))
+        word_ids = self._word_ids
+        fresh = list(dict.fromkeys(filterfalse(word_ids.__contains__, flat)))
+        if fresh:
+            level = [(word,) for word in fresh]
+            self._room(self._size + len(level), longest)
+            start, stop = self._size, self._size + len(level)
             ids.update(zip(level, range(start, stop), strict=True))
+            word_ids.update(zip(fresh, range(start, stop), strict=True))
             self.grams += level
-            at = slice(start, stop)
-            self._length[at] = n
-            if n == 1:
-                self._words[at] = np.arange(start, stop)[:, None]
-            else:
-                lefts, rights = parts[n]
-                left = np.fromiter(map(ids.__getitem__, lefts), np.int64, len(level))
-                right = np.fromiter(map(ids.__getitem__, rights), np.int64, len(level))
-                self._left[at], self._right[at] = left, right
-                self._words[at, : n - 1] = self._words[left, : n - 1]
-                self._words[at, n - 1 :] = self._words[right, n - 2][:, None]
-            self._own[at] = self._own_bounds(level, n)
+            self._length[start:stop] = 1
+            self._words[start:stop] = np.arange(start, stop)[:, None]
+            self._own[start:stop] = self._own_bounds(level, 1)
             self._size = stop
+        # Each new phrase's words' numbers, -1 past its last.
+        words = np.full((len(new), longest), -1, np.int64)
+        rows = np.repeat(np.arange(len(new)), lengths)
+        columns = np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        words[rows, columns] = np.fromiter(map(word_ids.__getitem__, flat), np.int64, len(flat))
+        # The numbers of the parts of n - 1 words of each phrase, by place.
+        below = list(words.T)
+        for n in range(2, longest + 1):
+            places = [np.flatnonzero(lengths >= at + n) for at in range(longest - n + 1)]
+            lefts = np.concatenate([below[at][where] for at, where in enumerate(places)])
+            rights = np.concatenate([below[at + 1][where] for at, where in enumerate(places)])
+            keys = self._key(lefts, rights)
+            found = self._find(n, keys)
+            missing = np.flatnonzero(found < 0)
+            if missing.size:
+                distinct, first, inverse = np.unique(
+                    keys[missing], return_index=True, return_inverse=True
+                )
+                # Where each distinct new part is first: its phrase, and its place.
+                offsets = np.cumsum([0, *map(len, places)])
+                where = missing[first]
+                place = np.searchsorted(offsets, where, side="right") - 1
+                row = np.concatenate(places)[where]
+                level = [
+                    new[r][at : at + n] for r, at in zip(row.tolist(), place.tolist(), strict=True)
+                ]
+                self._number(n, level, lefts[where], rights[where], distinct)
+                found[missing] = self._size - len(level) + inverse.reshape(-1)
+            offsets = np.cumsum([0, *map(len, places)])
+            below = []
+            for at, where in enumerate(places):
+                part = np.full(len(new), -1, np.int64)
+                part[where] = found[offsets[at] : offsets[at + 1]]
+                below.append(part)
+
+    @staticmethod
+    def _key(lefts: np.ndarray, rights: np.ndarray) -> np.ndarray:
+        return lefts * (1 << 31) + rights
+
+    def _find(self, n: int, keys: np.ndarray) -> np.ndarray:
+        """The numbers of the phrases of `n` words with these keys, -1 for
+        those not numbered."""
+        table = self._keys.get(n)
+        found = np.full(len(keys), -1, np.int64)
+        if table is None or not len(keys):
+            return found
+        known, numbers = table
+        at = np.minimum(np.searchsorted(known, keys), len(known) - 1)
+        hit = known[at] == keys
+        found[hit] = numbers[at[hit]]
+        return found
+
+    def _number(self, n: int, level: list, left: np.ndarray, right: np.ndarray, keys) -> None:
+        """Number these new phrases of `n` words (their parts numbered, their
+        keys ascending), and read their own counts."""
+        self._room(self._size + len(level), n)
+        start, stop = self._size, self._size + len(level)
+        self.ids.update(zip(level, range(start, stop), strict=True))
+        self.grams += level
+        at = slice(start, stop)
+        self._length[at] = n
+        self._left[at], self._right[at] = left, right
+        self._words[at, : n - 1] = self._words[left, : n - 1]
+        self._words[at, n - 1 :] = self._words[right, n - 2][:, None]
+        self._own[at] = self._own_bounds(level, n)
+        self._size = stop
+        numbers = np.arange(start, stop, dtype=np.int64)
+        table = self._keys.get(n)
+        if table is None:
+            self._keys[n] = (keys, numbers)
+        else:
+            known, known_numbers = table
+            place = np.searchsorted(known, keys)
+            self._keys[n] = (
+                np.insert(known, place, keys),
+                np.insert(known_numbers, place, numbers),
+            )
 
     def _own_bounds(self, level: list[tuple[str, ...]], n: int) -> np.ndarray:
         """The bound each phrase of `n` words has from its own counts (see
@@ -1453,7 +1525,7 @@ def _first_at(needed, grams: list[tuple[str, ...]], size: int, at: np.ndarray):
         where = np.zeros(0, np.int64)
     else:
         where = np.flatnonzero(mask(grams, at))[:size]
-    return [grams[i] for i in where.tolist()], at[where]
+    return list(map(grams.__getitem__, where.tolist())), at[where]
 
 
 def _anything():
@@ -1488,11 +1560,14 @@ def _may(bounds: _Bounds, least: int, threshold: float, needed):
         if not grams:
             return
         bounds.prepare(grams)
-        fits = bounds.reaching_mask(grams, least, threshold)
+        at = bounds.numbers(grams)
+        fits = bounds._most[at] >= least
+        where = np.flatnonzero(fits)
+        fits[where] = bounds._scores(at[where]) >= threshold
         mask = getattr(needed, "mask", None)
         where = np.flatnonzero(fits)
         if mask is not None:
-            fits[where] = mask([grams[i] for i in where.tolist()])
+            fits[where] = mask(list(map(grams.__getitem__, where.tolist())), at[where])
         elif where.size:
             fits[where] = [needed(grams[i]) for i in where.tolist()]
         verdicts.update(zip(grams, fits.tolist(), strict=True))
@@ -1535,7 +1610,14 @@ def _needed(lists, kinds, cutoff, kind, bounds: _Bounds, value_bound):
         values = value_bound(_Many(bounds, at), grams)
         if not isinstance(values, np.ndarray) or values.shape != at.shape:
             values = np.array([value_bound(bounds, gram) for gram in grams], np.float64)
-        cutoffs = np.fromiter(map(cutoff.__getitem__, map(kind, grams)), np.float64, len(grams))
+        if len(cutoff) == 1:
+            # One list: every phrase has its cut-off.
+            cutoffs = np.full(len(grams), next(iter(cutoff.values())), np.float64)
+        elif kind is _kind and {"words", "phrases"} <= cutoff.keys():
+            one = bounds._length[at] == 1
+            cutoffs = np.where(one, cutoff["words"], cutoff["phrases"]).astype(np.float64)
+        else:
+            cutoffs = np.fromiter(map(cutoff.__getitem__, map(kind, grams)), np.float64, len(grams))
         found = values >= cutoffs
         rest = np.flatnonzero(~found)
         if rest.size:
