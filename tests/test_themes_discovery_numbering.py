@@ -185,6 +185,8 @@ def test_ideas_grouped_round_after_round_are_those_grouped_at_once(seed):
         bits = everyone & rng.getrandbits(60) | (1 << rng.randint(0, 59))
         if rng.random() < 0.5:
             bits = (1 << rng.randint(8, 40)) - 1
+        # Documents far into the index, from a place the later ones may be below.
+        bits <<= rng.choice((0, 3, 500, 2000))
         found[gram] = SimpleNamespace(
             terms=gram, subset=bits.bit_count(), bits=bits, score=float(rng.randint(0, 3))
         )

@@ -78,6 +78,11 @@ class Links:
         # By word: its phrases' counts, ascending, and those phrases.
         self._counts: dict[str, list[int]] = defaultdict(list)
         self._members: dict[str, list[Any]] = defaultdict(list)
+        # Each phrase's documents shifted down to the lowest document of
+        # any (a subset's documents often lie in a part of the index: the
+        # bitmaps compared are shorter, and share as many documents).
+        self._base: int | None = None
+        self._bits: dict[tuple[str, ...], int] = {}
 
     def root(self, key: tuple[str, ...]) -> tuple[str, ...]:
         parent = self._parent
@@ -90,6 +95,12 @@ class Links:
         key = f.terms
         self.forms[key] = f
         self._parent[key] = key
+        if f.bits:
+            low = (f.bits & -f.bits).bit_length() - 1
+            if self._base is None or low < self._base:
+                self._base = low
+                self._bits = {k: g.bits >> low for k, g in self.forms.items()}
+        self._bits[key] = f.bits >> self._base if self._base is not None else f.bits
         size = f.subset
         for term in set(key):
             counts, members = self._counts[term], self._members[term]
@@ -110,8 +121,15 @@ class Links:
 
     def _link(self, a: Form, b: Form) -> None:
         ra, rb = self.root(a.terms), self.root(b.terms)
-        if ra != rb and same_idea(a, b):
+        if ra != rb and self._same(a, b):
             self._parent[ra] = rb
+
+    def _same(self, a: Form, b: Form) -> bool:
+        """same_idea, on the shifted bitmaps."""
+        most = max(a.subset, b.subset)
+        if min(a.subset, b.subset) < MERGE * most:
+            return False
+        return (self._bits[a.terms] & self._bits[b.terms]).bit_count() >= MERGE * most
 
 
 def group(phrases: Iterable[Form], linked: "Links | None" = None) -> list[list[Form]]:
