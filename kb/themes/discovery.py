@@ -1046,6 +1046,9 @@ class _Bounds:
         rows = np.repeat(np.arange(len(new)), lengths)
         columns = np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         words[rows, columns] = np.fromiter(map(word_ids.__getitem__, flat), np.int64, len(flat))
+        # Each word by its number, to write new parts out.
+        names = np.empty(self._size, object)
+        names[np.fromiter(word_ids.values(), np.int64, len(word_ids))] = list(word_ids)
         # The numbers of the parts of n - 1 words of each phrase, by place.
         below = list(words.T)
         for n in range(2, longest + 1):
@@ -1064,9 +1067,8 @@ class _Bounds:
                 where = missing[first]
                 place = np.searchsorted(offsets, where, side="right") - 1
                 row = np.concatenate(places)[where]
-                level = [
-                    new[r][at : at + n] for r, at in zip(row.tolist(), place.tolist(), strict=True)
-                ]
+                columns = [names[words[row, place + k]].tolist() for k in range(n)]
+                level = list(zip(*columns, strict=True))
                 self._number(n, level, lefts[where], rights[where], distinct)
                 found[missing] = self._size - len(level) + inverse.reshape(-1)
             offsets = np.cumsum([0, *map(len, places)])
