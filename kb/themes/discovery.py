@@ -697,11 +697,15 @@ def _guess(subset: _Side, rest: Tally, gram: tuple[str, ...]) -> float:
     return log_likelihood(round(estimate), subset.size, round(outside * share), rest.size)
 
 
-def _guesses(subset: _Side, rest: Tally, grams: list[tuple[str, ...]]) -> np.ndarray:
+def _guesses(
+    subset: _Side, rest: Tally, grams: list[tuple[str, ...]], at=None, bounds=None
+) -> np.ndarray:
     """_guess of each gram, on arrays: their words' and pairs' counts read
-    at once (a longer phrase's pairs coded once, by_pairs), and G² worked
-    out once for each distinct pair of counts."""
+    at once (a longer phrase's pairs coded once: by their numbers among
+    `bounds`' phrases when given with the grams' numbers `at`, else
+    by_pairs), and G² worked out once for each distinct pair of counts."""
     tally, size, rest_size = subset.tally, subset.size, rest.size
+    numbers = at
     inside = np.zeros(len(grams), np.int64)
     outside = np.zeros(len(grams), np.int64)
     lengths = np.fromiter(map(len, grams), np.int64, len(grams))
@@ -713,7 +717,7 @@ def _guesses(subset: _Side, rest: Tally, grams: list[tuple[str, ...]]) -> np.nda
     at = np.flatnonzero(lengths > 2)
     if at.size:
         long = [grams[i] for i in at.tolist()]
-        pairs, coded = by_pairs(long)
+        pairs, coded = by_pairs(long) if bounds is None else _pairs_in(bounds, numbers[at])
         # The least of its pairs' counts in each set (the last pair repeats).
         most = np.array(tally.counts(PAIRS, pairs), np.int64)[coded].min(axis=1)
         least = np.array(rest.counts(PAIRS, pairs), np.int64)[coded].min(axis=1)
@@ -768,6 +772,88 @@ def _by_guess(grams, guess) -> list[tuple[str, ...]]:
     values = np.asarray(many(grams), float)
     # Highest first, equal ones kept in order (a stable sort).
     return [grams[i] for i in np.argsort(-values, kind="stable").tolist()]
+
+
+def _by_guess_at(grams, at: np.ndarray, guess, bounds: "_Bounds", keep=None):
+    """_by_guess of these grams of numbers `at` (those `keep` marks, when
+    given), and their numbers in that order: worked out on arrays, the
+    order of their words from ranks of their words' numbers among
+    `bounds`' phrases (the order of tuples: a shorter phrase before the
+    longer ones it begins)."""
+    if keep is not None:
+        where = np.flatnonzero(keep)
+        grams, at = [grams[i] for i in where.tolist()], at[where]
+    many = getattr(guess, "many", None)
+    if many is None or not grams:
+        grams = _by_guess(grams, guess)
+        return grams, bounds.numbers(grams)
+    numbered = getattr(guess, "numbered", None)
+    values = np.asarray(numbered(grams, at, bounds) if numbered else many(grams), float)
+    # Highest first, equal ones in the order of their words.
+    order = np.lexsort((*_word_ranks(bounds, at)[::-1], -values))
+    return list(map(grams.__getitem__, order.tolist())), at[order]
+
+
+def _word_ranks(bounds: "_Bounds", at: np.ndarray) -> list[np.ndarray]:
+    """For the phrases of these numbers, the rank of each one's first,
+    second… word among all their words in the order of strings, -1 past
+    its last word."""
+    words = bounds._words[at]
+    numbered = np.fromiter(bounds._word_ids.values(), np.int64, len(bounds._word_ids))
+    names = list(bounds._word_ids)
+    rank = np.full(bounds._size, -1, np.int64)
+    rank[numbered[sorted(range(len(names)), key=names.__getitem__)]] = np.arange(len(names))
+    ranks = rank[words]
+    ranks[np.arange(words.shape[1]) >= bounds._length[at][:, None]] = -1
+    return list(ranks.T)
+
+
+def _pairs_in(bounds: "_Bounds", at: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """by_pairs of the phrases of these numbers among `bounds`' (of three
+    words or more): their pairs are their parts of two words, found through
+    their two longest parts."""
+    lengths = bounds._length[at]
+    width = 1 << (int(lengths.max()) - 2)
+    rows = np.empty((len(at), width), np.int64)
+    for n in np.unique(lengths).tolist():
+        where = np.flatnonzero(lengths == n)
+        nodes = at[where][:, None]
+        for _ in range(n - 2):
+            nodes = np.hstack([bounds._left[nodes], bounds._right[nodes]])
+        rows[where] = np.hstack([nodes, np.repeat(nodes[:, -1:], width - nodes.shape[1], 1)])
+    # The distinct pairs in order of their numbers, and each one's place among them.
+    seen = np.zeros(bounds._size, bool)
+    seen[rows] = True
+    distinct = np.flatnonzero(seen)
+    place = np.cumsum(seen) - 1
+    pairs = [PAIR_SEPARATOR.join(bounds.grams[i]) for i in distinct.tolist()]
+    return pairs, place[rows]
+
+
+def _changes(now: _Side, before: Tally, before_size: int, grams, at, bounds) -> np.ndarray:
+    """The emerging pass's guess of each gram (the change of its share of
+    documents: exact for words and pairs; for a longer phrase from its
+    sample's count, and before in the same proportion to the least of its
+    pairs' counts), on arrays, the grams of numbers `at` among `bounds`'."""
+    out = np.zeros(len(grams), np.float64)
+    lengths = bounds._length[at]
+    for kind, n in ((TEXT, 1), (PAIRS, 2)):
+        where = np.flatnonzero(lengths == n)
+        terms = [PAIR_SEPARATOR.join(grams[i]) for i in where.tolist()]
+        now_count = np.array(now.tally.counts(kind, terms), np.int64)
+        before_count = np.array(before.counts(kind, terms), np.int64)
+        out[where] = now_count / now.size - before_count / before_size
+    where = np.flatnonzero(lengths > 2)
+    if where.size:
+        pairs, coded = _pairs_in(bounds, at[where])
+        inside = np.array(now.tally.counts(PAIRS, pairs), np.int64)[coded].min(axis=1)
+        outside = np.array(before.counts(PAIRS, pairs), np.int64)[coded].min(axis=1)
+        long = [grams[i] for i in where.tolist()]
+        sampled = np.fromiter(map(now.counts.get, long, repeat(0)), np.int64, len(long))
+        estimate = np.minimum(sampled * now.scale, inside)
+        share = np.divide(estimate, inside, out=np.zeros(len(long)), where=inside > 0)
+        out[where] = estimate / now.size - outside * share / before_size
+    return out
 
 
 def _in_sections(snap: Snapshot, terms: TermCache, side: _Side, gram: tuple[str, ...]) -> bool:
@@ -859,7 +945,6 @@ class _Bounds:
         self.rest = rest
         self.min_support = min_support
         self.outside = snap.view.size - subset.size - rest_size
-        self.known: dict[tuple[str, ...], int] = {}
         self.frequencies = postings.frequencies(snap)
         self.whole = subset.whole
         # Below this many subset debriefs no phrase can score `floor`, even
@@ -870,6 +955,11 @@ class _Bounds:
         # length works every bound out from those of its parts (see _pass).
         self.ids: dict[tuple[str, ...], int] = {}
         self.grams: list[tuple[str, ...]] = []
+        self._word_ids: dict[str, int] = {}  # each word's number (that of its phrase of one word)
+        # By length from two words, the phrases numbered, each by a key made
+        # of its two longest parts' numbers (_key), keys ascending: the parts
+        # of new phrases are found among them on arrays (_add).
+        self._keys: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._size = 0  # phrases numbered
         self._done = 0  # phrases whose bound is worked out (those numbered below)
         capacity = max(1024, 2 * len(candidates))
@@ -924,47 +1014,112 @@ class _Bounds:
 
     def _add(self, grams) -> None:
         """Number these phrases and every phrase inside them not numbered
-        yet: the shorter first, and with them their own counts, read at once."""
+        yet: the shorter first, and with them their own counts, read at once.
+
+        Worked out on arrays: each word numbered once, each phrase of n
+        words (n ≥ 2) known by its two longest parts, so every part of n
+        words of the new phrases (at each place in them) is looked up among
+        those numbered by the numbers of its parts of n - 1 words, found
+        the step before; only the parts not numbered yet are written out."""
         ids = self.ids
-        # Each new phrase by length (and their two longest parts, below).
-        levels: dict[int, dict[tuple[str, ...], None]] = {}
-        for gram in grams:
-            if gram not in ids:
-                levels.setdefault(len(gram), {})[gram] = None
-        if not levels:
+        new = list(dict.fromkeys(filterfalse(ids.__contains__, grams)))
+        if not new:
             return
-        longest = max(levels)
-        parts: dict[int, tuple[list, list]] = {}
-        for n in range(longest, 1, -1):
-            level = levels.get(n)
-            if not level:
-                continue
-            below = levels.setdefault(n - 1, {})
-            lefts, rights = parts[n] = [gram[:-1] for gram in level], [gram[1:] for gram in level]
-            below.update(dict.fromkeys(filterfalse(ids.__contains__, lefts)))
-            below.update(dict.fromkeys(filterfalse(ids.__contains__, rights)))
-        self._room(self._size + sum(len(level) for level in levels.values()), longest)
-        for n in range(1, longest + 1):
-            level = list(levels.get(n, ()))
-            if not level:
-                continue
-            start = self._size
-            stop = start + len(level)
+        lengths = np.fromiter(map(len, new), np.int64, len(new))
+        longest = int(lengths.max())
+        flat = list(chain.from_iterable(new))
+        word_ids = self._word_ids
+        fresh = list(dict.fromkeys(filterfalse(word_ids.__contains__, flat)))
+        if fresh:
+            level = [(word,) for word in fresh]
+            self._room(self._size + len(level), longest)
+            start, stop = self._size, self._size + len(level)
             ids.update(zip(level, range(start, stop), strict=True))
+            word_ids.update(zip(fresh, range(start, stop), strict=True))
             self.grams += level
-            at = slice(start, stop)
-            self._length[at] = n
-            if n == 1:
-                self._words[at] = np.arange(start, stop)[:, None]
-            else:
-                lefts, rights = parts[n]
-                left = np.fromiter(map(ids.__getitem__, lefts), np.int64, len(level))
-                right = np.fromiter(map(ids.__getitem__, rights), np.int64, len(level))
-                self._left[at], self._right[at] = left, right
-                self._words[at, : n - 1] = self._words[left, : n - 1]
-                self._words[at, n - 1 :] = self._words[right, n - 2][:, None]
-            self._own[at] = self._own_bounds(level, n)
+            self._length[start:stop] = 1
+            self._words[start:stop] = np.arange(start, stop)[:, None]
+            self._own[start:stop] = self._own_bounds(level, 1)
             self._size = stop
+        # Each new phrase's words' numbers, -1 past its last.
+        words = np.full((len(new), longest), -1, np.int64)
+        rows = np.repeat(np.arange(len(new)), lengths)
+        columns = np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        words[rows, columns] = np.fromiter(map(word_ids.__getitem__, flat), np.int64, len(flat))
+        # Each word by its number, to write new parts out.
+        names = np.empty(self._size, object)
+        names[np.fromiter(word_ids.values(), np.int64, len(word_ids))] = list(word_ids)
+        # The numbers of the parts of n - 1 words of each phrase, by place.
+        below = list(words.T)
+        for n in range(2, longest + 1):
+            places = [np.flatnonzero(lengths >= at + n) for at in range(longest - n + 1)]
+            lefts = np.concatenate([below[at][where] for at, where in enumerate(places)])
+            rights = np.concatenate([below[at + 1][where] for at, where in enumerate(places)])
+            keys = self._key(lefts, rights)
+            found = self._find(n, keys)
+            missing = np.flatnonzero(found < 0)
+            if missing.size:
+                distinct, first, inverse = np.unique(
+                    keys[missing], return_index=True, return_inverse=True
+                )
+                # Where each distinct new part is first: its phrase, and its place.
+                offsets = np.cumsum([0, *map(len, places)])
+                where = missing[first]
+                place = np.searchsorted(offsets, where, side="right") - 1
+                row = np.concatenate(places)[where]
+                columns = [names[words[row, place + k]].tolist() for k in range(n)]
+                level = list(zip(*columns, strict=True))
+                self._number(n, level, lefts[where], rights[where], distinct)
+                found[missing] = self._size - len(level) + inverse.reshape(-1)
+            offsets = np.cumsum([0, *map(len, places)])
+            below = []
+            for at, where in enumerate(places):
+                part = np.full(len(new), -1, np.int64)
+                part[where] = found[offsets[at] : offsets[at + 1]]
+                below.append(part)
+
+    @staticmethod
+    def _key(lefts: np.ndarray, rights: np.ndarray) -> np.ndarray:
+        return lefts * (1 << 31) + rights
+
+    def _find(self, n: int, keys: np.ndarray) -> np.ndarray:
+        """The numbers of the phrases of `n` words with these keys, -1 for
+        those not numbered."""
+        table = self._keys.get(n)
+        found = np.full(len(keys), -1, np.int64)
+        if table is None or not len(keys):
+            return found
+        known, numbers = table
+        at = np.minimum(np.searchsorted(known, keys), len(known) - 1)
+        hit = known[at] == keys
+        found[hit] = numbers[at[hit]]
+        return found
+
+    def _number(self, n: int, level: list, left: np.ndarray, right: np.ndarray, keys) -> None:
+        """Number these new phrases of `n` words (their parts numbered, their
+        keys ascending), and read their own counts."""
+        self._room(self._size + len(level), n)
+        start, stop = self._size, self._size + len(level)
+        self.ids.update(zip(level, range(start, stop), strict=True))
+        self.grams += level
+        at = slice(start, stop)
+        self._length[at] = n
+        self._left[at], self._right[at] = left, right
+        self._words[at, : n - 1] = self._words[left, : n - 1]
+        self._words[at, n - 1 :] = self._words[right, n - 2][:, None]
+        self._own[at] = self._own_bounds(level, n)
+        self._size = stop
+        numbers = np.arange(start, stop, dtype=np.int64)
+        table = self._keys.get(n)
+        if table is None:
+            self._keys[n] = (keys, numbers)
+        else:
+            known, known_numbers = table
+            place = np.searchsorted(known, keys)
+            self._keys[n] = (
+                np.insert(known, place, keys),
+                np.insert(known_numbers, place, numbers),
+            )
 
     def _own_bounds(self, level: list[tuple[str, ...]], n: int) -> np.ndarray:
         """The bound each phrase of `n` words has from its own counts (see
@@ -1044,7 +1199,6 @@ class _Bounds:
     def learn(self, gram: tuple[str, ...], count: int) -> None:
         """A phrase's exact subset count: the bounds of the phrases it is in
         (numbered after it) are worked out again when next asked for."""
-        self.known[gram] = count
         i = self.ids.get(gram)
         if i is None:
             self._add([gram])
@@ -1052,11 +1206,12 @@ class _Bounds:
         self._counted[i] = count
         self._done = min(self._done, i)
 
-    def learn_all(self, grams: list[tuple[str, ...]], counts: list[int]) -> None:
-        """`learn` each of these phrases' counts at once."""
-        self.known.update(zip(grams, counts, strict=True))
-        self._add(grams)
-        at = np.fromiter(map(self.ids.__getitem__, grams), np.int64, len(grams))
+    def learn_all(self, grams: list[tuple[str, ...]], counts: list[int], at=None) -> None:
+        """`learn` each of these phrases' counts at once (`at`: their
+        numbers, when known)."""
+        if at is None:
+            self._add(grams)
+            at = np.fromiter(map(self.ids.__getitem__, grams), np.int64, len(grams))
         if at.size:
             self._counted[at] = counts
             self._done = min(self._done, int(at.min()))
@@ -1264,34 +1419,41 @@ def _best(
             rest = _tally(snap, rest_bits)
     bounds = _Bounds(snap, subset, rest_size, min_support, floor, candidates, rest)
     value_bound = value_bound or (lambda bounds, gram: bounds.score(gram))
-    # Bounds before any counting: for the multiple-comparison correction
-    # of the candidates that are never counted.
-    first_bounds = dict(zip(candidates, bounds.scores(candidates), strict=True))
+    # The candidates tested, once each (those _unsampled adds are not
+    # among them), by number: their bounds before any counting are kept for
+    # the multiple-comparison correction of the candidates never counted.
+    known = dict.fromkeys(candidates)
+    tested = candidates if len(known) == len(candidates) else list(known)
+    tested_at = bounds.numbers(tested)
+    first_scores = bounds._scores(tested_at)
+    how_many = len(candidates)
     least = max(min_support, _least_count(threshold, subset.size, rest_size))
-    tested = list(first_bounds)
-    may_count = (np.fromiter(first_bounds.values(), np.float64, len(tested)) >= threshold) & (
-        bounds.mosts(tested) >= min_support
-    )
-    pending = _by_guess(compress(tested, may_count.tolist()), guess)
-    pending_at = bounds.numbers(pending)
-    found: dict[tuple[str, ...], Finding | None] = {}
-    scores: dict[tuple[str, ...], float] = {}
+    may_count = (first_scores >= threshold) & (bounds._most[tested_at] >= min_support)
+    pending, pending_at = _by_guess_at(tested, tested_at, guess, bounds, may_count)
+    # The findings (phrases counted that are not are left out), and the G²
+    # of every phrase counted.
+    found: dict[tuple[str, ...], Finding] = {}
+    scores: list[float] = []
     # Whether two findings are forms of one idea, kept from one grouping of
     # the findings to the next (kb.themes.ideas.group).
-    linked: dict = {}
+    linked = ideas.Links()
     size = first
     # Every word that may be a finding first: words are few, and their exact
     # counts bound those of the phrases they are in far better than the
     # index's frequencies do.
-    batch = pending[:size]
-    batch += [gram for gram in pending[size:] if len(gram) == 1]
+    words = np.flatnonzero(bounds._length[pending_at[size:]] == 1) + size
+    batch = pending[:size] + [pending[i] for i in words.tolist()]
+    batch_at = np.concatenate([pending_at[:size], pending_at[words]])
     while batch:
         with _stage("exact"):
             counted = _exact(snap, batch, subset, background_bits, min_support, threshold, rest)
-        for gram, (finding, _, score) in zip(batch, counted, strict=True):
-            found[gram] = finding
-            scores[gram] = score
-        bounds.learn_all(batch, [count for _, count, _ in counted])
+        scores += [score for _, _, score in counted]
+        found.update(
+            (gram, finding)
+            for gram, (finding, _, _) in zip(batch, counted, strict=True)
+            if finding is not None
+        )
+        bounds.learn_all(batch, [count for _, count, _ in counted], batch_at)
         # Those not counted yet that may still be findings (every one
         # counted is learnt), by number.
         kept = bounds.unlearnt_reaching(pending_at, least, threshold)
@@ -1302,7 +1464,7 @@ def _best(
         lists, _ = _ideas(found, value, limit, kind, linked)
         if any(len(lists.get(k, [])) < limit for k in kinds):
             # Anything that may be a finding may still enter.
-            needed, most_needed = (lambda gram: True), least
+            needed, most_needed = _anything(), least
         else:
             cutoff = {k: lists[k][-1].strength(value) for k in kinds}
             needed = _needed(lists, kinds, cutoff, kind, bounds, value_bound)
@@ -1313,19 +1475,22 @@ def _best(
                     *(_least_count(cutoff[k], subset.size, rest_size) for k in kinds),
                 ),
             )
-        batch = _first(needed, pending, size, pending_at)
+        batch, batch_at = _first_at(needed, pending, size, pending_at)
         if not batch and unsampled is not None:
-            more = unsampled(first_bounds, most_needed, _may(bounds, least, threshold, needed))
-            first_bounds.update(zip(more, bounds.scores(more), strict=True))
-            candidates = [*candidates, *more]
-            pending = _by_guess(more, guess)
-            pending_at = bounds.numbers(pending)
-            batch = pending[:size]
+            more = unsampled(known, most_needed, _may(bounds, least, threshold, needed))
+            known.update(dict.fromkeys(more))
+            how_many += len(more)
+            more_at = bounds.numbers(more)
+            tested_at = np.concatenate([tested_at, more_at])
+            first_scores = np.concatenate([first_scores, bounds._scores(more_at)])
+            pending, pending_at = _by_guess_at(more, more_at, guess, bounds)
+            batch, batch_at = pending[:size], pending_at[:size]
     lists, _ = _ideas(found, value, limit, kind, linked)
     # Every candidate is a test: those counted with their exact G², the
     # others with the bound that left them uncounted.
-    bounded = (bound for gram, bound in first_bounds.items() if gram not in scores)
-    correction = correct(scores.values(), bounded, len(candidates))
+    tested_at, first = np.unique(tested_at, return_index=True)
+    bounded = first_scores[first][bounds._counted[tested_at] < 0]
+    correction = correct(scores, bounded, how_many)
     rows: dict[Any, list[Finding]] = {}
     for k in kinds:
         rows[k] = []
@@ -1351,6 +1516,34 @@ def _first(needed, grams: list[tuple[str, ...]], size: int, at=None) -> list[tup
     return list(islice(compress(grams, mask(grams, at).tolist()), size))
 
 
+def _first_at(needed, grams: list[tuple[str, ...]], size: int, at: np.ndarray):
+    """_first, and the numbers of the grams it picks (`at`: of all of them)."""
+    mask = getattr(needed, "mask", None)
+    if mask is None:
+        where = np.fromiter(
+            islice((i for i, gram in enumerate(grams) if needed(gram)), size), np.int64
+        )
+    elif not grams:
+        where = np.zeros(0, np.int64)
+    else:
+        where = np.flatnonzero(mask(grams, at))[:size]
+    return list(map(grams.__getitem__, where.tolist())), at[where]
+
+
+def _anything():
+    """`needed` while a list is short: any phrase that may be a finding may enter."""
+
+    def needed(gram: tuple[str, ...]) -> bool:
+        return True
+
+    def mask(grams, at=None) -> np.ndarray:
+        return np.ones(len(grams), bool)
+
+    needed.mask = mask
+    needed.least_count = 0
+    return needed
+
+
 def _may(bounds: _Bounds, least: int, threshold: float, needed):
     """Whether an unsampled phrase may change the result (see _unsampled):
     it `reaches` and is `needed`. Worked out at once for the phrases
@@ -1369,11 +1562,14 @@ def _may(bounds: _Bounds, least: int, threshold: float, needed):
         if not grams:
             return
         bounds.prepare(grams)
-        fits = bounds.reaching_mask(grams, least, threshold)
+        at = bounds.numbers(grams)
+        fits = bounds._most[at] >= least
+        where = np.flatnonzero(fits)
+        fits[where] = bounds._scores(at[where]) >= threshold
         mask = getattr(needed, "mask", None)
         where = np.flatnonzero(fits)
         if mask is not None:
-            fits[where] = mask([grams[i] for i in where.tolist()])
+            fits[where] = mask(list(map(grams.__getitem__, where.tolist())), at[where])
         elif where.size:
             fits[where] = [needed(grams[i]) for i in where.tolist()]
         verdicts.update(zip(grams, fits.tolist(), strict=True))
@@ -1416,7 +1612,14 @@ def _needed(lists, kinds, cutoff, kind, bounds: _Bounds, value_bound):
         values = value_bound(_Many(bounds, at), grams)
         if not isinstance(values, np.ndarray) or values.shape != at.shape:
             values = np.array([value_bound(bounds, gram) for gram in grams], np.float64)
-        cutoffs = np.fromiter(map(cutoff.__getitem__, map(kind, grams)), np.float64, len(grams))
+        if len(cutoff) == 1:
+            # One list: every phrase has its cut-off.
+            cutoffs = np.full(len(grams), next(iter(cutoff.values())), np.float64)
+        elif kind is _kind and {"words", "phrases"} <= cutoff.keys():
+            one = bounds._length[at] == 1
+            cutoffs = np.where(one, cutoff["words"], cutoff["phrases"]).astype(np.float64)
+        else:
+            cutoffs = np.fromiter(map(cutoff.__getitem__, map(kind, grams)), np.float64, len(grams))
         found = values >= cutoffs
         rest = np.flatnonzero(~found)
         if rest.size:
@@ -1439,7 +1642,7 @@ def _needed(lists, kinds, cutoff, kind, bounds: _Bounds, value_bound):
     return needed
 
 
-def _ideas(found: Mapping, value, limit: int, kind, linked: dict | None = None):
+def _ideas(found: Mapping, value, limit: int, kind, linked: ideas.Links | None = None):
     findings = (f for f in found.values() if f is not None)
     with _stage("ideas"):
         return ideas.ranked(findings, value, limit, lambda f: kind(f.terms), linked)
@@ -1785,6 +1988,7 @@ def _discover(
 
         if rest is not None:
             guess.many = lambda grams: _guesses(subset, rest, grams)
+            guess.numbered = lambda grams, at, bounds: _guesses(subset, rest, grams, at, bounds)
 
         candidates = _candidates(subset, left)
 
@@ -1904,6 +2108,9 @@ def _emerging(
             return out
 
         change.many = changes
+        change.numbered = lambda grams, at, bounds: _changes(
+            now, before_tally, before_size, grams, at, bounds
+        )
     else:
         before = _side(snap, terms, before_bits, sample)
         before_size = before.size

@@ -15,6 +15,7 @@ support, with the others listed as its variants.
 - Any other word is an idea of its own.
 """
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -64,45 +65,106 @@ def absorbs(phrase: Form, word: Form) -> bool:
     return word.terms[0] in phrase.terms and phrase.subset >= MERGE * word.subset
 
 
-def group(phrases: Iterable[Form], linked: dict | None = None) -> list[list[Form]]:
+class Links:
+    """The phrases grouped so far and how they link, kept from one call of
+    group to the next: discovery groups its findings again each time it has
+    counted more of them, so only the new ones are compared, each with the
+    phrases of its words whose counts are close enough (found by bisection
+    in each word's phrases, kept in order of counts)."""
+
+    def __init__(self) -> None:
+        self.forms: dict[tuple[str, ...], Any] = {}
+        self._parent: dict[tuple[str, ...], tuple[str, ...]] = {}
+        # By word: its phrases' counts, ascending, and those phrases.
+        self._counts: dict[str, list[int]] = defaultdict(list)
+        self._members: dict[str, list[Any]] = defaultdict(list)
+        # Each phrase's documents shifted down to the lowest document of
+        # any (a subset's documents often lie in a part of the index: the
+        # bitmaps compared are shorter, and share as many documents).
+        self._base: int | None = None
+        self._bits: dict[tuple[str, ...], int] = {}
+
+    def root(self, key: tuple[str, ...]) -> tuple[str, ...]:
+        parent = self._parent
+        while (up := parent[key]) != key:
+            parent[key] = parent[up]
+            key = up
+        return key
+
+    def add(self, f: Form) -> None:
+        key = f.terms
+        self.forms[key] = f
+        self._parent[key] = key
+        if f.bits:
+            low = (f.bits & -f.bits).bit_length() - 1
+            if self._base is None or low < self._base:
+                self._base = low
+                self._bits = {k: g.bits >> low for k, g in self.forms.items()}
+        self._bits[key] = f.bits >> self._base if self._base is not None else f.bits
+        size = f.subset
+        for term in set(key):
+            counts, members = self._counts[term], self._members[term]
+            at = bisect_left(counts, size)
+            # Phrases of this word with a count close enough: each count at
+            # least MERGE of the other's (as same_idea asks), those below
+            # `size` downward, those from it upward, until one is too far.
+            for i in range(at - 1, -1, -1):
+                if counts[i] < MERGE * size:
+                    break
+                self._link(f, members[i])
+            for i in range(at, len(counts)):
+                if size < MERGE * counts[i]:
+                    break
+                self._link(f, members[i])
+            counts.insert(at, size)
+            members.insert(at, f)
+
+    def _link(self, a: Form, b: Form) -> None:
+        ra, rb = self.root(a.terms), self.root(b.terms)
+        if ra != rb and self._same(a, b):
+            self._parent[ra] = rb
+
+    def _same(self, a: Form, b: Form) -> bool:
+        """same_idea, on the shifted bitmaps."""
+        most = max(a.subset, b.subset)
+        if min(a.subset, b.subset) < MERGE * most:
+            return False
+        return (self._bits[a.terms] & self._bits[b.terms]).bit_count() >= MERGE * most
+
+
+def group(phrases: Iterable[Form], linked: "Links | None" = None) -> list[list[Form]]:
     """The phrases linked as forms of one idea, each group's shown form first.
 
-    `linked`, when given, keeps same_idea of each pair of phrases (by their
-    terms) for the next call: discovery groups its findings again each time
-    it has counted more of them, and most pairs were compared before."""
+    `linked`, when given, keeps what was learnt of the phrases grouped for
+    the next call (see Links): the phrases given then are those of the last
+    call and more (otherwise it starts again)."""
     found = list(phrases)
-    if linked is None:
-        linked = {}
-    parent = list(range(len(found)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    by_term: dict[str, list[int]] = defaultdict(list)
-    for i, f in enumerate(found):
-        for term in set(f.terms):
-            by_term[term].append(i)
-    for members in by_term.values():
-        members.sort(key=lambda i: -found[i].subset)
-        for x, i in enumerate(members):
-            for j in members[x + 1 :]:
-                if found[j].subset < MERGE * found[i].subset:
-                    break  # the rest are rarer still
-                if root(i) == root(j):
-                    continue
-                a, b = found[i], found[j]
-                key = (a.terms, b.terms)
-                same = linked.get(key)
-                if same is None:
-                    same = linked[key] = same_idea(a, b)
-                if same:
-                    parent[root(j)] = root(i)
-    groups: dict[int, list[Form]] = defaultdict(list)
-    for i, f in enumerate(found):
-        groups[root(i)].append(f)
+    if not isinstance(linked, Links):
+        linked = Links()
+    known = linked.forms
+    new = []
+    kept = 0
+    for f in found:
+        was = known.get(f.terms)
+        if was is None:
+            new.append(f)
+        elif was is f:
+            kept += 1
+        else:
+            kept = -1
+            break
+    if kept != len(known):
+        # Not those of the last call and more: start again.
+        linked.__init__()
+        new = found
+    # A phrase given twice is one form.
+    for f in new:
+        if f.terms not in linked.forms:
+            linked.add(f)
+    groups: dict[tuple[str, ...], list[Form]] = defaultdict(list)
+    root = linked.root
+    for f in found:
+        groups[root(f.terms)].append(f)
     return [_ordered(members) for members in groups.values()]
 
 
@@ -116,24 +178,28 @@ def _ordered(members: list[Form]) -> list[Form]:
     return [shown, *rest]
 
 
-def ideas(findings: Iterable[Form], linked: dict | None = None) -> list[Idea]:
+def ideas(findings: Iterable[Form], linked: Links | None = None) -> list[Idea]:
     # In a fixed order: candidates come out of sets, whose order changes from
     # one process to the next, and grouping keeps ties in the order given; so
     # every worker shows the same forms of an idea in the same order.
     found = sorted(findings, key=lambda f: (-f.score, f.terms))
     words = [f for f in found if len(f.terms) == 1]
     merged = [Idea(forms) for forms in group((f for f in found if len(f.terms) > 1), linked)]
-    by_term: dict[str, list[Idea]] = defaultdict(list)
+    # By word, each idea with it and the largest count of its forms with
+    # it: a word is absorbed by an idea when one of them does (absorbs).
+    by_term: dict[str, list[tuple[Idea, int]]] = defaultdict(list)
     for idea in merged:
-        for term in idea.terms:
-            by_term[term].append(idea)
+        most: dict[str, int] = {}
+        for f in idea.forms:
+            for term in f.terms:
+                if f.subset > most.get(term, -1):
+                    most[term] = f.subset
+        for term, count in most.items():
+            by_term[term].append((idea, count))
     alone = []
     for word in words:
-        inside = [
-            idea
-            for idea in by_term.get(word.terms[0], [])
-            if any(absorbs(f, word) for f in idea.forms)
-        ]
+        least = MERGE * word.subset
+        inside = [idea for idea, count in by_term.get(word.terms[0], ()) if count >= least]
         for idea in inside:
             idea.words.append(word)
         if not inside:
@@ -146,7 +212,7 @@ def ranked(
     value: Callable[[Any], float],
     limit: int,
     kind: Callable[[Any], Any],
-    linked: dict | None = None,
+    linked: Links | None = None,
 ) -> tuple[dict[Any, list[Idea]], list[Idea]]:
     """The best `limit` ideas of each kind (the kind of their shown form),
     by the best `value` of their forms; and every idea, best first

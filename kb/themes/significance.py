@@ -18,6 +18,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 Q = 0.05
 
 
@@ -29,12 +31,27 @@ def p_value(g2: float) -> float:
 
 def rejected(p_values: Iterable[float], tested: int, q: float = Q) -> int:
     """How many of `tested` hypotheses BH rejects, given the p-values below 1
-    (those of 1 are never rejected and need not be listed)."""
-    found = 0
-    for rank, p in enumerate(sorted(p_values), start=1):
-        if p <= q * rank / tested:
-            found = rank
-    return found
+    (those of 1 are never rejected and need not be listed): the largest
+    rank whose p-value, in ascending order, is at most q·rank/tested."""
+    ordered = np.sort(_array(p_values))
+    ranks = np.arange(1, len(ordered) + 1)
+    passing = np.flatnonzero(ordered <= q * ranks / tested)
+    return int(passing[-1]) + 1 if passing.size else 0
+
+
+def _array(values: Iterable[float]) -> np.ndarray:
+    if isinstance(values, np.ndarray):
+        return values.astype(np.float64, copy=False)
+    return np.array(list(values), np.float64)
+
+
+def _p_values(g2: Iterable[float]) -> np.ndarray:
+    """p_value of each G² below 1, worked out once per distinct G² (tens
+    of thousands of bounds share a few thousand values)."""
+    values = _array(g2)
+    distinct, inverse = np.unique(values, return_inverse=True)
+    found = np.array([p_value(g) for g in distinct.tolist()], np.float64)[inverse.reshape(-1)]
+    return found[found < 1]
 
 
 @dataclass
@@ -60,8 +77,8 @@ class Correction:
 def correct(exact: Iterable[float], bounded: Iterable[float], tested: int) -> Correction:
     """BH over `tested` candidates: G² of those counted exactly, and upper
     bounds on G² of the others."""
-    known = [p for g2 in exact if (p := p_value(g2)) < 1]
-    least = [p for g2 in bounded if (p := p_value(g2)) < 1]
+    known = _p_values(exact)
+    least = _p_values(bounded)
     sure = rejected(known, tested)
-    most = rejected(known + least, tested) if least else sure
+    most = rejected(np.concatenate([known, least]), tested) if least.size else sure
     return Correction(tested, sure, most)
