@@ -156,3 +156,65 @@ def test_threads_are_at_most_the_cpus():
     import os
 
     assert 1 <= said_sequences.THREADS <= (os.cpu_count() or 1)
+
+
+@pytest.mark.parametrize("bits", [2, 18])
+def test_counted_values_are_the_distinct_values_with_their_counts(bits, monkeypatch):
+    monkeypatch.setattr(_Gathered, "BITS", bits)
+    rng = np.random.default_rng(bits)
+    for values in (
+        rng.integers(0, 300, 20000),
+        rng.integers(0, 1 << 60, 500),
+        np.zeros(0, np.int64),
+        np.array([7]),
+    ):
+        distinct, counts = said_sequences._counted(values)
+        expected, times = np.unique(values, return_counts=True)
+        assert np.array_equal(distinct, expected) and np.array_equal(counts, times)
+
+
+class _Terms:
+    def __init__(self, numbers):
+        self.numbers = numbers
+
+    def lookup(self, words, hashed=None):
+        return np.array([self.numbers.get(w, -1) for w in words], np.int64)
+
+
+def test_in_names_codes_grams_as_a_word_by_word_count_would():
+    """Grams of one to four words named; longer ones, and ones with a word
+    no name has, are in none."""
+    rng = random.Random(5)
+    vocabulary = np.array([3, 8, 9, 20, 41], np.int64)
+    base = vocabulary.size + 1
+    names = ["a", "b", "c", "d", "e"]
+    numbers = dict(zip(names, vocabulary.tolist(), strict=True))
+    numbers["f"] = 50  # a term of the segment that no name has
+    named = {}
+    for _ in range(300):
+        gram = tuple(rng.choice(names) for _ in range(rng.randint(1, 4)))
+        code = 0
+        for t in gram:
+            code = code * base + names.index(t) + 1
+        named[code] = rng.randint(1, 9)
+    codes = np.array(sorted(named), np.int64)
+    counts = np.array([named[c] for c in codes.tolist()], np.int64)
+    said = said_sequences.Said.__new__(said_sequences.Said)
+    said._parts = [(None, None, _Terms(numbers), None)] * 2
+    said._named = [(vocabulary, codes, counts)] * 2
+    grams = [
+        tuple(rng.choice([*names, "f", "g"]) for _ in range(rng.randint(1, 6))) for _ in range(2000)
+    ]
+    grams += [("a", "b", "c", "d", "e"), ()]
+
+    def expected(gram):
+        if len(gram) > 4 or not gram or any(t not in names for t in gram):
+            return 0
+        code = 0
+        for t in gram:
+            code = code * base + names.index(t) + 1
+        return 2 * named.get(code, 0)
+
+    found = said.in_names(grams)
+    assert found == [expected(g) for g in grams]
+    assert sum(found) > 0

@@ -205,26 +205,35 @@ class Said:
         found = np.zeros(len(grams), np.int64)
         if not grams:
             return []
-        words = list({t for gram in grams for t in gram})
+        # Each gram as the places of its words among `words`, one after
+        # another, coded below in arrays rather than word by word.
+        place = {}
+        spelt = [place.setdefault(t, len(place)) for gram in grams for t in gram]
+        words = list(place)
+        hashed = termtable.hashes(words)
+        lengths = np.fromiter(map(len, grams), np.int64, len(grams))
+        starts = np.cumsum(lengths) - lengths
+        spelt = np.array(spelt, np.int64)
+        # Longer than any phrase of a name: in none.
+        longest = min(int(lengths.max()), 5)
         for (_, _, terms, _), (vocabulary, codes, counts) in zip(
             self._parts, self._named, strict=True
         ):
             if not codes.size:
                 continue
-            numbers = terms.lookup(words)
+            numbers = terms.lookup(words, hashed)
             at = np.minimum(np.searchsorted(vocabulary, numbers), max(0, vocabulary.size - 1))
             known = (numbers >= 0) & (vocabulary[at] == numbers)
-            compact = dict(zip(words, np.where(known, at + 1, 0).tolist(), strict=True))
+            compact = np.where(known, at + 1, 0)[spelt]
             base = vocabulary.size + 1
             wanted = np.zeros(len(grams), np.int64)
-            for i, gram in enumerate(grams):
-                code = 0
-                for t in gram:
-                    if not compact[t]:
-                        code = -1
-                        break
-                    code = code * base + compact[t]
-                wanted[i] = code
+            missing = lengths > 4
+            for n in range(longest):
+                longer = np.flatnonzero((lengths > n) & ~missing)
+                word = compact[starts[longer] + n]
+                wanted[longer] = wanted[longer] * base + word
+                missing[longer[word == 0]] = True
+            wanted[missing] = -1
             slot = np.minimum(np.searchsorted(codes, wanted), codes.size - 1)
             hit = (codes[slot] == wanted) & (wanted > 0)
             found[hit] += counts[slot[hit]]
@@ -334,8 +343,14 @@ class _Gathered:
         self._rest: list[np.ndarray] = []
 
     def add(self, values: np.ndarray) -> None:
-        if not values.size:
-            return
+        if values.size:
+            values, _, lost = self._place(values)
+            if lost.any():
+                self._rest.append(_distinct(values[lost]))
+
+    def _place(self, values: np.ndarray):
+        """Put the values in the table; gives them (of the table's type),
+        their slots, and which of them another value's slot holds."""
         table = self._table
         size = table.itemsize
         values = np.ascontiguousarray(values, table.dtype)
@@ -352,8 +367,7 @@ class _Gathered:
             wanted, wanting = at[free], values[free]
             table[wanted] = wanting
             lost[free] = table[wanted] != wanting
-        if lost.any():
-            self._rest.append(_distinct(values[lost]))
+        return values, at, lost
 
     def values(self) -> np.ndarray:
         table = self._table
@@ -456,7 +470,7 @@ class _Scan:
         fours = _Gathered(said, code_type)
         for entries in table.rows(local):
             flags = marks[entries]
-            at = np.flatnonzero(flags[:-1] & (flags[1:] >> 1))
+            at = np.flatnonzero((flags[:-1] & (flags[1:] >> 1)).view(bool))
             # (Coded at every place at once: quicker than gathering twice.)
             coded = entries[:-1].astype(pair_type) * count + entries[1:]
             slot = place.of(coded[at])
@@ -555,16 +569,43 @@ def _named(table: sequences.Table, local: np.ndarray):
     code, holder = np.concatenate(codes), np.concatenate(holders)
     # One count per document that has it, however often.
     documents = max(1, local.size)
-    if base**4 * documents < 1 << 63:
-        # A phrase and a document in one number: one sort.
-        both = _distinct(code * documents + holder)
-        return vocabulary, *_runs(both // documents)
+    top = base**4
+    if top * documents < 1 << 63:
+        # A document and a phrase in one number, the document first: read
+        # in the order of documents (each length's phrases), they are out
+        # of order only within a document, which a merging sort takes
+        # quickly. The phrases are then counted in a hash table.
+        both = np.sort(holder * top + code, kind="stable")
+        first = np.ones(both.size, bool)
+        np.not_equal(both[1:], both[:-1], out=first[1:])
+        return vocabulary, *_counted(both[first] % top)
     order = np.lexsort((holder, code))
     code, holder = code[order], holder[order]
     first = np.ones(code.size, bool)
     first[1:] = (code[1:] != code[:-1]) | (holder[1:] != holder[:-1])
     codes, counts = _distinct(code[first], counts=True)
     return vocabulary, codes, counts
+
+
+def _counted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a 1-d array of non-negative integers,
+    ascending, and how often each is there: counted in a hash table (see
+    _Gathered) rather than by sorting them all, when they are many times
+    fewer than the values."""
+    if not values.size:
+        return values, np.zeros(0, np.int64)
+    gathered = _Gathered(values.size)
+    values, at, lost = gathered._place(values)
+    inside = gathered._table >= 0
+    distinct = [gathered._table[inside]]
+    counts = [np.bincount(at[~lost], minlength=inside.size)[inside]]
+    if lost.any():
+        lost, times = _distinct(values[lost], counts=True)
+        distinct.append(lost)
+        counts.append(times)
+    distinct, counts = np.concatenate(distinct), np.concatenate(counts)
+    order = np.argsort(distinct)
+    return distinct[order], counts[order]
 
 
 def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
