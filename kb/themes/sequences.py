@@ -27,11 +27,11 @@ from kb.themes.terms import CHUNK, names, sections
 
 # Words of four-word names coded in one int64 below this many distinct words.
 NAME_WORDS = 55_000
-# Threads that read a large segment's documents at once (see _segment): one.
-# Two halve the reading on an idle machine of two processors, but on a
-# busy one each waits on the other for the interpreter at every step and
-# the reading takes longer than in one.
-THREADS = min(1, os.cpu_count() or 1)
+# Threads that read a large segment's documents at once (see _segment; at
+# most os.cpu_count()): one. Two would halve the reading on an idle machine
+# of two processors, but on a busy one each waits on the other for the
+# interpreter at every step, and the reading takes longer than in one.
+THREADS = 1
 
 
 def _sections(ids: list[int]) -> dict[int, list[str]]:
@@ -399,7 +399,7 @@ def _segment(
     place_of[numbers[present]] = present
     scan = _Scan(table, count, keys)
     pieces = -(-local.size // sequences.CHUNK)
-    threads = max(1, min(threads, pieces))
+    threads = max(1, min(threads, pieces, os.cpu_count() or 1))
     if threads > 1:
         # Whole chunks to each thread.
         per = -(-pieces // threads) * sequences.CHUNK
@@ -600,8 +600,8 @@ def _counted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     distinct = [gathered._table[inside]]
     counts = [np.bincount(at[~lost], minlength=inside.size)[inside]]
     if lost.any():
-        lost, times = _distinct(values[lost], counts=True)
-        distinct.append(lost)
+        others, times = _distinct(values[lost], counts=True)
+        distinct.append(others)
         counts.append(times)
     distinct, counts = np.concatenate(distinct), np.concatenate(counts)
     order = np.argsort(distinct)
