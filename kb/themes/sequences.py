@@ -12,6 +12,8 @@ analyses them; their term numbers are those of the segment's `text` term
 table.
 """
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from itertools import compress
 from pathlib import Path
 
@@ -23,10 +25,13 @@ from kb.themes.exclusions import Exclusions
 from kb.themes.tallies import PAIRS, TEXT, Tally, docnums
 from kb.themes.terms import CHUNK, names, sections
 
-# Three pair numbers are coded in one int64 below this many pairs.
-WIDE = 2_000_000
 # Words of four-word names coded in one int64 below this many distinct words.
 NAME_WORDS = 55_000
+# Threads that read a large segment's documents at once (see _segment; at
+# most os.cpu_count()): one. Two would halve the reading on an idle machine
+# of two processors, but on a busy one each waits on the other for the
+# interpreter at every step, and the reading takes longer than in one.
+THREADS = 1
 
 
 def _sections(ids: list[int]) -> dict[int, list[str]]:
@@ -177,7 +182,8 @@ class Said:
             hashed = termtable.hashes(list(words))
             for table, _, terms, local in self._parts:
                 numbers = terms.lookup(hashed[0], hashed)
-                for n, part in enumerate(_segment(table, local, terms.terms, numbers, places)):
+                found_here = _segment(table, local, terms.terms, numbers, places, THREADS)
+                for n, part in enumerate(found_here):
                     if part.size:
                         found[n].append(part)
         rows = [
@@ -199,26 +205,35 @@ class Said:
         found = np.zeros(len(grams), np.int64)
         if not grams:
             return []
-        words = list({t for gram in grams for t in gram})
+        # Each gram as the places of its words among `words`, one after
+        # another, coded below in arrays rather than word by word.
+        place = {}
+        spelt = [place.setdefault(t, len(place)) for gram in grams for t in gram]
+        words = list(place)
+        hashed = termtable.hashes(words)
+        lengths = np.fromiter(map(len, grams), np.int64, len(grams))
+        starts = np.cumsum(lengths) - lengths
+        spelt = np.array(spelt, np.int64)
+        # Longer than any phrase of a name: in none.
+        longest = min(int(lengths.max()), 5)
         for (_, _, terms, _), (vocabulary, codes, counts) in zip(
             self._parts, self._named, strict=True
         ):
             if not codes.size:
                 continue
-            numbers = terms.lookup(words)
+            numbers = terms.lookup(words, hashed)
             at = np.minimum(np.searchsorted(vocabulary, numbers), max(0, vocabulary.size - 1))
             known = (numbers >= 0) & (vocabulary[at] == numbers)
-            compact = dict(zip(words, np.where(known, at + 1, 0).tolist(), strict=True))
+            compact = np.where(known, at + 1, 0)[spelt]
             base = vocabulary.size + 1
             wanted = np.zeros(len(grams), np.int64)
-            for i, gram in enumerate(grams):
-                code = 0
-                for t in gram:
-                    if not compact[t]:
-                        code = -1
-                        break
-                    code = code * base + compact[t]
-                wanted[i] = code
+            missing = lengths > 4
+            for n in range(longest):
+                longer = np.flatnonzero((lengths > n) & ~missing)
+                word = compact[starts[longer] + n]
+                wanted[longer] = wanted[longer] * base + word
+                missing[longer[word == 0]] = True
+            wanted[missing] = -1
             slot = np.minimum(np.searchsorted(codes, wanted), codes.size - 1)
             hit = (codes[slot] == wanted) & (wanted > 0)
             found[hit] += counts[slot[hit]]
@@ -268,10 +283,10 @@ class _Places:
         return hashed.view(np.int64)
 
     def of(self, keys: np.ndarray) -> np.ndarray:
-        """Each key's place, -1 for a key not among them."""
+        """Each key's place, -1 for a key not among them (int32 or int64)."""
         if self._dense is not None:
             # The last place is no key's: a larger key reads it.
-            return self._dense[np.minimum(keys, self._dense.size - 1)].astype(np.int64)
+            return self._dense[np.minimum(keys, self._dense.size - 1)]
         keys = np.ascontiguousarray(keys, np.int64)
         at = self._slots(keys)
         there = self._keys[at]
@@ -303,81 +318,188 @@ def _distinct(values: np.ndarray, counts: bool = False):
     return values[starts], np.diff(np.append(starts, values.size))
 
 
-def _segment(table, local: np.ndarray, count: int, numbers: np.ndarray, places: np.ndarray):
+class _Gathered:
+    """The distinct values of the non-negative integers of arrays given in
+    turn (a segment's chunks), in no particular order. Each value is put in
+    a hash table, at the slot its hash names when that is free (a value
+    there is never replaced), so that only those whose slot another value
+    holds are sorted to be made distinct: nearly every sequence read here
+    is said many times over, and sorting every time it is said took most
+    of the reading."""
+
+    # Fibonacci hashing: the top bits of the value times 2^w / φ.
+    MULTIPLIERS = {4: np.uint32(0x9E3779B9), 8: np.uint64(0x9E3779B97F4A7C15)}
+    # Of slots: small enough to stay in cache; large enough that few of
+    # the distinct values of a large segment find their slot taken.
+    BITS = 18
+
+    def __init__(self, expected: int, dtype=np.int64):
+        bits = min(self.BITS, max(10, int(expected).bit_length()))
+        self._table = np.full(1 << bits, -1, dtype)
+        size = self._table.itemsize
+        self._unsigned = np.dtype(f"u{size}")
+        self._multiplier = self.MULTIPLIERS[size]
+        self._shift = self._unsigned.type(8 * size - bits)
+        self._rest: list[np.ndarray] = []
+
+    def add(self, values: np.ndarray) -> None:
+        if values.size:
+            values, _, lost = self._place(values)
+            if lost.any():
+                self._rest.append(_distinct(values[lost]))
+
+    def _place(self, values: np.ndarray):
+        """Put the values in the table; gives them (of the table's type),
+        their slots, and which of them another value's slot holds."""
+        table = self._table
+        size = table.itemsize
+        values = np.ascontiguousarray(values, table.dtype)
+        at = values.view(self._unsigned) * self._multiplier
+        at >>= self._shift
+        # (Signed, and as wide as an index: read as it is.)
+        at = at.view(np.int64) if size == 8 else at.view(np.int32).astype(np.intp)
+        there = table[at]
+        lost = there != values
+        free = np.flatnonzero(there < 0)
+        if free.size:
+            # Of the values wanting one free slot, one takes it; the others
+            # find it held by another.
+            wanted, wanting = at[free], values[free]
+            table[wanted] = wanting
+            lost[free] = table[wanted] != wanting
+        return values, at, lost
+
+    def values(self) -> np.ndarray:
+        table = self._table
+        held = table[table >= 0]
+        if not self._rest:
+            return held
+        return np.concatenate([held, _distinct(np.concatenate(self._rest))])
+
+
+def _segment(
+    table, local: np.ndarray, count: int, numbers: np.ndarray, places: np.ndarray, threads: int = 1
+):
     """One segment's distinct sequences of two, three and four words within
     a section of these documents (local numbers) whose adjacent pairs are
     all among `places` (pairs of places of words, whose term numbers in the
-    segment are `numbers`, -1 for a word it lacks), as rows of places."""
+    segment are `numbers`, -1 for a word it lacks), as rows of places (in
+    no particular order). The documents of a large segment are read in as
+    many `threads` as it has chunks for (numpy's work on the chunks' arrays
+    lets the others run)."""
     empty = [np.zeros((0, n), np.int64) for n in (2, 3, 4)]
     pair = numbers[places]
     known = (pair[:, 0] >= 0) & (pair[:, 1] >= 0)
     keys = _distinct(pair[known, 0] * count + pair[known, 1])
-    if not keys.size:
+    if not keys.size or not local.size:
         return empty
     # The place of each word's term number.
     place_of = np.full(count + 1, -1, np.int64)
     present = np.flatnonzero(numbers >= 0)
     place_of[numbers[present]] = present
-    # A sequence is coded by the numbers of its pairs in `keys`.
-    width = keys.size
-    wide = width >= WIDE
-    seen = np.zeros(width, bool)
-    # The words that start and those that end a wanted pair: most places
-    # are neither, and are passed over before any search. A break (-1) or
-    # a missing term (-2) reads as one of the last two: no pair's.
-    starting = np.zeros(count + 2, bool)
-    ending = np.zeros(count + 2, bool)
-    starting[keys // count] = True
-    ending[keys % count] = True
-    place = _Places(keys)
-    threes, fours = [], []
-    for entries in table.rows(local):
-        at = np.flatnonzero(starting[entries[:-1]] & ending[entries[1:]])
-        slot = place.of(entries[at].astype(np.int64) * count + entries[at + 1])
-        hit = slot >= 0
-        # Where a wanted pair starts, in order, and its number in `keys`.
-        at, slot = at[hit], slot[hit]
-        seen[slot] = True
-        # Wanted pairs at consecutive places make a sequence of three
-        # words; three in a row, one of four.
-        follows = at[1:] == at[:-1] + 1
-        starts = np.flatnonzero(follows)
-        if not starts.size:
-            continue
-        # Of those of three words, only the last of each run of wanted pairs
-        # starts no four: the others are read from the fours.
-        last = follows.copy()
-        last[:-1] &= ~follows[1:]
-        starts = np.flatnonzero(last)
-        threes.append(_distinct(slot[starts] * width + slot[starts + 1]))
-        starts = np.flatnonzero(follows[:-1] & follows[1:])
-        if starts.size:
-            first, second, third = slot[starts], slot[starts + 1], slot[starts + 2]
-            if wide:
-                fours.append(np.unique(np.stack([first, second, third], 1), axis=0))
-            else:
-                fours.append(_distinct((first * width + second) * width + third))
-    pairs_at = np.flatnonzero(seen)
-    found = [np.stack([keys[pairs_at] // count, keys[pairs_at] % count], 1)]
-    four_rows = empty[2]
-    if fours:
-        if wide:
-            coded = np.unique(np.concatenate(fours), axis=0).T
-        else:
-            coded = _distinct(np.concatenate(fours))
-            coded = (coded // (width * width), coded // width % width, coded % width)
-        # The first three words of each four.
-        threes.append(coded[0] * width + coded[1])
-        first, second, third = (keys[c] for c in coded)
-        four_rows = np.stack([first // count, first % count, second % count, third % count], 1)
-    if threes:
-        coded = _distinct(np.concatenate(threes))
-        first, second = keys[coded // width], keys[coded % width]
-        found.append(np.stack([first // count, first % count, second % count], 1))
+    scan = _Scan(table, count, keys)
+    pieces = -(-local.size // sequences.CHUNK)
+    threads = max(1, min(threads, pieces, os.cpu_count() or 1))
+    if threads > 1:
+        # Whole chunks to each thread.
+        per = -(-pieces // threads) * sequences.CHUNK
+        with ThreadPoolExecutor(threads) as pool:
+            parts = list(
+                pool.map(scan, [local[start : start + per] for start in range(0, local.size, per)])
+            )
     else:
-        found.append(empty[1])
-    found.append(four_rows)
+        parts = [scan(local)]
+    seen, threes, fours = parts[0]
+    for other_seen, other_threes, other_fours in parts[1:]:
+        seen |= other_seen
+        threes.add(other_threes.values())
+        fours.add(other_fours.values())
+    width = keys.size
+    coded = fours.values().astype(np.int64)
+    first, third = keys[coded // width], keys[coded % width]
+    if coded.size:
+        # The first three words of each four: its first pair, and the
+        # pair of its second and third words.
+        second = scan.place.of((first % count) * count + third // count)
+        threes.add(coded // width * width + second)
+    four_rows = np.stack([first // count, first % count, third // count, third % count], 1)
+    coded = threes.values().astype(np.int64)
+    # Each pair of a sequence of three words is there; those in none are
+    # marked as read.
+    seen[coded // width] = True
+    seen[coded % width] = True
+    first, second = keys[coded // width], keys[coded % width]
+    pairs_at = np.flatnonzero(seen)
+    found = [
+        np.stack([keys[pairs_at] // count, keys[pairs_at] % count], 1),
+        np.stack([first // count, first % count, second % count], 1),
+        four_rows,
+    ]
     return [place_of[part] for part in found]
+
+
+class _Scan:
+    """Reads the wanted pairs of a segment (`keys`: the pairs' term numbers,
+    coded first * count + second, ascending) and the sequences they make
+    in the rows of some of its documents."""
+
+    def __init__(self, table, count: int, keys: np.ndarray):
+        self.table, self.count, self.keys = table, count, keys
+        # Whether each term starts (1) or ends (2) a wanted pair: most
+        # places are neither, and are passed over before any search. A
+        # break (-1) or a missing term (-2) reads as one of the last two:
+        # no pair's.
+        self.marks = np.zeros(count + 2, np.uint8)
+        self.marks[keys // count] |= 1
+        self.marks[keys % count] |= 2
+        self.place = _Places(keys)
+
+    def __call__(self, local: np.ndarray):
+        """Of these documents: a mark for each pair of `keys` said apart
+        from any sequence of three words; their distinct sequences of three
+        words, coded by the numbers of their pairs in `keys` (first * width
+        + second); and those of four, coded by their first and last pairs."""
+        table, count, marks, place = self.table, self.count, self.marks, self.place
+        width = self.keys.size
+        seen = np.zeros(width, bool)
+        said = int((table.offsets[local + 1] - table.offsets[local]).sum())
+        # Codes in 32 bits where they fit: half the memory to go through.
+        pair_type = _fitting(count * count)
+        code_type = _fitting(width * width)
+        threes = _Gathered(said, code_type)
+        fours = _Gathered(said, code_type)
+        for entries in table.rows(local):
+            flags = marks[entries]
+            at = np.flatnonzero((flags[:-1] & (flags[1:] >> 1)).view(bool))
+            # (Coded at every place at once: quicker than gathering twice.)
+            coded = entries[:-1].astype(pair_type) * count + entries[1:]
+            slot = place.of(coded[at])
+            hit = slot >= 0
+            # Where a wanted pair starts, in order, and its number in `keys`.
+            at, slot = at[hit], slot[hit].astype(code_type, copy=False)
+            # Wanted pairs at consecutive places make a sequence of three
+            # words; three in a row, one of four.
+            follows = at[1:] == at[:-1] + 1
+            alone = np.ones(at.size, bool)
+            alone[1:] = ~follows
+            alone[:-1] &= ~follows
+            seen[slot[alone]] = True
+            if not follows.any():
+                continue
+            # Of those of three words, only the last of each run of wanted
+            # pairs starts no four: the others are read from the fours.
+            four = follows[:-1] & follows[1:]
+            last = follows.copy()
+            last[:-1] &= ~follows[1:]
+            threes.add((slot[:-1] * width + slot[1:])[last])
+            if four.any():
+                fours.add((slot[:-2] * width + slot[2:])[four])
+        return seen, threes, fours
+
+
+def _fitting(largest: int):
+    """The narrower integer type that holds values up to `largest`."""
+    return np.int32 if largest < 1 << 31 else np.int64
 
 
 def _distinct_rows(rows: np.ndarray, base: int) -> np.ndarray:
@@ -447,16 +569,43 @@ def _named(table: sequences.Table, local: np.ndarray):
     code, holder = np.concatenate(codes), np.concatenate(holders)
     # One count per document that has it, however often.
     documents = max(1, local.size)
-    if base**4 * documents < 1 << 63:
-        # A phrase and a document in one number: one sort.
-        both = _distinct(code * documents + holder)
-        return vocabulary, *_runs(both // documents)
+    top = base**4
+    if top * documents < 1 << 63:
+        # A document and a phrase in one number, the document first: read
+        # in the order of documents (each length's phrases), they are out
+        # of order only within a document, which a merging sort takes
+        # quickly. The phrases are then counted in a hash table.
+        both = np.sort(holder * top + code, kind="stable")
+        first = np.ones(both.size, bool)
+        np.not_equal(both[1:], both[:-1], out=first[1:])
+        return vocabulary, *_counted(both[first] % top)
     order = np.lexsort((holder, code))
     code, holder = code[order], holder[order]
     first = np.ones(code.size, bool)
     first[1:] = (code[1:] != code[:-1]) | (holder[1:] != holder[:-1])
     codes, counts = _distinct(code[first], counts=True)
     return vocabulary, codes, counts
+
+
+def _counted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a 1-d array of non-negative integers,
+    ascending, and how often each is there: counted in a hash table (see
+    _Gathered) rather than by sorting them all, when they are many times
+    fewer than the values."""
+    if not values.size:
+        return values, np.zeros(0, np.int64)
+    gathered = _Gathered(values.size)
+    values, at, lost = gathered._place(values)
+    inside = gathered._table >= 0
+    distinct = [gathered._table[inside]]
+    counts = [np.bincount(at[~lost], minlength=inside.size)[inside]]
+    if lost.any():
+        others, times = _distinct(values[lost], counts=True)
+        distinct.append(others)
+        counts.append(times)
+    distinct, counts = np.concatenate(distinct), np.concatenate(counts)
+    order = np.argsort(distinct)
+    return distinct[order], counts[order]
 
 
 def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
