@@ -12,7 +12,7 @@ from itertools import chain
 
 import numpy as np
 
-from kb.search import termtable
+from kb.search import postings_table, termtable
 
 TEXT, PAIRS = "text", "pairs"
 # Terms whose bitmaps are made at once (a row of bytes each, a bit per document).
@@ -21,6 +21,10 @@ BITMAPS = 256
 PHRASES = 256
 # Rows a set's kept bitmaps of a field have room for at first (Tally._add_rows).
 ROWS = 1024
+# make_own_each reads a set's terms' documents from their postings (a
+# segment's postings table) when those are at most this many times the
+# entries of the set's own rows of the segment's term table.
+BY_TERM = 1.0
 
 
 def docnums(bits: int) -> np.ndarray:
@@ -357,19 +361,42 @@ def make_own_each(wants: "list[tuple[Tally, list[str]]]", field: str) -> None:
         rows.append(tally._own[field].view(np.uint8))
     segments: dict[int, list] = {}
     for n, (tally, _) in enumerate(lacking):
-        for table, (_, _, offset, local) in zip(tally._tables(field), tally._parts, strict=True):
-            segments.setdefault(offset, [table, []])[1].append((n, tally, offset, local))
-    for table, sets in segments.values():
+        for table, (data, _, offset, local) in zip(tally._tables(field), tally._parts, strict=True):
+            segments.setdefault(offset, [data, table, []])[2].append((n, tally, offset, local))
+    for data, table, sets in segments.values():
         numbers = table.lookup(wanted, hashed)
+        # Each set's terms' documents are read from the segment's postings
+        # (only those terms' documents) when they are fewer than the
+        # entries of the set's rows; the others' as before.
+        inverted = postings_table.table(data.folder, data.segment_id, field, table)
+        by_term = []
+        if inverted is not None:
+            lengths = inverted.lengths(numbers)
+            per_row = table.entries.size / max(1, table.size)
+            by_term = [
+                n
+                for n, _, _, local in sets
+                if int(lengths[targets[n] >= 0].sum()) <= BY_TERM * local.size * per_row
+            ]
+        if by_term:
+            lacked = np.any([targets[n] >= 0 for n in by_term], axis=0)
+            slots, docs = inverted.postings(np.where(lacked, numbers, -1))
+            for n, tally, offset, _ in sets:
+                if n in by_term:
+                    places = tally._places(offset, table.size)
+                    _fill(tally._own[field], targets[n], places, slots, docs)
+        rest = [s for s in sets if s[0] not in by_term]
+        if not rest:
+            continue
         # The sets holding a large share of the segment's documents are read
         # from one pass over all its entries, for the terms any of them
         # lacks; each of the others from its own rows, for its own terms.
-        large = [n for n, _, _, local in sets if local.size * 8 >= table.size]
+        large = [n for n, _, _, local in rest if local.size * 8 >= table.size]
         found = None
         if large:
             lacked = np.any([targets[n] >= 0 for n in large], axis=0)
             found = _postings(table, np.where(lacked, numbers, -1))
-        for n, tally, offset, local in sets:
+        for n, tally, offset, local in rest:
             if n in large:
                 slots, docs = found
             else:
@@ -386,6 +413,27 @@ def make_own_each(wants: "list[tuple[Tally, list[str]]]", field: str) -> None:
             # times quicker than np.bitwise_or.at on two.
             width = rows[n].shape[1]
             np.add.at(rows[n].reshape(-1), at * width + (where >> 3), masks)
+
+
+def _fill(own: np.ndarray, target: np.ndarray, places: np.ndarray, slots, docs) -> None:
+    """Set the bits of a set's kept bitmaps `own` from postings (slots into
+    `target`, each slot's documents ascending, postings_table.Table.postings):
+    each slot's row `target[slot]` (-1: not wanted), each document's bit its
+    place in the set (`places`, -1: outside the set). A slot's places ascend
+    as its documents do, so the bits of one 64-bit word of a row come one
+    after another: they are joined by one reduceat, and each word is
+    written once."""
+    where = places[docs]
+    at = target[slots]
+    keep = np.flatnonzero((where >= 0) & (at >= 0))
+    if not keep.size:
+        return
+    where, at = where[keep], at[keep]
+    word = at * own.shape[1] + (where >> 6)
+    bits = np.left_shift(np.uint64(1), (where & 63).astype(np.uint64))
+    heads = np.flatnonzero(np.r_[True, word[1:] != word[:-1]])
+    flat = own.reshape(-1)
+    flat[word[heads]] |= np.bitwise_or.reduceat(bits, heads)
 
 
 # Documents of a segment whose entries _postings reads at once.
