@@ -144,20 +144,27 @@ class Table:
         found[valid] = self.offsets[numbers[valid] + 1] - self.offsets[numbers[valid]]
         return found
 
-    def postings(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def runs(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The documents (local numbers) holding each of these term numbers
-        (-1 for none): (the position in `numbers`, the document) for every
-        such pair, by position, then document ascending."""
+        (-1 for none), term after term: (the positions in `numbers` of the
+        terms found, how many documents each, the documents, each term's
+        ascending)."""
         numbers = np.asarray(numbers, np.int64)
         at = np.flatnonzero(numbers >= 0)
         first = self.offsets[numbers[at]]
         lengths = self.offsets[numbers[at] + 1] - first
         total = int(lengths.sum())
         if not total:
-            return np.zeros(0, np.int64), np.zeros(0, np.uint32)
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.uint32)
         ends = np.cumsum(lengths)
         index = np.arange(total, dtype=np.int64) + np.repeat(first - (ends - lengths), lengths)
-        return np.repeat(at, lengths), self.docs[index]
+        return at, lengths, self.docs[index]
+
+    def postings(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """runs as (the position in `numbers`, the document) for every
+        document holding one of these terms, by position, then document."""
+        at, lengths, docs = self.runs(numbers)
+        return np.repeat(at, lengths), docs
 
 
 _tables: dict[Path, Table] = {}

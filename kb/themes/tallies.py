@@ -103,6 +103,7 @@ class Tally:
         self._phrases: dict[tuple[str, ...], int] = {}
         self._phrase_bits: dict[tuple[str, ...], int] = {}
         self._place: dict[int, np.ndarray] = {}  # see _places
+        self._code: dict[int, np.ndarray] = {}  # see _codes
 
     def _tables(self, field: str):
         return [data.term_table(reader, field) for data, reader, _, _ in self._parts]
@@ -281,6 +282,23 @@ class Tally:
             self._place[offset] = found
         return found
 
+    def _codes(self, offset: int, size: int) -> np.ndarray:
+        """For each document of the segment at `offset` (of `size`
+        documents), twice its place in the set plus one, or for a document
+        outside the set twice the place of the set's next document of the
+        segment (its last, after that one); kept (int32). Ascending with the
+        documents, as _fill needs."""
+        found = self._code.get(offset)
+        if found is None:
+            places = self._places(offset, size)
+            inside = places >= 0
+            # The set's documents of a segment have places one after another.
+            held = np.flatnonzero(inside)
+            first = int(places[held[0]]) if held.size else 0
+            before = np.minimum(np.cumsum(inside) - inside, max(0, held.size - 1))
+            found = self._code[offset] = ((first + before) * 2 + inside).astype(np.int32)
+        return found
+
     def _add_rows(self, terms: list[str], field: str) -> np.ndarray:
         """Empty rows for these terms (new ones) in `_own[field]`, as their
         numbers. When full, the array is made four times larger (or more):
@@ -366,8 +384,10 @@ def make_own_each(wants: "list[tuple[Tally, list[str]]]", field: str) -> None:
     for data, table, sets in segments.values():
         numbers = table.lookup(wanted, hashed)
         # Each set's terms' documents are read from the segment's postings
-        # (only those terms' documents) when they are fewer than the
-        # entries of the set's rows; the others' as before.
+        # (those terms' documents only, rather than every entry a pass over
+        # the segment's rows reads for a set holding a large share of it),
+        # and so are those of a smaller set when fewer than the entries of
+        # its own rows; the others' from its rows.
         inverted = postings_table.table(data.folder, data.segment_id, field, table)
         by_term = []
         if inverted is not None:
@@ -376,15 +396,15 @@ def make_own_each(wants: "list[tuple[Tally, list[str]]]", field: str) -> None:
             by_term = [
                 n
                 for n, _, _, local in sets
-                if int(lengths[targets[n] >= 0].sum()) <= BY_TERM * local.size * per_row
+                if local.size * 8 >= table.size
+                or int(lengths[targets[n] >= 0].sum()) <= BY_TERM * local.size * per_row
             ]
         if by_term:
             lacked = np.any([targets[n] >= 0 for n in by_term], axis=0)
-            slots, docs = inverted.postings(np.where(lacked, numbers, -1))
+            runs = inverted.runs(np.where(lacked, numbers, -1))
             for n, tally, offset, _ in sets:
                 if n in by_term:
-                    places = tally._places(offset, table.size)
-                    _fill(tally._own[field], targets[n], places, slots, docs)
+                    _fill(tally._own[field], targets[n], tally._codes(offset, table.size), *runs)
         rest = [s for s in sets if s[0] not in by_term]
         if not rest:
             continue
@@ -415,23 +435,27 @@ def make_own_each(wants: "list[tuple[Tally, list[str]]]", field: str) -> None:
             np.add.at(rows[n].reshape(-1), at * width + (where >> 3), masks)
 
 
-def _fill(own: np.ndarray, target: np.ndarray, places: np.ndarray, slots, docs) -> None:
-    """Set the bits of a set's kept bitmaps `own` from postings (slots into
-    `target`, each slot's documents ascending, postings_table.Table.postings):
-    each slot's row `target[slot]` (-1: not wanted), each document's bit its
-    place in the set (`places`, -1: outside the set). A slot's places ascend
-    as its documents do, so the bits of one 64-bit word of a row come one
-    after another: they are joined by one reduceat, and each word is
-    written once."""
-    where = places[docs]
-    at = target[slots]
-    keep = np.flatnonzero((where >= 0) & (at >= 0))
-    if not keep.size:
+def _fill(own: np.ndarray, target: np.ndarray, codes: np.ndarray, at, lengths, docs) -> None:
+    """Set the bits of a set's kept bitmaps `own` from postings (runs of
+    postings_table.Table: the documents of each term `at`, ascending): each
+    term's row `target[at]` (-1: not wanted), each document's bit its place
+    in the set (`codes`, Tally._codes). A term's places ascend as its
+    documents do, so the bits of one 64-bit word of a row come one after
+    another: they are joined by one reduceat, and each word written once;
+    a document outside the set adds no bit to the word of the place next
+    to it."""
+    rows = target[at]
+    wanted = rows >= 0
+    if not wanted.all():
+        docs = docs[np.repeat(wanted, lengths)]
+        rows, lengths = rows[wanted], lengths[wanted]
+    if not docs.size:
         return
-    where, at = where[keep], at[keep]
-    word = at * own.shape[1] + (where >> 6)
-    bits = np.left_shift(np.uint64(1), (where & 63).astype(np.uint64))
-    heads = np.flatnonzero(np.r_[True, word[1:] != word[:-1]])
+    code = codes[docs]
+    word = np.repeat(rows * own.shape[1], lengths) + (code >> 7)
+    bits = np.left_shift((code & 1).astype(np.uint64), ((code >> 1) & 63).astype(np.uint64))
+    heads = np.flatnonzero(word[1:] != word[:-1]) + 1
+    heads = np.concatenate(([0], heads))
     flat = own.reshape(-1)
     flat[word[heads]] |= np.bitwise_or.reduceat(bits, heads)
 
