@@ -103,7 +103,7 @@ class Tally:
         self._phrases: dict[tuple[str, ...], int] = {}
         self._phrase_bits: dict[tuple[str, ...], int] = {}
         self._place: dict[int, np.ndarray] = {}  # see _places
-        self._code: dict[int, np.ndarray] = {}  # see _codes
+        self._code: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # see _codes
 
     def _tables(self, field: str):
         return [data.term_table(reader, field) for data, reader, _, _ in self._parts]
@@ -282,11 +282,12 @@ class Tally:
             self._place[offset] = found
         return found
 
-    def _codes(self, offset: int, size: int) -> np.ndarray:
+    def _codes(self, offset: int, size: int) -> tuple[np.ndarray, np.ndarray]:
         """For each document of the segment at `offset` (of `size`
-        documents), twice its place in the set plus one, or for a document
-        outside the set twice the place of the set's next document of the
-        segment (its last, after that one); kept (int32). Ascending with the
+        documents), the 64-bit word of a row of `_own` holding its place in
+        the set (int32) and its bit there (uint64); a document outside the
+        set has the word of the set's next document of the segment (its
+        last, after that one) and no bit. Kept. The words ascend with the
         documents, as _fill needs."""
         found = self._code.get(offset)
         if found is None:
@@ -296,7 +297,9 @@ class Tally:
             held = np.flatnonzero(inside)
             first = int(places[held[0]]) if held.size else 0
             before = np.minimum(np.cumsum(inside) - inside, max(0, held.size - 1))
-            found = self._code[offset] = ((first + before) * 2 + inside).astype(np.int32)
+            place = first + before
+            bits = np.left_shift(inside.astype(np.uint64), (place & 63).astype(np.uint64))
+            found = self._code[offset] = ((place >> 6).astype(np.int32), bits)
         return found
 
     def _add_rows(self, terms: list[str], field: str) -> np.ndarray:
@@ -435,15 +438,15 @@ def make_own_each(wants: "list[tuple[Tally, list[str]]]", field: str) -> None:
             np.add.at(rows[n].reshape(-1), at * width + (where >> 3), masks)
 
 
-def _fill(own: np.ndarray, target: np.ndarray, codes: np.ndarray, at, lengths, docs) -> None:
+def _fill(
+    own: np.ndarray, target: np.ndarray, codes: tuple[np.ndarray, np.ndarray], at, lengths, docs
+) -> None:
     """Set the bits of a set's kept bitmaps `own` from postings (runs of
     postings_table.Table: the documents of each term `at`, ascending): each
-    term's row `target[at]` (-1: not wanted), each document's bit its place
-    in the set (`codes`, Tally._codes). A term's places ascend as its
-    documents do, so the bits of one 64-bit word of a row come one after
-    another: they are joined by one reduceat, and each word written once;
-    a document outside the set adds no bit to the word of the place next
-    to it."""
+    term's row `target[at]` (-1: not wanted), each document's word and bit
+    in the row `codes` (Tally._codes). A term's words ascend as its
+    documents do, so the bits of one word of a row come one after another:
+    they are joined by one reduceat, and each word written once."""
     rows = target[at]
     wanted = rows >= 0
     if not wanted.all():
@@ -451,13 +454,11 @@ def _fill(own: np.ndarray, target: np.ndarray, codes: np.ndarray, at, lengths, d
         rows, lengths = rows[wanted], lengths[wanted]
     if not docs.size:
         return
-    code = codes[docs]
-    word = np.repeat(rows * own.shape[1], lengths) + (code >> 7)
-    bits = np.left_shift((code & 1).astype(np.uint64), ((code >> 1) & 63).astype(np.uint64))
-    heads = np.flatnonzero(word[1:] != word[:-1]) + 1
-    heads = np.concatenate(([0], heads))
+    word_of, bit_of = codes
+    word = np.repeat(rows * own.shape[1], lengths) + word_of[docs]
+    heads = np.concatenate(([0], np.flatnonzero(word[1:] != word[:-1]) + 1))
     flat = own.reshape(-1)
-    flat[word[heads]] |= np.bitwise_or.reduceat(bits, heads)
+    flat[word[heads]] |= np.bitwise_or.reduceat(bit_of[docs], heads)
 
 
 # Documents of a segment whose entries _postings reads at once.
