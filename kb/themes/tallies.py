@@ -5,7 +5,9 @@ A word's documents are what a search for it finds, and a phrase's those
 with every adjacent pair of its words (kb.themes.engine.Snapshot.phrase_bits):
 so the count of every word and every pair in a set of debriefs is one
 bincount over the set's rows, and a phrase of three or four words is counted
-by intersecting its pairs' documents, taken from the same rows.
+by intersecting its pairs' documents, taken from the segments' postings
+tables (kb.search.postings_table: each term's documents) or, for a set
+holding a small share of a segment, from its own rows.
 """
 
 from itertools import chain
@@ -265,7 +267,7 @@ class Tally:
 
     def _make_own(self, terms: list[str], field: str) -> None:
         """Keep the bitmaps of _own_bitmaps of these terms (those not kept
-        yet: one pass over the set's rows for all of them)."""
+        yet: see make_own)."""
         make_own([self], terms, field)
 
     def _places(self, offset: int, size: int) -> np.ndarray:
@@ -325,9 +327,9 @@ def count_phrases(
     set while the sets are kept (a discovery's main and emerging passes ask
     for many of the same on the same two sets): the phrases not counted yet
     are coded once (by_pairs) for all the sets, and their pairs' bitmaps
-    read from one pass over each segment (make_own), with those of the
+    made at once for all the sets (make_own_each), with those of the
     pairs `also` for the first set (the documents of findings that are word
-    pairs, for phrase_docs) when there is a pass to make."""
+    pairs, for phrase_docs) when there are bitmaps to make."""
     asked = set(grams)
     unknown = set().union(*(asked - tally._phrases.keys() for tally in tallies))
     if unknown:
@@ -350,9 +352,11 @@ def count_phrases(
 def make_own(tallies: list[Tally], terms: list[str], field: str) -> None:
     """Keep each set's bitmaps of its own documents (Tally._own_bitmaps)
     for these terms of `field`, those it lacks: the sets are documents of
-    one view, and a segment is read once for all the sets that hold a large
-    share of its documents (every row, rather than one pass per set), and
-    for each of the others from its own rows only."""
+    one view; each segment's documents of the terms any set lacks are read
+    once from its postings table, for every set holding a large share of
+    its documents (and for a smaller one when they are fewer than the
+    entries of its own rows), and each other set's from its own rows only
+    (a pass over every row of the segment when it has no postings table)."""
     make_own_each([(tally, terms) for tally in tallies], field)
 
 
@@ -411,9 +415,9 @@ def make_own_each(wants: "list[tuple[Tally, list[str]]]", field: str) -> None:
         rest = [s for s in sets if s[0] not in by_term]
         if not rest:
             continue
-        # The sets holding a large share of the segment's documents are read
-        # from one pass over all its entries, for the terms any of them
-        # lacks; each of the others from its own rows, for its own terms.
+        # Without postings, the sets holding a large share of the segment's
+        # documents are read from one pass over all its entries, for the
+        # terms any of them lacks; each of the others from its own rows.
         large = [n for n, _, _, local in rest if local.size * 8 >= table.size]
         found = None
         if large:
