@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.search import postings_table
+
 FIELDS = ("text", "pairs")
 MAGIC = 0x4B42_5445_524D_5331  # "KBTERMS1"
 VERSION = 1
@@ -321,18 +323,22 @@ def release_pages() -> None:
     """Unmap the pages of the term tables read so far from this process (the
     page cache keeps them, shared with the machine's other processes; a
     later read maps them again from it). For after a discovery, so that a
-    worker's resident memory does not keep them."""
+    worker's resident memory does not keep them. The postings tables made
+    from them (kb.search.postings_table) too."""
     with _lock:
         found = list(_tables.values())
     for table in found:
         table.release_pages()
+    postings_table.release_pages()
 
 
 def forget(folder: Path, keep: set[str]) -> None:
     """Let go of the maps of segments no longer read (those of `folder` not
     in `keep`, and those of other folders: an index generation replaced).
-    A map still in use elsewhere stays open until that use ends."""
+    A map still in use elsewhere stays open until that use ends. The
+    postings tables made from them (kb.search.postings_table) too."""
     with _lock:
         for path in list(_tables):
             if path.parent != folder or path.name.split(".", 1)[0] not in keep:
                 del _tables[path]
+    postings_table.forget(folder, keep)

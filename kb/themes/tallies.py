@@ -5,14 +5,16 @@ A word's documents are what a search for it finds, and a phrase's those
 with every adjacent pair of its words (kb.themes.engine.Snapshot.phrase_bits):
 so the count of every word and every pair in a set of debriefs is one
 bincount over the set's rows, and a phrase of three or four words is counted
-by intersecting its pairs' documents, taken from the same rows.
+by intersecting its pairs' documents, taken from the segments' postings
+tables (kb.search.postings_table: each term's documents) or, for a set
+holding a small share of a segment, from its own rows.
 """
 
 from itertools import chain
 
 import numpy as np
 
-from kb.search import termtable
+from kb.search import postings_table, termtable
 
 TEXT, PAIRS = "text", "pairs"
 # Terms whose bitmaps are made at once (a row of bytes each, a bit per document).
@@ -21,6 +23,10 @@ BITMAPS = 256
 PHRASES = 256
 # Rows a set's kept bitmaps of a field have room for at first (Tally._add_rows).
 ROWS = 1024
+# make_own_each reads a set's terms' documents from their postings (a
+# segment's postings table) when those are at most this many times the
+# entries of the set's own rows of the segment's term table.
+BY_TERM = 1.0
 
 
 def docnums(bits: int) -> np.ndarray:
@@ -99,6 +105,7 @@ class Tally:
         self._phrases: dict[tuple[str, ...], int] = {}
         self._phrase_bits: dict[tuple[str, ...], int] = {}
         self._place: dict[int, np.ndarray] = {}  # see _places
+        self._code: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # see _codes
 
     def _tables(self, field: str):
         return [data.term_table(reader, field) for data, reader, _, _ in self._parts]
@@ -260,7 +267,7 @@ class Tally:
 
     def _make_own(self, terms: list[str], field: str) -> None:
         """Keep the bitmaps of _own_bitmaps of these terms (those not kept
-        yet: one pass over the set's rows for all of them)."""
+        yet: see make_own)."""
         make_own([self], terms, field)
 
     def _places(self, offset: int, size: int) -> np.ndarray:
@@ -275,6 +282,26 @@ class Tally:
                     found[local] = np.arange(base, base + local.size)
                 base += local.size
             self._place[offset] = found
+        return found
+
+    def _codes(self, offset: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """For each document of the segment at `offset` (of `size`
+        documents), the 64-bit word of a row of `_own` holding its place in
+        the set (int32) and its bit there (uint64); a document outside the
+        set has the word of the set's next document of the segment (its
+        last, after that one) and no bit. Kept. The words ascend with the
+        documents, as _fill needs."""
+        found = self._code.get(offset)
+        if found is None:
+            places = self._places(offset, size)
+            inside = places >= 0
+            # The set's documents of a segment have places one after another.
+            held = np.flatnonzero(inside)
+            first = int(places[held[0]]) if held.size else 0
+            before = np.minimum(np.cumsum(inside) - inside, max(0, held.size - 1))
+            place = first + before
+            bits = np.left_shift(inside.astype(np.uint64), (place & 63).astype(np.uint64))
+            found = self._code[offset] = ((place >> 6).astype(np.int32), bits)
         return found
 
     def _add_rows(self, terms: list[str], field: str) -> np.ndarray:
@@ -300,9 +327,9 @@ def count_phrases(
     set while the sets are kept (a discovery's main and emerging passes ask
     for many of the same on the same two sets): the phrases not counted yet
     are coded once (by_pairs) for all the sets, and their pairs' bitmaps
-    read from one pass over each segment (make_own), with those of the
+    made at once for all the sets (make_own_each), with those of the
     pairs `also` for the first set (the documents of findings that are word
-    pairs, for phrase_docs) when there is a pass to make."""
+    pairs, for phrase_docs) when there are bitmaps to make."""
     asked = set(grams)
     unknown = set().union(*(asked - tally._phrases.keys() for tally in tallies))
     if unknown:
@@ -325,9 +352,11 @@ def count_phrases(
 def make_own(tallies: list[Tally], terms: list[str], field: str) -> None:
     """Keep each set's bitmaps of its own documents (Tally._own_bitmaps)
     for these terms of `field`, those it lacks: the sets are documents of
-    one view, and a segment is read once for all the sets that hold a large
-    share of its documents (every row, rather than one pass per set), and
-    for each of the others from its own rows only."""
+    one view; each segment's documents of the terms any set lacks are read
+    once from its postings table, for every set holding a large share of
+    its documents (and for a smaller one when they are fewer than the
+    entries of its own rows), and each other set's from its own rows only
+    (a pass over every row of the segment when it has no postings table)."""
     make_own_each([(tally, terms) for tally in tallies], field)
 
 
@@ -357,19 +386,44 @@ def make_own_each(wants: "list[tuple[Tally, list[str]]]", field: str) -> None:
         rows.append(tally._own[field].view(np.uint8))
     segments: dict[int, list] = {}
     for n, (tally, _) in enumerate(lacking):
-        for table, (_, _, offset, local) in zip(tally._tables(field), tally._parts, strict=True):
-            segments.setdefault(offset, [table, []])[1].append((n, tally, offset, local))
-    for table, sets in segments.values():
+        for table, (data, _, offset, local) in zip(tally._tables(field), tally._parts, strict=True):
+            segments.setdefault(offset, [data, table, []])[2].append((n, tally, offset, local))
+    for data, table, sets in segments.values():
         numbers = table.lookup(wanted, hashed)
-        # The sets holding a large share of the segment's documents are read
-        # from one pass over all its entries, for the terms any of them
-        # lacks; each of the others from its own rows, for its own terms.
-        large = [n for n, _, _, local in sets if local.size * 8 >= table.size]
+        # Each set's terms' documents are read from the segment's postings
+        # (those terms' documents only, rather than every entry a pass over
+        # the segment's rows reads for a set holding a large share of it),
+        # and so are those of a smaller set when fewer than the entries of
+        # its own rows; the others' from its rows.
+        inverted = postings_table.table(data.folder, data.segment_id, field, table)
+        by_term = []
+        if inverted is not None:
+            lengths = inverted.lengths(numbers)
+            per_row = table.entries.size / max(1, table.size)
+            by_term = [
+                n
+                for n, _, _, local in sets
+                if local.size * 8 >= table.size
+                or int(lengths[targets[n] >= 0].sum()) <= BY_TERM * local.size * per_row
+            ]
+        if by_term:
+            lacked = np.any([targets[n] >= 0 for n in by_term], axis=0)
+            runs = inverted.runs(np.where(lacked, numbers, -1))
+            for n, tally, offset, _ in sets:
+                if n in by_term:
+                    _fill(tally._own[field], targets[n], tally._codes(offset, table.size), *runs)
+        rest = [s for s in sets if s[0] not in by_term]
+        if not rest:
+            continue
+        # Without postings, the sets holding a large share of the segment's
+        # documents are read from one pass over all its entries, for the
+        # terms any of them lacks; each of the others from its own rows.
+        large = [n for n, _, _, local in rest if local.size * 8 >= table.size]
         found = None
         if large:
             lacked = np.any([targets[n] >= 0 for n in large], axis=0)
             found = _postings(table, np.where(lacked, numbers, -1))
-        for n, tally, offset, local in sets:
+        for n, tally, offset, local in rest:
             if n in large:
                 slots, docs = found
             else:
@@ -386,6 +440,29 @@ def make_own_each(wants: "list[tuple[Tally, list[str]]]", field: str) -> None:
             # times quicker than np.bitwise_or.at on two.
             width = rows[n].shape[1]
             np.add.at(rows[n].reshape(-1), at * width + (where >> 3), masks)
+
+
+def _fill(
+    own: np.ndarray, target: np.ndarray, codes: tuple[np.ndarray, np.ndarray], at, lengths, docs
+) -> None:
+    """Set the bits of a set's kept bitmaps `own` from postings (runs of
+    postings_table.Table: the documents of each term `at`, ascending): each
+    term's row `target[at]` (-1: not wanted), each document's word and bit
+    in the row `codes` (Tally._codes). A term's words ascend as its
+    documents do, so the bits of one word of a row come one after another:
+    they are joined by one reduceat, and each word written once."""
+    rows = target[at]
+    wanted = rows >= 0
+    if not wanted.all():
+        docs = docs[np.repeat(wanted, lengths)]
+        rows, lengths = rows[wanted], lengths[wanted]
+    if not docs.size:
+        return
+    word_of, bit_of = codes
+    word = np.repeat(rows * own.shape[1], lengths) + word_of[docs]
+    heads = np.concatenate(([0], np.flatnonzero(word[1:] != word[:-1]) + 1))
+    flat = own.reshape(-1)
+    flat[word[heads]] |= np.bitwise_or.reduceat(bit_of[docs], heads)
 
 
 # Documents of a segment whose entries _postings reads at once.
