@@ -53,6 +53,10 @@ def test_phrases_counted_once_per_set_and_read_back(app, users, make_debrief):
     assert "onboard slow" in sets[0]._row[PAIRS] and "onboard slow" not in sets[1]._row[PAIRS]
     assert count_phrases(sets, later) == expected(later)
     assert count_phrases(sets, later[::-1]) == [row[::-1] for row in expected(later)]
+    # New phrases asked for more than once, among phrases kept, and none at all.
+    again = [("legal", "review", "of"), first[0], ("legal", "review", "of"), ("the", "indemn")]
+    assert count_phrases(sets, again) == expected(again)
+    assert count_phrases(sets, []) == [[], []]
     for tally in sets:
         assert tally.phrase_counts(later).tolist() == expected(later)[sets.index(tally)]
         grams = [*later, ("sandbox",), ("onboard", "slow")]

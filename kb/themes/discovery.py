@@ -1446,14 +1446,12 @@ def _best(
     batch_at = np.concatenate([pending_at[:size], pending_at[words]])
     while batch:
         with _stage("exact"):
-            counted = _exact(snap, batch, subset, background_bits, min_support, threshold, rest)
-        scores += [score for _, _, score in counted]
-        found.update(
-            (gram, finding)
-            for gram, (finding, _, _) in zip(batch, counted, strict=True)
-            if finding is not None
-        )
-        bounds.learn_all(batch, [count for _, count, _ in counted], batch_at)
+            findings, counts, exact_scores = _exact(
+                snap, batch, subset, background_bits, min_support, threshold, rest
+            )
+        scores += exact_scores.tolist()
+        found.update(findings)
+        bounds.learn_all(batch, counts, batch_at)
         # Those not counted yet that may still be findings (every one
         # counted is learnt), by number.
         kept = bounds.unlearnt_reaching(pending_at, least, threshold)
@@ -1656,10 +1654,11 @@ def _exact(
     min_support: int,
     threshold: float,
     rest: Tally | None = None,
-) -> list[tuple[Finding | None, int, float]]:
-    """Each phrase counted on the index: its finding (None when it is not
-    one: too rare, not significant, or an artefact of names), its count in
-    the subset and its G²."""
+) -> tuple[list[tuple[tuple[str, ...], Finding]], np.ndarray, np.ndarray]:
+    """Each phrase counted on the index: the findings among them (those not
+    too rare, significant and no artefact of names), with their phrases, in
+    the order of the phrases; and each phrase's count in the subset and its
+    G², as arrays."""
     rest_bits = background_bits & ~subset.bits
     subset_size, background_size = subset.size, background_bits.bit_count()
     rest_size = rest_bits.bit_count()
@@ -1667,15 +1666,17 @@ def _exact(
         return _exact_tallied(
             grams, subset, rest, background_bits, background_size, min_support, threshold
         )
-    found: list[tuple[Finding | None, int, float]] = []
-    for gram in grams:
+    found: list[tuple[tuple[str, ...], Finding]] = []
+    counts = np.zeros(len(grams), np.int64)
+    scores = np.zeros(len(grams), float)
+    for n, gram in enumerate(grams):
         bits = snap.phrase_bits(gram)
         inside = bits & subset.bits
         a = inside.bit_count()
         c = (bits & rest_bits).bit_count()
         score = log_likelihood(a, subset_size, c, rest_size)
+        counts[n], scores[n] = a, score
         if a < min_support or score < threshold or _in_names(subset, gram, a):
-            found.append((None, a, score))
             continue
         finding = Finding(
             gram,
@@ -1689,8 +1690,8 @@ def _exact(
             rest_size,
             bits=inside,
         )
-        found.append((finding, a, score))
-    return found
+        found.append((gram, finding))
+    return found, counts, scores
 
 
 def _exact_tallied(
@@ -1701,29 +1702,34 @@ def _exact_tallied(
     background_size: int,
     min_support: int,
     threshold: float,
-) -> list[tuple[Finding | None, int, float]]:
+) -> tuple[list[tuple[tuple[str, ...], Finding]], np.ndarray, np.ndarray]:
     """_exact from the term tables: a word's or pair's counts are read off
     the tallies; a longer phrase's documents are its pairs' intersected;
-    the documents themselves are gathered for findings only."""
+    the documents themselves are gathered for findings only. Counts and
+    scores are kept in arrays by the phrases' places (tens of thousands of
+    phrases: no dict keyed by them)."""
     tally = subset.tally
-    counts: dict[tuple[str, ...], tuple[int, int]] = {}
-    scores: dict[tuple[str, ...], float] = {}
-    # The phrases that may be findings, whose documents are gathered.
-    may_find: dict[tuple[str, ...], None] = {}
+    inside_counts = np.zeros(len(grams), np.int64)
+    outside_counts = np.zeros(len(grams), np.int64)
+    scores = np.zeros(len(grams), float)
+    lengths = np.fromiter(map(len, grams), np.int64, len(grams))
+    # The places of the phrases that may be findings, whose documents are gathered.
+    may_find: list[np.ndarray] = []
 
-    def judge(part, found_inside, found_outside):
+    def judge(at, found_inside, found_outside):
         # G² once per distinct pair of counts (on arrays: tens of thousands
         # of phrases share a few thousand).
-        counts.update(zip(part, zip(found_inside, found_outside, strict=True), strict=True))
+        found_inside = np.asarray(found_inside, np.int64)
+        found_outside = np.asarray(found_outside, np.int64)
+        inside_counts[at], outside_counts[at] = found_inside, found_outside
         found = _scores(found_inside, subset.size, found_outside, rest.size)
-        scores.update(zip(part, found.tolist(), strict=True))
-        passing = (np.asarray(found_inside, np.int64) >= min_support) & (found >= threshold)
-        may_find.update(dict.fromkeys(compress(part, passing.tolist())))
+        scores[at] = found
+        may_find.append(at[(found_inside >= min_support) & (found >= threshold)])
 
     for kind, n in ((TEXT, 1), (PAIRS, 2)):
-        part = [g for g in grams if len(g) == n]
-        terms = [PAIR_SEPARATOR.join(g) for g in part]
-        judge(part, tally.counts(kind, terms), rest.counts(kind, terms))
+        at = np.flatnonzero(lengths == n)
+        terms = [PAIR_SEPARATOR.join(grams[i]) for i in at.tolist()]
+        judge(at, tally.counts(kind, terms), rest.counts(kind, terms))
     # Counted at once on bitmaps of each set's documents (both sets'
     # bitmaps of new pairs from one read of each segment, with those of the
     # word pairs that may be findings), each phrase once per set while the
@@ -1731,17 +1737,19 @@ def _exact_tallied(
     # of the main pass when it compares the same two sets); a phrase's
     # documents are gathered only when it may be a finding (a bitmap of the
     # index each: tens of thousands at once would take GBs).
-    long = [g for g in grams if len(g) > 2]
-    also = [PAIR_SEPARATOR.join(g) for g in may_find if len(g) == 2]
-    judge(long, *count_phrases([tally, rest], long, also))
-    wanted = list(may_find)
+    at = np.flatnonzero(lengths > 2)
+    long = [grams[i] for i in at.tolist()]
+    also = list(dict.fromkeys(PAIR_SEPARATOR.join(grams[i]) for i in may_find[1].tolist()))
+    judge(at, *count_phrases([tally, rest], long, also))
+    wanted = list(dict.fromkeys(grams[i] for i in np.concatenate(may_find).tolist()))
     inside = dict(zip(wanted, tally.phrase_docs(wanted), strict=True))
     subset.names_of(wanted)
-    found: list[tuple[Finding | None, int, float]] = []
-    for gram in grams:
-        (a, c), score = counts[gram], scores[gram]
-        if a < min_support or score < threshold or _in_names(subset, gram, a):
-            found.append((None, a, score))
+    found: list[tuple[tuple[str, ...], Finding]] = []
+    passing = (inside_counts >= min_support) & (scores >= threshold)
+    for n in np.flatnonzero(passing).tolist():
+        gram = grams[n]
+        a, c, score = int(inside_counts[n]), int(outside_counts[n]), float(scores[n])
+        if _in_names(subset, gram, a):
             continue
         bits = inside[gram]
         finding = Finding(
@@ -1756,8 +1764,8 @@ def _exact_tallied(
             rest.size,
             bits=bits,
         )
-        found.append((finding, a, score))
-    return found
+        found.append((gram, finding))
+    return found, inside_counts, scores
 
 
 def _in_names(side: _Side, gram: tuple[str, ...], count: int) -> bool:

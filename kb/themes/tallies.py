@@ -10,7 +10,7 @@ tables (kb.search.postings_table: each term's documents) or, for a set
 holding a small share of a segment, from its own rows.
 """
 
-from itertools import chain
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -215,8 +215,14 @@ class Tally:
                 for key in row[1:]:
                     found &= own(key)
                 rows[n] = found
-            # Bits of the set's documents, then the view's numbers of those documents.
-            at, place = np.nonzero(np.unpackbits(rows.view(np.uint8), axis=1, bitorder="little"))
+            # Bits of the set's documents (of the words that have any: most
+            # are empty), then the view's numbers of those documents.
+            at, word = np.nonzero(rows)
+            full = rows[at, word]
+            which, bit = np.nonzero(
+                np.unpackbits(full.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
+            )
+            at, place = at[which], word[which] * 64 + bit
             where = order[place]
             bitmaps = np.zeros((len(part), width), np.uint8)
             masks = np.left_shift(1, where & 7).astype(np.uint8)
@@ -330,23 +336,33 @@ def count_phrases(
     made at once for all the sets (make_own_each), with those of the
     pairs `also` for the first set (the documents of findings that are word
     pairs, for phrase_docs) when there are bitmaps to make."""
-    asked = set(grams)
-    unknown = set().union(*(asked - tally._phrases.keys() for tally in tallies))
-    if unknown:
-        new = list(dict.fromkeys(g for g in grams if g in unknown))
+    # Each set's kept counts looked up once per phrase (-1: not counted yet).
+    found = [
+        np.fromiter(map(tally._phrases.get, grams, repeat(-1)), np.int64, len(grams))
+        for tally in tallies
+    ]
+    unknown = np.any([counts < 0 for counts in found], axis=0) if grams else None
+    if unknown is not None and unknown.any():
+        at = np.flatnonzero(unknown)
+        new = list(dict.fromkeys(grams[i] for i in at.tolist()))
         coded = by_pairs(new)
-        lacking = [t for t in tallies if not t._phrases.keys() >= unknown]
-        wants = [(t, coded[0]) for t in lacking]
+        lacking = [n for n, counts in enumerate(found) if (counts[at] < 0).any()]
+        wants = [(tallies[n], coded[0]) for n in lacking]
         if also:
             first = tallies[0]
             wants = [(t, [*terms, *also] if t is first else terms) for t, terms in wants]
-            if first not in lacking:
+            if 0 not in lacking:
                 wants.append((first, list(also)))
         make_own_each(wants, PAIRS)
-        for tally in lacking:
-            counts = tally.phrase_counts(new, coded).tolist()
-            tally._phrases.update(zip(new, counts, strict=True))
-    return [list(map(tally._phrases.__getitem__, grams)) for tally in tallies]
+        for n in lacking:
+            tally = tallies[n]
+            counts = tally.phrase_counts(new, coded)
+            tally._phrases.update(zip(new, counts.tolist(), strict=True))
+            if len(new) == at.size:
+                found[n][at] = counts
+            else:  # A phrase asked for more than once.
+                found[n][at] = [tally._phrases[grams[i]] for i in at.tolist()]
+    return [counts.tolist() for counts in found]
 
 
 def make_own(tallies: list[Tally], terms: list[str], field: str) -> None:
