@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from kb import search
-from kb.search import indexer, postings_table, termtable
+from kb.search import indexer, postings_table, segment_tables, termtable
 from kb.themes import engine, tallies
 from kb.themes.tallies import PAIRS, TEXT, Tally, make_own
 
@@ -84,7 +84,7 @@ def test_written_once_by_one_of_the_threads_asking_at_once(tmp_path, monkeypatch
         write(path, terms)
 
     monkeypatch.setattr(postings_table, "write", counted)
-    monkeypatch.setattr(postings_table, "_tables", {})
+    monkeypatch.setattr(postings_table._kept, "_tables", {})
     found = []
     threads = [
         threading.Thread(
@@ -97,7 +97,7 @@ def test_written_once_by_one_of_the_threads_asking_at_once(tmp_path, monkeypatch
     for thread in threads:
         thread.join()
     assert len(writes) == 1 and len({id(t) for t in found}) == 1 and found[0] is not None
-    assert not [p for p in tmp_path.iterdir() if p.name.endswith(postings_table.PARTIAL)]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(segment_tables.PARTIAL)]
     assert postings_table.table(None, "MAIN_s5", "pairs", table) is None
 
 
@@ -121,7 +121,7 @@ def test_a_new_process_maps_the_table_written_and_a_damaged_one_is_written_again
     tmp_path, monkeypatch
 ):
     table = forward(tmp_path, 6, 3000, 80, 0.2)
-    monkeypatch.setattr(postings_table, "_tables", {})
+    monkeypatch.setattr(postings_table._kept, "_tables", {})
     found = postings_table.table(tmp_path, "MAIN_s6", "pairs", table)
     path = postings_table.path_of(tmp_path, "MAIN_s6", "pairs")
     written = path.stat().st_mtime_ns, path.stat().st_ino
@@ -140,7 +140,7 @@ def test_a_new_process_maps_the_table_written_and_a_damaged_one_is_written_again
     expected = found.docs.copy(), found.offsets.copy()
     del found
     path.write_bytes(path.read_bytes()[:-8])  # cut short
-    monkeypatch.setattr(postings_table, "_tables", {})
+    monkeypatch.setattr(postings_table._kept, "_tables", {})
     again = postings_table.table(tmp_path, "MAIN_s6", "pairs", table)
     assert np.array_equal(again.docs, expected[0]) and np.array_equal(again.offsets, expected[1])
 
@@ -218,5 +218,5 @@ def test_the_tables_of_a_merged_segment_go_with_it(app, users, make_debrief):
     left = {p.name.split(".")[0] for p in index.folder.current().glob("*.kb_postings_*")}
     assert left <= segments and seen - segments  # merged away, their tables with them
     # This process no longer maps the tables of the segments merged away.
-    assert {p.name.split(".")[0] for p in postings_table._tables} <= segments
+    assert {p.name.split(".")[0] for p in postings_table._kept.paths()} <= segments
     assert tallies.postings_table is postings_table

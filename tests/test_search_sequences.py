@@ -21,7 +21,7 @@ from whoosh import index as whoosh_index
 
 from kb.extensions import db
 from kb.models import Debrief
-from kb.search import bulk, indexer, sequences, termtable
+from kb.search import bulk, indexer, segment_tables, sequences, termtable
 from kb.search.analysis import analyse
 from kb.search.documents import DebriefFacts, facts_document, facts_said
 from kb.search.record_ids import _segment_debrief_ids
@@ -94,7 +94,7 @@ def builds(folder) -> int:
 
 
 def partial_files(folder) -> list[str]:
-    return [p.name for p in folder.iterdir() if p.name.endswith(sequences.PARTIAL)]
+    return [p.name for p in folder.iterdir() if p.name.endswith(segment_tables.PARTIAL)]
 
 
 def test_two_processes_needing_a_missing_table_at_once_build_it_once(first_use):

@@ -28,25 +28,18 @@ term, ascending, term after term, padded to 8 bytes).
 """
 
 import contextlib
-import fcntl
-import logging
 import mmap
 import os
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
 
-log = logging.getLogger(__name__)
+from kb.search.segment_tables import HEADER, Kept, map_file, partial_path
 
 MAGIC = 0x4B42_504F_5354_5331  # "KBPOSTS1"
 VERSION = 1
-HEADER = 8
 # Documents of the term table turned around at once (bounds the temporary arrays).
 CHUNK = 8192
-LOCK = ".lock"
-PARTIAL = ".partial"
 
 
 def path_of(folder: Path, segment_id: str, field: str) -> Path:
@@ -74,7 +67,7 @@ def write(path: Path, terms) -> None:
     starts = np.zeros(count + 1, np.uint64)
     np.cumsum(per_term, out=starts[1:])
     del per_term
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}{PARTIAL}")
+    temporary = partial_path(path)
     header = np.array([MAGIC, VERSION, size, count, total, 0, 0, 0], "<u8")
     at = (HEADER + count + 1) * 8
     try:
@@ -115,13 +108,9 @@ class Table:
     """One segment's postings of one field, mapped."""
 
     def __init__(self, path: Path):
-        with open(path, "rb") as file:
-            self._map = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        self._map, header = map_file(path, MAGIC, VERSION, "postings table")
         buf = self._map
-        header = np.frombuffer(buf, "<u8", HEADER)
-        if int(header[0]) != MAGIC or int(header[1]) != VERSION:
-            raise ValueError(f"{path} is not a postings table of this version")
-        self.size, self.terms, self.total = (int(v) for v in header[2:5])
+        self.size, self.terms, self.total = header[:3]
         at = HEADER * 8
         self.offsets = np.frombuffer(buf, "<u8", self.terms + 1, at).astype(np.int64, copy=False)
         at += (self.terms + 1) * 8
@@ -167,9 +156,7 @@ class Table:
         return np.repeat(at, lengths), docs
 
 
-_tables: dict[Path, Table] = {}
-_lock = threading.Lock()
-_building: dict[Path, threading.Lock] = {}
+_kept: Kept[Table] = Kept("postings table")
 
 
 def table(folder: Path | None, segment_id: str, field: str, terms) -> Table | None:
@@ -179,25 +166,7 @@ def table(folder: Path | None, segment_id: str, field: str, terms) -> Table | No
     if folder is None or terms is None:
         return None
     path = path_of(folder, segment_id, field)
-    with _lock:
-        found = _tables.get(path)
-        if found is not None:
-            return found
-        building = _building.setdefault(path, threading.Lock())
-    with building:  # one thread of a process builds it; the others wait
-        with _lock:
-            found = _tables.get(path)
-        if found is not None:
-            return found
-        found = _mapped(path, terms)
-        if found is None:
-            try:
-                found = _build(path, terms)
-            except OSError:
-                return None
-        with _lock:
-            _building.pop(path, None)
-            return _tables.setdefault(path, found)
+    return _kept.get(path, lambda: _mapped(path, terms), lambda: write(path, terms), terms.size)
 
 
 def _mapped(path: Path, terms) -> Table | None:
@@ -211,40 +180,12 @@ def _mapped(path: Path, terms) -> Table | None:
     return found
 
 
-def _build(path: Path, terms) -> Table:
-    """Write the table unless another process wrote it while this one
-    waited for the lock (held until the table is in place)."""
-    with open(path.with_name(path.name + LOCK), "a") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released on close, or death
-        found = _mapped(path, terms)
-        if found is not None:
-            return found
-        # Holding the lock, any partial file is a dead builder's.
-        for left in path.parent.glob(f"{path.name}.*{PARTIAL}"):
-            left.unlink(missing_ok=True)
-        started = time.monotonic()
-        write(path, terms)
-        log.info(
-            "search: postings table %s of %d documents written in %.1f s",
-            path.name,
-            terms.size,
-            time.monotonic() - started,
-        )
-        return Table(path)
-
-
 def release_pages() -> None:
     """Unmap the pages of the postings tables read so far from this process
     (see termtable.release_pages)."""
-    with _lock:
-        found = list(_tables.values())
-    for table in found:
-        table.release_pages()
+    _kept.release_pages()
 
 
 def forget(folder: Path, keep: set[str]) -> None:
     """Let go of the maps of segments no longer read (see termtable.forget)."""
-    with _lock:
-        for path in list(_tables):
-            if path.parent != folder or path.name.split(".", 1)[0] not in keep:
-                del _tables[path]
+    _kept.forget(folder, keep)

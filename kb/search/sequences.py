@@ -35,23 +35,18 @@ each section, MISSING for a term the segment's term table lacks).
 """
 
 import contextlib
-import fcntl
-import logging
 import mmap
 import os
-import threading
-import time
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-log = logging.getLogger(__name__)
+from kb.search.segment_tables import HEADER, Kept, map_file, partial_path
 
 MAGIC = 0x4B42_5345_5155_4E31  # "KBSEQUN1"
 VERSION = 1
-HEADER = 8
 BREAK = -1  # the end of a section
 MISSING = -2  # a term the segment's term table lacks: it ends any sequence too
 # Documents whose rows are gathered at once (bounds the temporary arrays).
@@ -59,11 +54,6 @@ CHUNK = 4096
 
 
 KINDS = ("sections", "names")
-# The ends of a table's companions' names: its first-use build's lock, and
-# what a build writes before renaming it (named after the segment, so that
-# Whoosh removes them with it).
-LOCK = ".lock"
-PARTIAL = ".partial"
 
 
 def path_of(folder: Path, segment_id: str, kind: str) -> Path:
@@ -73,7 +63,7 @@ def path_of(folder: Path, segment_id: str, kind: str) -> Path:
 def write(path: Path, size: int, rows: Iterable[list[list[int]]]) -> None:
     """Write a table of `size` documents from each document's sections (a
     list of term numbers each), in document order, streamed to disk."""
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}{PARTIAL}")
+    temporary = partial_path(path)
     offsets = np.zeros(size + 1, np.uint64)
     try:
         with open(temporary, "wb") as file:
@@ -181,13 +171,9 @@ class Table:
     """One segment's sequences, mapped."""
 
     def __init__(self, path: Path):
-        with open(path, "rb") as file:
-            self._map = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        self._map, header = map_file(path, MAGIC, VERSION, "sequence table")
         buf = self._map
-        header = np.frombuffer(buf, "<u8", HEADER)
-        if int(header[0]) != MAGIC or int(header[1]) != VERSION:
-            raise ValueError(f"{path} is not a sequence table of this version")
-        self.size, entries = int(header[2]), int(header[3])
+        self.size, entries = header[:2]
         at = HEADER * 8
         self.offsets = np.frombuffer(buf, "<u8", self.size + 1, at).astype(np.int64)
         at += (self.size + 1) * 8
@@ -218,9 +204,7 @@ class Table:
             yield entries[index]
 
 
-_tables: dict[Path, Table] = {}
-_lock = threading.Lock()
-_building: dict[Path, threading.Lock] = {}
+_kept: Kept[Table] = Kept("sequence table")
 
 
 def table(folder: Path | None, segment_id: str, kind: str, size: int, rows: Callable[[], Iterable]):
@@ -231,25 +215,7 @@ def table(folder: Path | None, segment_id: str, kind: str, size: int, rows: Call
     if folder is None:
         return None
     path = path_of(folder, segment_id, kind)
-    with _lock:
-        found = _tables.get(path)
-        if found is not None:
-            return found
-        building = _building.setdefault(path, threading.Lock())
-    with building:  # one thread of a process builds it; the others wait
-        with _lock:
-            found = _tables.get(path)
-        if found is not None:
-            return found
-        found = _mapped(path, size)
-        if found is None:
-            try:
-                found = _build(path, size, rows)
-            except OSError:
-                return None
-        with _lock:
-            _building.pop(path, None)
-            return _tables.setdefault(path, found)
+    return _kept.get(path, lambda: _mapped(path, size), lambda: write(path, size, rows()), size)
 
 
 def _mapped(path: Path, size: int) -> Table | None:
@@ -260,42 +226,14 @@ def _mapped(path: Path, size: int) -> Table | None:
     return found if found.size == size else None
 
 
-def _build(path: Path, size: int, rows: Callable[[], Iterable]) -> Table:
-    """Write the table unless another process wrote it while this one
-    waited for the lock (held until the table is in place)."""
-    with open(path.with_name(path.name + LOCK), "a") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released on close, or death
-        found = _mapped(path, size)
-        if found is not None:
-            return found
-        # Holding the lock, any partial file is a dead builder's.
-        for left in path.parent.glob(f"{path.name}.*{PARTIAL}"):
-            left.unlink(missing_ok=True)
-        started = time.monotonic()
-        write(path, size, rows())
-        log.info(
-            "search: sequence table %s of %d documents written in %.1f s",
-            path.name,
-            size,
-            time.monotonic() - started,
-        )
-        return Table(path)
-
-
 def release_pages() -> None:
     """Unmap the pages of the sequence tables read so far from this process (the
     page cache keeps them, shared with the machine's other processes; a
     later read maps them again from it). For after a discovery, so that a
     worker's resident memory does not keep them."""
-    with _lock:
-        found = list(_tables.values())
-    for table in found:
-        table.release_pages()
+    _kept.release_pages()
 
 
 def forget(folder: Path, keep: set[str]) -> None:
     """Let go of the maps of segments no longer read (see termtable.forget)."""
-    with _lock:
-        for path in list(_tables):
-            if path.parent != folder or path.name.split(".", 1)[0] not in keep:
-                del _tables[path]
+    _kept.forget(folder, keep)

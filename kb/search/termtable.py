@@ -39,11 +39,11 @@ from pathlib import Path
 import numpy as np
 
 from kb.search import postings_table
+from kb.search.segment_tables import HEADER, map_file
 
 FIELDS = ("text", "pairs")
 MAGIC = 0x4B42_5445_524D_5331  # "KBTERMS1"
 VERSION = 1
-HEADER = 8
 # Documents whose rows are gathered at once (bounds the temporary arrays).
 CHUNK = 8192
 
@@ -177,13 +177,9 @@ class Table:
     """One segment's table of one field, mapped."""
 
     def __init__(self, path: Path):
-        with open(path, "rb") as file:
-            self._map = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        self._map, header = map_file(path, MAGIC, VERSION, "term table")
         buf = self._map
-        header = np.frombuffer(buf, "<u8", HEADER)
-        if int(header[0]) != MAGIC or int(header[1]) != VERSION:
-            raise ValueError(f"{path} is not a term table of this version")
-        self.size, self.terms, entries, text = (int(v) for v in header[2:6])
+        self.size, self.terms, entries, text = header[:4]
         at = HEADER * 8
 
         def take(dtype: str, count: int, padded: int | None = None):
