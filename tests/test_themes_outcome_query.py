@@ -79,6 +79,7 @@ def test_pages_exports_and_api_withhold_the_rate(client, api, auth, users, query
 
     page = client.get(f"/themes/{query_themes['won'].id}").get_data(as_text=True)
     assert f"({WON_ONLY})" in page and "Significantly" not in page
+    assert "leave the outcome (and who won) out of its filters and query" in page
 
     auth.logout()
     auth.login(users.marketing)
