@@ -939,6 +939,7 @@ class _Bounds:
         floor: float = EMERGING_SIGNIFICANT,
         candidates: list[tuple[str, ...]] = (),
         rest: Tally | None = None,
+        numbered: dict | None = None,
     ):
         self.snap, self.subset, self.rest_size = snap, subset, rest_size
         self.tally = subset.tally if rest is not None else None
@@ -962,7 +963,7 @@ class _Bounds:
         self._keys: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._size = 0  # phrases numbered
         self._done = 0  # phrases whose bound is worked out (those numbered below)
-        capacity = max(1024, 2 * len(candidates))
+        capacity = max(1024, 2 * len(candidates), numbered["size"] if numbered else 0)
         self._length = np.zeros(capacity, np.int8)
         self._left = np.full(capacity, -1, np.int64)  # its longest part but its last word
         self._right = np.full(capacity, -1, np.int64)  # and but its first
@@ -979,7 +980,10 @@ class _Bounds:
         # Its bound on G², and the bound on its count that gave it.
         self._score = np.zeros(capacity, np.float64)
         self._scored = np.full(capacity, -1, np.int64)
-        self.prepare(candidates)
+        if numbered is None:
+            self.prepare(candidates)
+        else:
+            self._adopt(numbered)
 
     _ARRAYS = (
         "_length",
@@ -995,6 +999,38 @@ class _Bounds:
         "_scored",
     )
     _EMPTY = {"_left": -1, "_right": -1, "_counted": -1, "_frequency": -1, "_scored": -1}
+    # What numbering works out from the subset's and the rest's counts alone.
+    _NUMBERED = ("_length", "_left", "_right", "_words", "_own", "_rest_count", "_most")
+
+    def numbering(self) -> dict | None:
+        """A copy of the phrases numbered so far and of what their numbering
+        read (own counts, with the tables) and worked out (bounds on their
+        counts), when nothing is learnt yet: another _Bounds over the same
+        subset, rest counts and candidates starts from it (`numbered`)
+        rather than numbering them again, and ends with the same numbers."""
+        n = self._size
+        if self.tally is None or self._done < n or (self._counted[:n] >= 0).any():
+            return None
+        found = {name: getattr(self, name)[:n].copy() for name in self._NUMBERED}
+        # _number replaces a length's keys rather than changing them.
+        found.update(
+            ids=dict(self.ids),
+            grams=list(self.grams),
+            word_ids=dict(self._word_ids),
+            keys=dict(self._keys),
+            size=n,
+        )
+        return found
+
+    def _adopt(self, numbered: dict) -> None:
+        """Start from a `numbering` (taken over, not copied)."""
+        n = numbered["size"]
+        self._room(n, numbered["_words"].shape[1])
+        for name in self._NUMBERED:
+            getattr(self, name)[:n] = numbered[name]
+        self.ids, self.grams = numbered["ids"], numbered["grams"]
+        self._word_ids, self._keys = numbered["word_ids"], numbered["keys"]
+        self._size = self._done = n
 
     def _room(self, size: int, width: int) -> None:
         """Arrays for at least `size` phrases of up to `width` words."""
@@ -1392,6 +1428,7 @@ def _best(
     kind=_kind,
     unsampled=None,
     rest: Tally | None = None,
+    shared: dict | None = None,
 ) -> Ranked:
     """The best `limit` ideas of each of `kinds` among the candidates, by
     `value`, exactly as if every candidate were counted on the index, then
@@ -1410,14 +1447,22 @@ def _best(
 
     `unsampled(known, least, may)`, when given, returns more candidates
     that `may` change the result (see _unsampled); it is asked each time
-    the candidates known run out, until it has no more."""
+    the candidates known run out, until it has no more.
+
+    `shared`, when given: its "numbered" (a _Bounds.numbering over the same
+    subset, rest counts and candidates), when there, is where the bounds
+    start from; else the bounds' numbering of the candidates is kept in it
+    as "numbered" (see _discover)."""
     rest_bits = background_bits & ~subset.bits
     rest_size = rest_bits.bit_count()
     floor = min(threshold, EMERGING_SIGNIFICANT)
     if rest is None and subset.tally is not None:
         with _stage("tallies"):
             rest = _tally(snap, rest_bits)
-    bounds = _Bounds(snap, subset, rest_size, min_support, floor, candidates, rest)
+    numbered = shared.pop("numbered", None) if shared is not None else None
+    bounds = _Bounds(snap, subset, rest_size, min_support, floor, candidates, rest, numbered)
+    if shared is not None and numbered is None:
+        shared["numbered"] = bounds.numbering()
     value_bound = value_bound or (lambda bounds, gram: bounds.score(gram))
     # The candidates tested, once each (those _unsampled adds are not
     # among them), by number: their bounds before any counting are kept for
@@ -1984,7 +2029,9 @@ def _discover(
             with _stage("tallies"):
                 rest = _tally(snap, background_bits & ~subset.bits)
 
-    rest_size = (background_bits & ~subset.bits).bit_count()
+    rest_bits = background_bits & ~subset.bits
+    rest_size = rest_bits.bit_count()
+    shared = None
     found = Ranked({"words": [], "phrases": []}, Correction(0, 0, 0))
     if subset.size and rest_size:
 
@@ -1999,6 +2046,11 @@ def _discover(
             guess.numbered = lambda grams, at, bounds: _guesses(subset, rest, grams, at, bounds)
 
         candidates = _candidates(subset, left)
+        if background == "previous" and rest is not None and period is not None:
+            # The emerging phrases of a subset with a period compare the same
+            # two sets with the same counts: their bounds start from this
+            # pass's numbering of the same candidates (see _emerging).
+            shared = {"subset": subset, "rest_bits": rest_bits, "candidates": candidates}
 
         def in_sections(gram):
             return _in_sections(snap, terms, subset, gram)
@@ -2019,6 +2071,7 @@ def _discover(
                 limit,
                 unsampled=unsampled,
                 rest=rest,
+                shared=shared,
             )
         with _stage("examples"):
             _add_examples(found.lists["words"] + found.lists["phrases"], subset)
@@ -2032,7 +2085,7 @@ def _discover(
         )
 
     emerging, now_period, before_period = _emerging(
-        snap, terms, query, filters, subset, period, today, min_support, limit, left, reads
+        snap, terms, query, filters, subset, period, today, min_support, limit, left, reads, shared
     )
     return Discovery(
         subset.size,
@@ -2052,11 +2105,15 @@ def _discover(
 
 
 def _emerging(
-    snap, terms, query, filters, subset, period, today, min_support, limit, left, reads
+    snap, terms, query, filters, subset, period, today, min_support, limit, left, reads, shared=None
 ) -> tuple[Ranked | None, Period, Period | None]:
     """Phrases whose share of the subset's debriefs grew most against the
     same search over the previous period of equal length (the subset's own
-    period, or the last 90 days when it has none)."""
+    period, or the last 90 days when it has none).
+
+    `shared`: what the subset's own pass against the previous period keeps
+    for this one (see _best), used when this pass compares the same two
+    sets of debriefs with the same counts and candidates."""
     sample, every = reads
     if period is None:
         period = rolling("90d", today)
@@ -2129,6 +2186,16 @@ def _emerging(
     if not now.size or not before_size:
         return None, period, before_period
 
+    candidates = _candidates(now, left)
+    if not (
+        shared
+        and shared.get("numbered")
+        and before_tally is not None
+        and shared["subset"] is now
+        and shared["rest_bits"] == before_bits & ~now.bits == before_bits
+        and shared["candidates"] == candidates
+    ):
+        shared = None
     # The "background" here is the previous period alone (it never overlaps);
     # a share can grow by no more than the share it has now.
     with _stage("bounds"):
@@ -2136,7 +2203,7 @@ def _emerging(
             snap,
             now,
             before_bits,
-            _candidates(now, left),
+            candidates,
             change,
             min_support,
             EMERGING_SIGNIFICANT,
@@ -2147,6 +2214,7 @@ def _emerging(
             kinds=("all",),
             kind=lambda terms: "all",
             rest=before_tally,
+            shared=shared,
         )
     with _stage("examples"):
         _add_examples(found.lists["all"], now)
