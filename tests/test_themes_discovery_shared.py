@@ -150,3 +150,21 @@ def test_the_emerging_pass_sharing_the_numbering_finds_what_it_finds_alone(app, 
     assert len(adopted) == 1
     assert shared.emerging and shared.phrases
     assert _rows(shared) == _rows(alone)
+
+
+def test_the_emerging_guesses_from_the_counts_the_bounds_read_are_those_read_again(monkeypatch):
+    rng = random.Random(6)
+    candidates = list(dict.fromkeys(random_grams(rng, 300)))
+    bounds = bounds_for(monkeypatch, candidates)
+    now = SimpleNamespace(
+        tally=bounds.tally,
+        size=bounds.subset.size,
+        counts={g: rng.randint(0, 9) for g in candidates if rng.random() < 0.5},
+        scale=1.5,
+    )
+    at = bounds.numbers(candidates)
+    read = discovery._changes(now, bounds.rest, 500, candidates, at, bounds)
+    # Another tally with the same counts: read from it again.
+    again = SimpleNamespace(size=bounds.rest.size, counts=bounds.rest.counts)
+    asked = discovery._changes(now, again, 500, candidates, at, bounds)
+    assert read.tolist() == asked.tolist()

@@ -808,10 +808,11 @@ def _word_ranks(bounds: "_Bounds", at: np.ndarray) -> list[np.ndarray]:
     return list(ranks.T)
 
 
-def _pairs_in(bounds: "_Bounds", at: np.ndarray) -> tuple[list[str], np.ndarray]:
+def _pairs_in(bounds: "_Bounds", at: np.ndarray, numbers: bool = False):
     """by_pairs of the phrases of these numbers among `bounds`' (of three
     words or more): their pairs are their parts of two words, found through
-    their two longest parts."""
+    their two longest parts (with `numbers`, the pairs' numbers rather than
+    the pairs)."""
     lengths = bounds._length[at]
     width = 1 << (int(lengths.max()) - 2)
     rows = np.empty((len(at), width), np.int64)
@@ -826,6 +827,8 @@ def _pairs_in(bounds: "_Bounds", at: np.ndarray) -> tuple[list[str], np.ndarray]
     seen[rows] = True
     distinct = np.flatnonzero(seen)
     place = np.cumsum(seen) - 1
+    if numbers:
+        return distinct, place[rows]
     pairs = [PAIR_SEPARATOR.join(bounds.grams[i]) for i in distinct.tolist()]
     return pairs, place[rows]
 
@@ -837,17 +840,28 @@ def _changes(now: _Side, before: Tally, before_size: int, grams, at, bounds) -> 
     pairs' counts), on arrays, the grams of numbers `at` among `bounds`'."""
     out = np.zeros(len(grams), np.float64)
     lengths = bounds._length[at]
+    # The bounds read every word's and pair's counts in both sets as they
+    # numbered them, when their tallies are these (see _Bounds._own_bounds).
+    read = bounds.tally is now.tally and bounds.rest is before and bounds.subset.size == now.size
     for kind, n in ((TEXT, 1), (PAIRS, 2)):
         where = np.flatnonzero(lengths == n)
-        terms = [PAIR_SEPARATOR.join(grams[i]) for i in where.tolist()]
-        now_count = np.array(now.tally.counts(kind, terms), np.int64)
-        before_count = np.array(before.counts(kind, terms), np.int64)
+        if read:
+            now_count, before_count = bounds._own[at[where]], bounds._rest_count[at[where]]
+        else:
+            terms = [PAIR_SEPARATOR.join(grams[i]) for i in where.tolist()]
+            now_count = np.array(now.tally.counts(kind, terms), np.int64)
+            before_count = np.array(before.counts(kind, terms), np.int64)
         out[where] = now_count / now.size - before_count / before_size
     where = np.flatnonzero(lengths > 2)
     if where.size:
-        pairs, coded = _pairs_in(bounds, at[where])
-        inside = np.array(now.tally.counts(PAIRS, pairs), np.int64)[coded].min(axis=1)
-        outside = np.array(before.counts(PAIRS, pairs), np.int64)[coded].min(axis=1)
+        if read:
+            numbered, coded = _pairs_in(bounds, at[where], numbers=True)
+            inside = bounds._own[numbered][coded].min(axis=1)
+            outside = bounds._rest_count[numbered][coded].min(axis=1)
+        else:
+            pairs, coded = _pairs_in(bounds, at[where])
+            inside = np.array(now.tally.counts(PAIRS, pairs), np.int64)[coded].min(axis=1)
+            outside = np.array(before.counts(PAIRS, pairs), np.int64)[coded].min(axis=1)
         long = [grams[i] for i in where.tolist()]
         sampled = np.fromiter(map(now.counts.get, long, repeat(0)), np.int64, len(long))
         estimate = np.minimum(sampled * now.scale, inside)
