@@ -636,7 +636,7 @@ def _unsampled(
     if side.said is not None:
         # Already without what `left` leaves out, and read again only for
         # a lower cut-off (Said.phrases).
-        kept = [gram for gram in side.said.phrases(tally, least, left) if gram not in known]
+        kept = list(filterfalse(known.__contains__, side.said.phrases(tally, least, left)))
         if prefetch is not None:
             prefetch(kept)
     elif side.every is not None:
@@ -644,8 +644,10 @@ def _unsampled(
     else:
         return found
     prepare = getattr(may, "prepare", None)
-    if prepare is not None:
-        prepare(kept)
+    verdicts = prepare(kept) if prepare is not None else None
+    if verdicts is not None:
+        # `may` of each of them, in order (worked out at once).
+        return found + list(compress(kept, verdicts))
     found += [gram for gram in kept if may(gram)]
     return found
 
@@ -1614,10 +1616,13 @@ def _may(bounds: _Bounds, least: int, threshold: float, needed):
             found = bounds.reaches(gram, least, threshold) and needed(gram)
         return found
 
-    def prepare(grams) -> None:
+    def prepare(grams) -> list[bool] | None:
+        """Work `may` out for these phrases at once; it of each of them,
+        in order, when they are distinct."""
+        asked = grams if isinstance(grams, list) else None
         grams = list(dict.fromkeys(grams))
         if not grams:
-            return
+            return [] if asked is not None and not asked else None
         bounds.prepare(grams)
         at = bounds.numbers(grams)
         fits = bounds._most[at] >= least
@@ -1629,7 +1634,9 @@ def _may(bounds: _Bounds, least: int, threshold: float, needed):
             fits[where] = mask(list(map(grams.__getitem__, where.tolist())), at[where])
         elif where.size:
             fits[where] = [needed(grams[i]) for i in where.tolist()]
-        verdicts.update(zip(grams, fits.tolist(), strict=True))
+        fits = fits.tolist()
+        verdicts.update(zip(grams, fits, strict=True))
+        return fits if asked is not None and len(asked) == len(grams) else None
 
     def prefetch(grams) -> None:
         prepare(gram for gram in grams if len(gram) <= 2)
