@@ -636,7 +636,7 @@ def _unsampled(
     if side.said is not None:
         # Already without what `left` leaves out, and read again only for
         # a lower cut-off (Said.phrases).
-        kept = [gram for gram in side.said.phrases(tally, least, left) if gram not in known]
+        kept = list(filterfalse(known.__contains__, side.said.phrases(tally, least, left)))
         if prefetch is not None:
             prefetch(kept)
     elif side.every is not None:
@@ -644,8 +644,10 @@ def _unsampled(
     else:
         return found
     prepare = getattr(may, "prepare", None)
-    if prepare is not None:
-        prepare(kept)
+    verdicts = prepare(kept) if prepare is not None else None
+    if verdicts is not None:
+        # `may` of each of them, in order (worked out at once).
+        return found + list(compress(kept, verdicts))
     found += [gram for gram in kept if may(gram)]
     return found
 
@@ -808,10 +810,11 @@ def _word_ranks(bounds: "_Bounds", at: np.ndarray) -> list[np.ndarray]:
     return list(ranks.T)
 
 
-def _pairs_in(bounds: "_Bounds", at: np.ndarray) -> tuple[list[str], np.ndarray]:
+def _pairs_in(bounds: "_Bounds", at: np.ndarray, numbers: bool = False):
     """by_pairs of the phrases of these numbers among `bounds`' (of three
     words or more): their pairs are their parts of two words, found through
-    their two longest parts."""
+    their two longest parts (with `numbers`, the pairs' numbers rather than
+    the pairs)."""
     lengths = bounds._length[at]
     width = 1 << (int(lengths.max()) - 2)
     rows = np.empty((len(at), width), np.int64)
@@ -826,6 +829,8 @@ def _pairs_in(bounds: "_Bounds", at: np.ndarray) -> tuple[list[str], np.ndarray]
     seen[rows] = True
     distinct = np.flatnonzero(seen)
     place = np.cumsum(seen) - 1
+    if numbers:
+        return distinct, place[rows]
     pairs = [PAIR_SEPARATOR.join(bounds.grams[i]) for i in distinct.tolist()]
     return pairs, place[rows]
 
@@ -837,17 +842,28 @@ def _changes(now: _Side, before: Tally, before_size: int, grams, at, bounds) -> 
     pairs' counts), on arrays, the grams of numbers `at` among `bounds`'."""
     out = np.zeros(len(grams), np.float64)
     lengths = bounds._length[at]
+    # The bounds read every word's and pair's counts in both sets as they
+    # numbered them, when their tallies are these (see _Bounds._own_bounds).
+    read = bounds.tally is now.tally and bounds.rest is before and bounds.subset.size == now.size
     for kind, n in ((TEXT, 1), (PAIRS, 2)):
         where = np.flatnonzero(lengths == n)
-        terms = [PAIR_SEPARATOR.join(grams[i]) for i in where.tolist()]
-        now_count = np.array(now.tally.counts(kind, terms), np.int64)
-        before_count = np.array(before.counts(kind, terms), np.int64)
+        if read:
+            now_count, before_count = bounds._own[at[where]], bounds._rest_count[at[where]]
+        else:
+            terms = [PAIR_SEPARATOR.join(grams[i]) for i in where.tolist()]
+            now_count = np.array(now.tally.counts(kind, terms), np.int64)
+            before_count = np.array(before.counts(kind, terms), np.int64)
         out[where] = now_count / now.size - before_count / before_size
     where = np.flatnonzero(lengths > 2)
     if where.size:
-        pairs, coded = _pairs_in(bounds, at[where])
-        inside = np.array(now.tally.counts(PAIRS, pairs), np.int64)[coded].min(axis=1)
-        outside = np.array(before.counts(PAIRS, pairs), np.int64)[coded].min(axis=1)
+        if read:
+            numbered, coded = _pairs_in(bounds, at[where], numbers=True)
+            inside = bounds._own[numbered][coded].min(axis=1)
+            outside = bounds._rest_count[numbered][coded].min(axis=1)
+        else:
+            pairs, coded = _pairs_in(bounds, at[where])
+            inside = np.array(now.tally.counts(PAIRS, pairs), np.int64)[coded].min(axis=1)
+            outside = np.array(before.counts(PAIRS, pairs), np.int64)[coded].min(axis=1)
         long = [grams[i] for i in where.tolist()]
         sampled = np.fromiter(map(now.counts.get, long, repeat(0)), np.int64, len(long))
         estimate = np.minimum(sampled * now.scale, inside)
@@ -939,6 +955,7 @@ class _Bounds:
         floor: float = EMERGING_SIGNIFICANT,
         candidates: list[tuple[str, ...]] = (),
         rest: Tally | None = None,
+        numbered: dict | None = None,
     ):
         self.snap, self.subset, self.rest_size = snap, subset, rest_size
         self.tally = subset.tally if rest is not None else None
@@ -962,7 +979,7 @@ class _Bounds:
         self._keys: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._size = 0  # phrases numbered
         self._done = 0  # phrases whose bound is worked out (those numbered below)
-        capacity = max(1024, 2 * len(candidates))
+        capacity = max(1024, 2 * len(candidates), numbered["size"] if numbered else 0)
         self._length = np.zeros(capacity, np.int8)
         self._left = np.full(capacity, -1, np.int64)  # its longest part but its last word
         self._right = np.full(capacity, -1, np.int64)  # and but its first
@@ -979,7 +996,10 @@ class _Bounds:
         # Its bound on G², and the bound on its count that gave it.
         self._score = np.zeros(capacity, np.float64)
         self._scored = np.full(capacity, -1, np.int64)
-        self.prepare(candidates)
+        if numbered is None:
+            self.prepare(candidates)
+        else:
+            self._adopt(numbered)
 
     _ARRAYS = (
         "_length",
@@ -995,6 +1015,38 @@ class _Bounds:
         "_scored",
     )
     _EMPTY = {"_left": -1, "_right": -1, "_counted": -1, "_frequency": -1, "_scored": -1}
+    # What numbering works out from the subset's and the rest's counts alone.
+    _NUMBERED = ("_length", "_left", "_right", "_words", "_own", "_rest_count", "_most")
+
+    def numbering(self) -> dict | None:
+        """A copy of the phrases numbered so far and of what their numbering
+        read (own counts, with the tables) and worked out (bounds on their
+        counts), when nothing is learnt yet: another _Bounds over the same
+        subset, rest counts and candidates starts from it (`numbered`)
+        rather than numbering them again, and ends with the same numbers."""
+        n = self._size
+        if self.tally is None or self._done < n or (self._counted[:n] >= 0).any():
+            return None
+        found = {name: getattr(self, name)[:n].copy() for name in self._NUMBERED}
+        # _number replaces a length's keys rather than changing them.
+        found.update(
+            ids=dict(self.ids),
+            grams=list(self.grams),
+            word_ids=dict(self._word_ids),
+            keys=dict(self._keys),
+            size=n,
+        )
+        return found
+
+    def _adopt(self, numbered: dict) -> None:
+        """Start from a `numbering` (taken over, not copied)."""
+        n = numbered["size"]
+        self._room(n, numbered["_words"].shape[1])
+        for name in self._NUMBERED:
+            getattr(self, name)[:n] = numbered[name]
+        self.ids, self.grams = numbered["ids"], numbered["grams"]
+        self._word_ids, self._keys = numbered["word_ids"], numbered["keys"]
+        self._size = self._done = n
 
     def _room(self, size: int, width: int) -> None:
         """Arrays for at least `size` phrases of up to `width` words."""
@@ -1392,6 +1444,7 @@ def _best(
     kind=_kind,
     unsampled=None,
     rest: Tally | None = None,
+    shared: dict | None = None,
 ) -> Ranked:
     """The best `limit` ideas of each of `kinds` among the candidates, by
     `value`, exactly as if every candidate were counted on the index, then
@@ -1410,14 +1463,22 @@ def _best(
 
     `unsampled(known, least, may)`, when given, returns more candidates
     that `may` change the result (see _unsampled); it is asked each time
-    the candidates known run out, until it has no more."""
+    the candidates known run out, until it has no more.
+
+    `shared`, when given: its "numbered" (a _Bounds.numbering over the same
+    subset, rest counts and candidates), when there, is where the bounds
+    start from; else the bounds' numbering of the candidates is kept in it
+    as "numbered" (see _discover)."""
     rest_bits = background_bits & ~subset.bits
     rest_size = rest_bits.bit_count()
     floor = min(threshold, EMERGING_SIGNIFICANT)
     if rest is None and subset.tally is not None:
         with _stage("tallies"):
             rest = _tally(snap, rest_bits)
-    bounds = _Bounds(snap, subset, rest_size, min_support, floor, candidates, rest)
+    numbered = shared.pop("numbered", None) if shared is not None else None
+    bounds = _Bounds(snap, subset, rest_size, min_support, floor, candidates, rest, numbered)
+    if shared is not None and numbered is None:
+        shared["numbered"] = bounds.numbering()
     value_bound = value_bound or (lambda bounds, gram: bounds.score(gram))
     # The candidates tested, once each (those _unsampled adds are not
     # among them), by number: their bounds before any counting are kept for
@@ -1555,10 +1616,13 @@ def _may(bounds: _Bounds, least: int, threshold: float, needed):
             found = bounds.reaches(gram, least, threshold) and needed(gram)
         return found
 
-    def prepare(grams) -> None:
+    def prepare(grams) -> list[bool] | None:
+        """Work `may` out for these phrases at once; it of each of them,
+        in order, when they are distinct."""
+        asked = grams if isinstance(grams, list) else None
         grams = list(dict.fromkeys(grams))
         if not grams:
-            return
+            return [] if asked is not None and not asked else None
         bounds.prepare(grams)
         at = bounds.numbers(grams)
         fits = bounds._most[at] >= least
@@ -1570,7 +1634,9 @@ def _may(bounds: _Bounds, least: int, threshold: float, needed):
             fits[where] = mask(list(map(grams.__getitem__, where.tolist())), at[where])
         elif where.size:
             fits[where] = [needed(grams[i]) for i in where.tolist()]
-        verdicts.update(zip(grams, fits.tolist(), strict=True))
+        fits = fits.tolist()
+        verdicts.update(zip(grams, fits, strict=True))
+        return fits if asked is not None and len(asked) == len(grams) else None
 
     def prefetch(grams) -> None:
         prepare(gram for gram in grams if len(gram) <= 2)
@@ -1984,7 +2050,9 @@ def _discover(
             with _stage("tallies"):
                 rest = _tally(snap, background_bits & ~subset.bits)
 
-    rest_size = (background_bits & ~subset.bits).bit_count()
+    rest_bits = background_bits & ~subset.bits
+    rest_size = rest_bits.bit_count()
+    shared = None
     found = Ranked({"words": [], "phrases": []}, Correction(0, 0, 0))
     if subset.size and rest_size:
 
@@ -1999,6 +2067,11 @@ def _discover(
             guess.numbered = lambda grams, at, bounds: _guesses(subset, rest, grams, at, bounds)
 
         candidates = _candidates(subset, left)
+        if background == "previous" and rest is not None and period is not None:
+            # The emerging phrases of a subset with a period compare the same
+            # two sets with the same counts: their bounds start from this
+            # pass's numbering of the same candidates (see _emerging).
+            shared = {"subset": subset, "rest_bits": rest_bits, "candidates": candidates}
 
         def in_sections(gram):
             return _in_sections(snap, terms, subset, gram)
@@ -2019,6 +2092,7 @@ def _discover(
                 limit,
                 unsampled=unsampled,
                 rest=rest,
+                shared=shared,
             )
         with _stage("examples"):
             _add_examples(found.lists["words"] + found.lists["phrases"], subset)
@@ -2032,7 +2106,7 @@ def _discover(
         )
 
     emerging, now_period, before_period = _emerging(
-        snap, terms, query, filters, subset, period, today, min_support, limit, left, reads
+        snap, terms, query, filters, subset, period, today, min_support, limit, left, reads, shared
     )
     return Discovery(
         subset.size,
@@ -2052,11 +2126,15 @@ def _discover(
 
 
 def _emerging(
-    snap, terms, query, filters, subset, period, today, min_support, limit, left, reads
+    snap, terms, query, filters, subset, period, today, min_support, limit, left, reads, shared=None
 ) -> tuple[Ranked | None, Period, Period | None]:
     """Phrases whose share of the subset's debriefs grew most against the
     same search over the previous period of equal length (the subset's own
-    period, or the last 90 days when it has none)."""
+    period, or the last 90 days when it has none).
+
+    `shared`: what the subset's own pass against the previous period keeps
+    for this one (see _best), used when this pass compares the same two
+    sets of debriefs with the same counts and candidates."""
     sample, every = reads
     if period is None:
         period = rolling("90d", today)
@@ -2129,6 +2207,16 @@ def _emerging(
     if not now.size or not before_size:
         return None, period, before_period
 
+    candidates = _candidates(now, left)
+    if not (
+        shared
+        and shared.get("numbered")
+        and before_tally is not None
+        and shared["subset"] is now
+        and shared["rest_bits"] == before_bits & ~now.bits == before_bits
+        and shared["candidates"] == candidates
+    ):
+        shared = None
     # The "background" here is the previous period alone (it never overlaps);
     # a share can grow by no more than the share it has now.
     with _stage("bounds"):
@@ -2136,7 +2224,7 @@ def _emerging(
             snap,
             now,
             before_bits,
-            _candidates(now, left),
+            candidates,
             change,
             min_support,
             EMERGING_SIGNIFICANT,
@@ -2147,6 +2235,7 @@ def _emerging(
             kinds=("all",),
             kind=lambda terms: "all",
             rest=before_tally,
+            shared=shared,
         )
     with _stage("examples"):
         _add_examples(found.lists["all"], now)
