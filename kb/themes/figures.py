@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from whoosh import query as whoosh_query
@@ -65,13 +66,19 @@ def query_fixes(text: str | None) -> dict[str, str]:
     """The outcome and who won that a query requires of every debrief it
     finds ("outcome:won pricing"), as filter values: only a field term that
     is one of the query's top-level conditions (never one inside OR or NOT)."""
-    clean, _ = sanitize(text)
+    return dict(_query_fixes(text or ""))
+
+
+# Asked for every theme of every overview: worked out once per query text.
+@lru_cache(maxsize=1024)
+def _query_fixes(text: str) -> tuple[tuple[str, str], ...]:
+    clean, _ = sanitize(text) if text else ("", [])
     if not clean:
-        return {}
+        return ()
     try:
         node = parse_syntax(clean)
     except Exception:  # the search falls back to plain words: nothing is fixed
-        return {}
+        return ()
     conditions = node.subqueries if isinstance(node, whoosh_query.And) else [node]
     fixed: dict[str, str] = {}
     for condition in conditions:
@@ -82,7 +89,7 @@ def query_fixes(text: str | None) -> dict[str, str]:
             fixed.setdefault("outcome", OUTCOME_WORDS[key])
         elif condition.fieldname == "winner" and key:
             fixed.setdefault("winner", SPECIAL_WINNERS.get(key, condition.text))
-    return fixed
+    return tuple(fixed.items())
 
 
 def fixed_outcome(filters: Mapping[str, Any] | None, query: str | None = None) -> str | None:
@@ -90,7 +97,9 @@ def fixed_outcome(filters: Mapping[str, Any] | None, query: str | None = None) -
     filters, or conditions its query requires, fix the outcome (an outcome,
     or who won: we did, or we did not). Mentions, growth and revenue still
     mean something; the rate does not."""
-    filters = {**query_fixes(query), **{k: v for k, v in (filters or {}).items() if v}}
+    if query:
+        filters = {**query_fixes(query), **{k: v for k, v in (filters or {}).items() if v}}
+    filters = filters or {}
     outcome = _one(filters.get("outcome"))
     if outcome in ONLY_OUTCOME:
         return f"this theme counts {ONLY_OUTCOME[outcome]}"
