@@ -43,6 +43,7 @@ import time
 import weakref
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -652,6 +653,21 @@ def _unsampled(
     return found
 
 
+def _read_ahead(side: _Side, min_support: int, rest_size: int, left: Exclusions):
+    """Start reading in a thread of its own what _unsampled will read of
+    the side's phrases and names (the least cut-off it can be asked for),
+    while the candidates known are counted: a Future, or None when there
+    is nothing to read."""
+    if side.said is None or side.tally is None or len(side.analysed) >= side.size:
+        return None
+    least = max(min_support, _least_count(SIGNIFICANT, side.size, rest_size))
+    pool = ThreadPoolExecutor(1)
+    try:
+        return pool.submit(side.said.read_ahead, side.tally, least, left)
+    finally:
+        pool.shutdown(wait=False)
+
+
 def _every_sequences(side: _Side, left: Exclusions, known, least: int, prefetch):
     """The sequences of frequent pairs of every debrief of the side read
     (see _unsampled) that are not `known` and that `left` keeps."""
@@ -937,7 +953,10 @@ class _Bounds:
       document frequency less its subset count and the documents that are
       in neither. A longer phrase's frequency (the least of its pairs')
       bounds its documents from above only, so nothing is assumed of its
-      count outside the subset.
+      count outside the subset. With the tables, its documents are among
+      those of each of its two longest parts, and theirs among those of
+      its middle words: its rest count is at least its parts' less its
+      middle's (_rest_lower_bounds).
 
     Hundreds of thousands of phrases are bounded in one discovery, so each
     phrase and every phrase inside it is numbered, many at once, and what
@@ -992,10 +1011,15 @@ class _Bounds:
         # read of a word or pair (when every debrief was); else the subset's size.
         self._own = np.zeros(capacity, np.int64)
         self._rest_count = np.zeros(capacity, np.int64)  # a word's or pair's, with the tables
+        # With the tables, a lower bound on its count in the rest (see _pass),
+        # and its count there when learnt (else -1).
+        self._least_rest = np.zeros(capacity, np.int64)
+        self._rest_learnt = np.full(capacity, -1, np.int64)
         self._most = np.zeros(capacity, np.int64)
         # Its bound on G², and the bound on its count that gave it.
         self._score = np.zeros(capacity, np.float64)
         self._scored = np.full(capacity, -1, np.int64)
+        self._scored_rest = np.full(capacity, -1, np.int64)
         if numbered is None:
             self.prepare(candidates)
         else:
@@ -1010,13 +1034,33 @@ class _Bounds:
         "_frequency",
         "_own",
         "_rest_count",
+        "_least_rest",
+        "_rest_learnt",
         "_most",
         "_score",
         "_scored",
+        "_scored_rest",
     )
-    _EMPTY = {"_left": -1, "_right": -1, "_counted": -1, "_frequency": -1, "_scored": -1}
+    _EMPTY = {
+        "_left": -1,
+        "_right": -1,
+        "_counted": -1,
+        "_rest_learnt": -1,
+        "_frequency": -1,
+        "_scored": -1,
+        "_scored_rest": -1,
+    }
     # What numbering works out from the subset's and the rest's counts alone.
-    _NUMBERED = ("_length", "_left", "_right", "_words", "_own", "_rest_count", "_most")
+    _NUMBERED = (
+        "_length",
+        "_left",
+        "_right",
+        "_words",
+        "_own",
+        "_rest_count",
+        "_least_rest",
+        "_most",
+    )
 
     def numbering(self) -> dict | None:
         """A copy of the phrases numbered so far and of what their numbering
@@ -1226,8 +1270,27 @@ class _Bounds:
             learnt = counted[at]
             if self.tally is None:
                 found = self._with_frequencies(at, found, learnt)
+            else:
+                self._least_rest[at] = self._rest_lower_bounds(at, n)
             most[at] = np.where(learnt >= 0, learnt, found)
         self._done = stop
+
+    def _rest_lower_bounds(self, at: np.ndarray, n: int) -> np.ndarray:
+        """With the tables, a lower bound on the rest count of each phrase
+        of these numbers, of `n` words: a word's or pair's exact count; a
+        longer phrase's documents are those of both its longest parts, and
+        each part's are among those of the phrase of its middle words (a
+        word, or a pair: counted exactly), so at least as many as the
+        parts' together less the middle's. Its count when learnt."""
+        if n <= 2:
+            return self._rest_count[at]
+        left, right = self._left[at], self._right[at]
+        middle = self._right[left]
+        counted = self._length[middle] <= 2
+        upper = np.where(counted, self._rest_count[middle], self.rest_size)
+        found = np.maximum(0, self._least_rest[left] + self._least_rest[right] - upper)
+        learnt = self._rest_learnt[at]
+        return np.where(learnt >= 0, learnt, found)
 
     def _with_frequencies(self, at: np.ndarray, found: np.ndarray, learnt: np.ndarray):
         """Without the tables: at most its document frequency too, read
@@ -1258,14 +1321,24 @@ class _Bounds:
         self._counted[i] = count
         self._done = min(self._done, i)
 
-    def learn_all(self, grams: list[tuple[str, ...]], counts: list[int], at=None) -> None:
+    def learn_all(
+        self, grams: list[tuple[str, ...]], counts: list[int], at=None, rest_counts=None
+    ) -> None:
         """`learn` each of these phrases' counts at once (`at`: their
-        numbers, when known)."""
+        numbers, when known), and their counts in the rest when given."""
         if at is None:
             self._add(grams)
             at = np.fromiter(map(self.ids.__getitem__, grams), np.int64, len(grams))
         if at.size:
             self._counted[at] = counts
+            if rest_counts is not None:
+                self._rest_learnt[at] = rest_counts
+            self._done = min(self._done, int(at.min()))
+
+    def learn_rest(self, at: np.ndarray, counts: list[int]) -> None:
+        """The exact rest counts of the phrases of these numbers."""
+        if at.size:
+            self._rest_learnt[at] = counts
             self._done = min(self._done, int(at.min()))
 
     def _id(self, gram: tuple[str, ...]) -> int:
@@ -1301,19 +1374,19 @@ class _Bounds:
         """An upper bound on its G²; 0 when even that is below `floor` (too
         low for any list, and for a p-value that BH could pass)."""
         i = self._id(gram)
-        if self._scored[i] == self._most[i]:
+        if self._scored[i] == self._most[i] and self._scored_rest[i] == self._least_rest[i]:
             return float(self._score[i])
         return float(self._scores(np.array([i], np.int64))[0])
 
     def _scores(self, at: np.ndarray) -> np.ndarray:
         """score of the phrases of these numbers (bounds worked out), each
         worked out again only when its bound on its count has changed."""
-        most = self._most[at]
-        stale = np.flatnonzero(self._scored[at] != most)
+        most, least = self._most[at], self._least_rest[at]
+        stale = np.flatnonzero((self._scored[at] != most) | (self._scored_rest[at] != least))
         if stale.size:
             where, bound = at[stale], most[stale]
             self._score[where] = self._upper_bounds(where, bound)
-            self._scored[where] = bound
+            self._scored[where], self._scored_rest[where] = bound, least[stale]
         return self._score[at]
 
     def _upper_bounds(self, at: np.ndarray, most: np.ndarray) -> np.ndarray:
@@ -1322,8 +1395,9 @@ class _Bounds:
         size, rest_size = self.subset.size, self.rest_size
         short = self._length[at] <= 2
         if self.rest is not None:
-            # A word's or pair's exact count in the rest.
-            least = np.where(short, self._rest_count[at], 0)
+            # A word's or pair's exact count in the rest, a longer phrase's
+            # lower bound there (_rest_lower_bounds).
+            least = self._least_rest[at]
         else:
             # Without its frequency (too rare to be a finding), no debrief
             # outside the subset is known for sure to have it; a longer
@@ -1484,6 +1558,7 @@ def _best(
     # among them), by number: their bounds before any counting are kept for
     # the multiple-comparison correction of the candidates never counted.
     known = dict.fromkeys(candidates)
+    in_tests = dict(known)
     tested = candidates if len(known) == len(candidates) else list(known)
     tested_at = bounds.numbers(tested)
     first_scores = bounds._scores(tested_at)
@@ -1505,14 +1580,19 @@ def _best(
     words = np.flatnonzero(bounds._length[pending_at[size:]] == 1) + size
     batch = pending[:size] + [pending[i] for i in words.tolist()]
     batch_at = np.concatenate([pending_at[:size], pending_at[words]])
+    needed = _anything()
     while batch:
-        with _stage("exact"):
-            findings, counts, exact_scores = _exact(
-                snap, batch, subset, background_bits, min_support, threshold, rest
-            )
-        scores += exact_scores.tolist()
-        found.update(findings)
-        bounds.learn_all(batch, counts, batch_at)
+        if rest is not None and subset.tally is not None:
+            with _stage("exact"):
+                batch, batch_at = _rest_first(bounds, batch, batch_at, least, threshold, needed)
+        if batch:
+            with _stage("exact"):
+                findings, counts, rest_counts, exact_scores = _exact(
+                    snap, batch, subset, background_bits, min_support, threshold, rest
+                )
+            scores += exact_scores.tolist()
+            found.update(findings)
+            bounds.learn_all(batch, counts, batch_at, rest_counts if rest is not None else None)
         # Those not counted yet that may still be findings (every one
         # counted is learnt), by number.
         kept = bounds.unlearnt_reaching(pending_at, least, threshold)
@@ -1521,11 +1601,15 @@ def _best(
         # the likeliest first raises the cut-off that lets the rest go.
         size *= 4
         lists, _ = _ideas(found, value, limit, kind, linked)
-        if any(len(lists.get(k, [])) < limit for k in kinds):
+        short = {k for k in kinds if len(lists.get(k, [])) < limit}
+        if len(short) == len(kinds):
             # Anything that may be a finding may still enter.
             needed, most_needed = _anything(), least
         else:
-            cutoff = {k: lists[k][-1].strength(value) for k in kinds}
+            # A list not full yet takes anything that may be a finding
+            # (a subset of few distinctive words still has its phrases
+            # bounded by the phrases' cut-off, and the other way round).
+            cutoff = {k: -math.inf if k in short else lists[k][-1].strength(value) for k in kinds}
             needed = _needed(lists, kinds, cutoff, kind, bounds, value_bound)
             most_needed = max(
                 least,
@@ -1536,12 +1620,19 @@ def _best(
             )
         batch, batch_at = _first_at(needed, pending, size, pending_at)
         if not batch and unsampled is not None:
-            more = unsampled(known, most_needed, _may(bounds, least, threshold, needed))
+            may = _may(bounds, least, threshold, needed)
+            more = unsampled(known, most_needed, may)
             known.update(dict.fromkeys(more))
-            how_many += len(more)
+            # Tested: every unsampled phrase that may be a finding, whether
+            # or not it may change the lists (what the lists need depends on
+            # the order of counting; the number of tests must not).
+            reached = list(filterfalse(in_tests.__contains__, may.reaching))
+            in_tests.update(dict.fromkeys(reached))
+            how_many += len(reached)
+            reached_at = bounds.numbers(reached)
+            tested_at = np.concatenate([tested_at, reached_at])
+            first_scores = np.concatenate([first_scores, bounds._scores(reached_at)])
             more_at = bounds.numbers(more)
-            tested_at = np.concatenate([tested_at, more_at])
-            first_scores = np.concatenate([first_scores, bounds._scores(more_at)])
             pending, pending_at = _by_guess_at(more, more_at, guess, bounds)
             batch, batch_at = pending[:size], pending_at[:size]
     lists, _ = _ideas(found, value, limit, kind, linked)
@@ -1607,13 +1698,22 @@ def _may(bounds: _Bounds, least: int, threshold: float, needed):
     """Whether an unsampled phrase may change the result (see _unsampled):
     it `reaches` and is `needed`. Worked out at once for the phrases
     _unsampled names beforehand (the words and pairs it `prefetch`es, and
-    those it has `prepare`d), then looked up."""
+    those it has `prepare`d), then looked up. Its `reaching`: the phrases
+    asked about (not those only prefetched) that `reaches`."""
     verdicts: dict[tuple[str, ...], bool] = {}
+    reach: dict[tuple[str, ...], bool] = {}
+    # The phrases asked about that `reaches` (may be findings), in order.
+    reaching: dict[tuple[str, ...], None] = {}
 
     def may(gram: tuple[str, ...]) -> bool:
         found = verdicts.get(gram)
+        reached = reach.get(gram)
+        if reached is None:
+            reached = bounds.reaches(gram, least, threshold)
+        if reached:
+            reaching[gram] = None
         if found is None:
-            found = bounds.reaches(gram, least, threshold) and needed(gram)
+            found = reached and needed(gram)
         return found
 
     def prepare(grams) -> list[bool] | None:
@@ -1628,6 +1728,9 @@ def _may(bounds: _Bounds, least: int, threshold: float, needed):
         fits = bounds._most[at] >= least
         where = np.flatnonzero(fits)
         fits[where] = bounds._scores(at[where]) >= threshold
+        reach.update(zip(grams, fits.tolist(), strict=True))
+        if asked is not None:
+            reaching.update(dict.fromkeys(compress(grams, fits.tolist())))
         mask = getattr(needed, "mask", None)
         where = np.flatnonzero(fits)
         if mask is not None:
@@ -1641,7 +1744,7 @@ def _may(bounds: _Bounds, least: int, threshold: float, needed):
     def prefetch(grams) -> None:
         prepare(gram for gram in grams if len(gram) <= 2)
 
-    may.prefetch, may.prepare = prefetch, prepare
+    may.prefetch, may.prepare, may.reaching = prefetch, prepare, reaching
     return may
 
 
@@ -1712,6 +1815,26 @@ def _ideas(found: Mapping, value, limit: int, kind, linked: ideas.Links | None =
         return ideas.ranked(findings, value, limit, lambda f: kind(f.terms), linked)
 
 
+def _rest_first(bounds: _Bounds, batch, batch_at: np.ndarray, least: int, threshold, needed):
+    """The phrases of a batch still worth counting in the subset once the
+    longer ones are counted in the rest (with their numbers): a phrase of
+    three or four words is bounded by its pairs' counts in the subset, and
+    with its exact count in the rest, most of those as common in the rest
+    as in the subset are seen to be no finding, and are never counted in
+    the subset (kb.themes.tallies.count_phrases keeps the rest's counts for
+    the others)."""
+    long = np.flatnonzero((bounds._length[batch_at] > 2) & (bounds._rest_learnt[batch_at] < 0))
+    if not long.size:
+        return batch, batch_at
+    grams = [batch[i] for i in long.tolist()]
+    (counts,) = count_phrases([bounds.rest], grams)
+    bounds.learn_rest(batch_at[long], counts)
+    keep = bounds.unlearnt_reaching(batch_at, least, threshold)
+    where = np.flatnonzero(keep)
+    keep[where] = needed.mask([batch[i] for i in where.tolist()], batch_at[where])
+    return list(compress(batch, keep.tolist())), batch_at[keep]
+
+
 def _exact(
     snap: Snapshot,
     grams: list[tuple[str, ...]],
@@ -1720,11 +1843,11 @@ def _exact(
     min_support: int,
     threshold: float,
     rest: Tally | None = None,
-) -> tuple[list[tuple[tuple[str, ...], Finding]], np.ndarray, np.ndarray]:
+) -> tuple[list[tuple[tuple[str, ...], Finding]], np.ndarray, np.ndarray, np.ndarray]:
     """Each phrase counted on the index: the findings among them (those not
     too rare, significant and no artefact of names), with their phrases, in
-    the order of the phrases; and each phrase's count in the subset and its
-    G², as arrays."""
+    the order of the phrases; and each phrase's count in the subset, its
+    count in the rest and its G², as arrays."""
     rest_bits = background_bits & ~subset.bits
     subset_size, background_size = subset.size, background_bits.bit_count()
     rest_size = rest_bits.bit_count()
@@ -1734,6 +1857,7 @@ def _exact(
         )
     found: list[tuple[tuple[str, ...], Finding]] = []
     counts = np.zeros(len(grams), np.int64)
+    rest_counts = np.zeros(len(grams), np.int64)
     scores = np.zeros(len(grams), float)
     for n, gram in enumerate(grams):
         bits = snap.phrase_bits(gram)
@@ -1741,7 +1865,7 @@ def _exact(
         a = inside.bit_count()
         c = (bits & rest_bits).bit_count()
         score = log_likelihood(a, subset_size, c, rest_size)
-        counts[n], scores[n] = a, score
+        counts[n], rest_counts[n], scores[n] = a, c, score
         if a < min_support or score < threshold or _in_names(subset, gram, a):
             continue
         finding = Finding(
@@ -1757,7 +1881,7 @@ def _exact(
             bits=inside,
         )
         found.append((gram, finding))
-    return found, counts, scores
+    return found, counts, rest_counts, scores
 
 
 def _exact_tallied(
@@ -1768,7 +1892,7 @@ def _exact_tallied(
     background_size: int,
     min_support: int,
     threshold: float,
-) -> tuple[list[tuple[tuple[str, ...], Finding]], np.ndarray, np.ndarray]:
+) -> tuple[list[tuple[tuple[str, ...], Finding]], np.ndarray, np.ndarray, np.ndarray]:
     """_exact from the term tables: a word's or pair's counts are read off
     the tallies; a longer phrase's documents are its pairs' intersected;
     the documents themselves are gathered for findings only. Counts and
@@ -1831,7 +1955,7 @@ def _exact_tallied(
             bits=bits,
         )
         found.append((gram, finding))
-    return found, inside_counts, scores
+    return found, inside_counts, outside_counts, scores
 
 
 def _in_names(side: _Side, gram: tuple[str, ...], count: int) -> bool:
@@ -2076,8 +2200,12 @@ def _discover(
         def in_sections(gram):
             return _in_sections(snap, terms, subset, gram)
 
+        ahead = _read_ahead(subset, min_support, rest_size, left)
+
         def unsampled(known, least, may):
             with _stage("unsampled"):
+                if ahead is not None:
+                    ahead.result()
                 return _unsampled(subset, left, known, least, may, in_sections)
 
         with _stage("bounds"):

@@ -13,6 +13,7 @@ table.
 """
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from itertools import compress
 from pathlib import Path
@@ -96,6 +97,14 @@ class Said:
         self._named: list | None = None
         # The last phrases read (phrases): cut-off, exclusions, phrases, least pair counts.
         self._phrases: tuple | None = None
+        # Discovery reads a set's phrases and names in a thread of its own
+        # while it counts (read_ahead): what is read is read once.
+        self._reading = threading.Lock()
+
+    def read_ahead(self, tally: Tally, least: int, left: Exclusions) -> None:
+        """Read what `phrases` (at this cut-off) and `in_names` will be asked."""
+        self.in_names([])
+        self.phrases(tally, least, left)
 
     def available(self) -> bool:
         return self._available
@@ -134,6 +143,10 @@ class Said:
         exclusions), the sequences read last time hold every one that can
         pass it: those whose least frequent pair reaches it are kept,
         without reading the tables again."""
+        with self._reading:
+            return self._read_phrases(tally, least, left)
+
+    def _read_phrases(self, tally: Tally, least: int, left: Exclusions) -> list[tuple[str, ...]]:
         last = self._phrases
         if last is not None and last[0] <= least and last[1] == left:
             grams, lowest = last[2], last[3]
@@ -199,7 +212,9 @@ class Said:
         words) within one of their names; None when the names have too many
         distinct words to code their phrases."""
         if self._named is None:
-            self._named = [_named(table, local) for _, table, _, local in self._parts]
+            with self._reading:
+                if self._named is None:
+                    self._named = [_named(table, local) for _, table, _, local in self._parts]
         if None in self._named:
             return None
         found = np.zeros(len(grams), np.int64)

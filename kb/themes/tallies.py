@@ -10,6 +10,10 @@ tables (kb.search.postings_table: each term's documents) or, for a set
 holding a small share of a segment, from its own rows.
 """
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from itertools import chain, repeat
 
 import numpy as np
@@ -27,6 +31,19 @@ ROWS = 1024
 # segment's postings table) when those are at most this many times the
 # entries of the set's own rows of the segment's term table.
 BY_TERM = 1.0
+# Threads that count the sets of one discovery at once: the array work
+# (intersecting bitmaps, setting their bits) lets go of the interpreter
+# lock, so two sets take little more than one on two cores.
+THREADS = min(2, os.cpu_count() or 1)
+
+
+def each_at_once(jobs: "list[Callable[[], object]]") -> list:
+    """Each job's result, in order, the jobs run at once on up to THREADS
+    threads (one job, or one thread: run here)."""
+    if len(jobs) < 2 or THREADS < 2:
+        return [job() for job in jobs]
+    with ThreadPoolExecutor(min(THREADS, len(jobs))) as pool:
+        return list(pool.map(lambda job: job(), jobs))
 
 
 def docnums(bits: int) -> np.ndarray:
@@ -251,14 +268,21 @@ class Tally:
         # The phrases' pairs as rows of the kept bitmaps.
         rows = self._rows(pairs, PAIRS)[coded]
         bitmaps = self._own[PAIRS]
-        for start in range(0, len(grams), PHRASES):
-            part = rows[start : start + PHRASES]
-            both = bitmaps[part[:, 0]]
-            for k in range(1, longest):
-                both &= bitmaps[part[:, k]]
-            found[start : start + part.shape[0]] = np.bitwise_count(both).sum(
-                axis=1, dtype=np.int64
-            )
+
+        def count(starts: range) -> None:
+            for start in starts:
+                part = rows[start : start + PHRASES]
+                both = bitmaps[part[:, 0]]
+                for k in range(1, longest):
+                    both &= bitmaps[part[:, k]]
+                found[start : start + part.shape[0]] = np.bitwise_count(both).sum(
+                    axis=1, dtype=np.int64
+                )
+
+        # The phrases split between the threads, each a run of chunks.
+        starts = range(0, len(grams), PHRASES)
+        per = -(-len(starts) // THREADS)
+        each_at_once([partial(count, starts[i : i + per]) for i in range(0, len(starts), per)])
         return found
 
     def _rows(self, terms: list[str], field: str) -> np.ndarray:
