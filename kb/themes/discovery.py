@@ -270,11 +270,22 @@ def left_out(snap: Snapshot, filters: Mapping[str, Any]) -> Exclusions:
     return exclusions.for_discovery(snap.vocabulary.spellings, filters, exclusions.extra_phrases())
 
 
+# An odd 64-bit multiplier (2^64 / the golden ratio): multiplying by it
+# modulo 2^64 orders the debriefs' ids as if at random, and ties none.
+_SCRAMBLE = np.uint64(0x9E3779B97F4A7C15)
+
+
 def _sample(ids: list[int], size: int) -> list[int]:
+    """`size` of these debriefs (ascending ids), spread over them as a
+    random sample is: those whose scrambled ids are lowest. A debrief added
+    to the set or taken out of it changes at most one of them, so after a
+    change the sample read is the one read before, analysed already (an
+    evenly spaced one shifts whole, and is read again)."""
     if len(ids) <= size:
         return ids
-    step = len(ids) / size
-    return [ids[int(i * step)] for i in range(size)]
+    scrambled = np.asarray(ids, np.uint64) * _SCRAMBLE
+    chosen = np.sort(np.argpartition(scrambled, size - 1)[:size])
+    return [ids[i] for i in chosen.tolist()]
 
 
 def grams(doc: tuple) -> set[tuple[str, ...]]:
@@ -581,6 +592,7 @@ def _tally(snap: Snapshot, bits: int) -> Tally | None:
         found = Tally(snap.view, bits)
         if not found.available():
             return None
+        found.count_ahead()
         with _tallies_lock:
             kept[bits] = found
             while len(kept) > 2:

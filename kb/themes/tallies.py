@@ -11,6 +11,7 @@ holding a small share of a segment, from its own rows.
 """
 
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -104,6 +105,7 @@ class Tally:
             [local + offset for _, _, offset, local in self._parts] or [np.zeros(0, np.int64)]
         )
         self._counts: dict[str, list[np.ndarray]] = {}
+        self._counting = threading.Lock()  # see count_ahead
         # Counts learnt, by field then term.
         self._known: dict[str, dict[str, int]] = {TEXT: {}, PAIRS: {}}
         self._bits: dict[tuple[str, str], int] = {}
@@ -130,13 +132,28 @@ class Tally:
     def available(self) -> bool:
         return all(t is not None for field in (TEXT, PAIRS) for t in self._tables(field))
 
+    def count_ahead(self) -> None:
+        """Start counting every word and pair of the set in a thread of its
+        own (what the first `counts` would do), while its caller reads
+        other things."""
+        pool = ThreadPoolExecutor(1)
+        try:
+            pool.submit(lambda: [self._all_counts(field) for field in (TEXT, PAIRS)])
+        finally:
+            pool.shutdown(wait=False)
+
     def _all_counts(self, field: str) -> list[np.ndarray]:
         found = self._counts.get(field)
         if found is None:
-            found = self._counts[field] = [
-                table.counts(local)
-                for table, (_, _, _, local) in zip(self._tables(field), self._parts, strict=True)
-            ]
+            with self._counting:
+                found = self._counts.get(field)
+                if found is None:
+                    found = self._counts[field] = [
+                        table.counts(local)
+                        for table, (_, _, _, local) in zip(
+                            self._tables(field), self._parts, strict=True
+                        )
+                    ]
         return found
 
     def counts(self, field: str, terms: list[str]) -> list[int]:
