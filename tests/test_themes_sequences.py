@@ -57,3 +57,15 @@ def test_the_tables_say_what_every_debrief_says(app, users, make_debrief):
     assert ("zephyr", "deal") in named
     assert said.in_names(grams) == [named[g] for g in grams]
     assert said.in_names([("indemn",), ("no-such-word",)]) == [0, 0]
+
+    # A sample's sections spelt from the tables are what the database's
+    # text analysed gives (sections without terms aside), segments and all.
+    ids = snap.debriefs_of(bits)
+    sample = discovery._sample(sorted(ids), 60) + [i for i in ids if i > max(ids) - 5]
+    spelt = said.analysed(sample, snap.debrief_ids)
+    read = term_cache().terms(sample)
+    assert spelt.keys() == read.keys()
+    assert spelt == {i: tuple(s for s in read[i] if s) for i in sample}
+    # Debriefs outside the set are not spelt.
+    others = snap.debriefs_of(snap.population & ~bits)[:3]
+    assert others and said.analysed(others, snap.debrief_ids) == {}

@@ -543,7 +543,17 @@ def _side(snap: Snapshot, terms: TermCache, bits: int, size: int = SAMPLE, every
             said = None
     with _stage("reading"):
         whole = terms.terms(ids) if said is None and size < len(ids) <= every else None
-        analysed = terms.terms(sample) if whole is None else {i: whole[i] for i in sample}
+        if whole is not None:
+            analysed = {i: whole[i] for i in sample}
+        elif said is not None:
+            # Spelt from the index's sequence tables (no database read, no
+            # analysis), but for a debrief with a term they lack.
+            analysed = said.analysed(sample, snap.debrief_ids)
+            if len(analysed) < len(sample):
+                analysed |= terms.terms([i for i in sample if i not in analysed])
+                analysed = {i: analysed[i] for i in sample}
+        else:
+            analysed = terms.terms(sample)
     with _stage("counting"):
         counts = count_grams(analysed)
     scale = len(ids) / max(1, len(sample))

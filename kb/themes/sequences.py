@@ -63,8 +63,10 @@ class Said:
 
     def __init__(self, snap, bits: int):
         docs = docnums(bits)
+        self._docs = docs
         # (sections table, names table, text term table, local document numbers)
         self._parts = []
+        self._offsets: list[int] = []  # each part's segment's first document in the view
         self._available = True
         kept = set()
         for data, reader, offset in snap.view.leaves:
@@ -90,6 +92,7 @@ class Said:
                 self._parts = []
                 break
             self._parts.append((*tables, terms, docs[low:high] - offset))
+            self._offsets.append(offset)
         folders = {data.folder for data, _, _ in snap.view.leaves}
         if len(folders) == 1 and isinstance(next(iter(folders)), Path):
             sequences.forget(next(iter(folders)), kept)
@@ -108,6 +111,58 @@ class Said:
 
     def available(self) -> bool:
         return self._available
+
+    def analysed(self, debrief_ids: list[int], owners) -> dict[int, tuple[tuple[str, ...], ...]]:
+        """The sections of these debriefs of the set as index terms (what
+        kb.themes.terms.TermCache.terms reads from the database and analyses),
+        spelt from the sections table, for those whose every term the
+        segment's term table has (the others are left out: a term it lacks
+        cannot be spelt). Sections without terms are not kept. `owners`:
+        the debrief id of each document of the view."""
+        docs = self._docs
+        held = np.asarray(owners, np.int64)[docs]
+        order = np.argsort(held, kind="stable")
+        wanted = np.asarray(debrief_ids, np.int64)
+        at = np.minimum(np.searchsorted(held[order], wanted), max(0, docs.size - 1))
+        found = docs.size > 0
+        if found:
+            hit = held[order[at]] == wanted
+            asked = np.sort(docs[order[at[hit]]])
+        out: dict[int, tuple[tuple[str, ...], ...]] = {}
+        if not found or not asked.size:
+            return out
+        for (table, _, terms, local), offset in zip(self._parts, self._offsets, strict=True):
+            if not local.size:
+                continue
+            low, high = np.searchsorted(asked, (offset, offset + int(local[-1]) + 1))
+            part = asked[low:high] - offset
+            if not part.size:
+                continue
+            entries = np.concatenate([*table.rows(part), np.zeros(0, np.int32)])
+            lengths = (table.offsets[part + 1] - table.offsets[part]).astype(np.int64)
+            numbers = np.unique(entries[entries >= 0])
+            spelt = np.array([*terms.terms_of(numbers.tolist()), ""], dtype=object)
+            words = spelt[np.where(entries >= 0, np.searchsorted(numbers, entries), -1)]
+            # How many terms of each document the term table lacks.
+            owner = np.repeat(np.arange(part.size), lengths)
+            lacking = np.bincount(owner[entries == sequences.MISSING], minlength=part.size)
+            # Every row ends with BREAK: each section runs from the entry
+            # after one break (or the row's first) to the next.
+            ends = np.flatnonzero(entries < 0)
+            starts = np.concatenate(([0], ends[:-1] + 1))
+            flat = words.tolist()
+            found: list[list[tuple[str, ...]]] = [[] for _ in range(part.size)]
+            for doc, start, end in zip(
+                owner[ends].tolist(), starts.tolist(), ends.tolist(), strict=True
+            ):
+                if end > start:
+                    found[doc].append(tuple(flat[start:end]))
+            for doc, sections_of, missing in zip(
+                part.tolist(), found, lacking.tolist(), strict=True
+            ):
+                if not missing:
+                    out[int(owners[doc + offset])] = tuple(sections_of)
+        return out
 
     def words(self) -> set[str]:
         """Every word said in a section of one of the documents."""
