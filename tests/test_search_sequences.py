@@ -290,6 +290,8 @@ def test_a_debrief_said_piece_by_piece_has_the_document_of_its_whole_text():
         "Globex RT",
         "word.",
         "9",
+        "price, support; late",
+        "(see) it — now: here",
     ]
     pick = random.Random(7)
     for _ in range(300):

@@ -13,6 +13,13 @@ is "customer", "we've" is "we"). Hyphenated words are joined ("e-mail" is
 "email"), so either spelling finds the other. HTML entities and a retweet
 marker ("RT @someone") are not words.
 
+A phrase never spans a clause boundary: the end of a sentence, a comma, a
+semicolon or colon, a line break, a bracket or a dash between words. "We
+found out by e-mail, with little explanation" holds the phrases "found out
+by e-mail" and "little explanation", never "e-mail little": word pairs are
+only made within a clause (`clauses`), so a phrase search and discovery
+both read "e-mail, with little" as two clauses, as a reader does.
+
 Whoosh's own analyser chain does the same work per token through several
 generator stages; this does it in one loop with a shared stem cache, and
 documents are analysed once for both the `text` and `pairs` fields. Phrases
@@ -24,13 +31,15 @@ document, which is what makes phrase search on common words slow in Whoosh.
 import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from itertools import compress
+from operator import itemgetter
 
 from whoosh.analysis import STOP_WORDS, Analyzer, Token
 from whoosh.lang.porter import stem as porter_stem
 
 # Stored with an index's schema: an index written by another version of
 # this analysis is rebuilt when it is opened (schema.same_analysis).
-VERSION = 2
+VERSION = 3
 
 _EMOJI = (
     "[\U0001f1e6-\U0001f1ff]{2}"  # a flag: two regional indicators
@@ -80,6 +89,17 @@ _NEGATIONS = {
     )
 } | {"cannot": "can't"}
 _URL_END = ".,;:!?)]}'\"’”"
+# What between two words ends a clause: a sentence's end, a comma, a
+# semicolon or colon (followed by a space or the end: "20,000" and
+# "acme.com" are one token anyway), a line break, a bracket, a dash or an
+# ellipsis, or a hyphen with a space on either side.
+_BOUNDARY = re.compile(r"[.,;:!?…]|[\n\r()\[\]{}\u2013\u2014]|\s[-\u2010\u2011]|[-\u2010\u2011]\s")
+# What a token itself may end with that ends its clause: a URL takes the
+# punctuation after it into its token (and leaves it out of its term).
+_CLAUSE_END = ".,;:!?)]}"
+# The tokens with the text between them, in one C-level pass: gaps at even
+# places, tokens at odd ones.
+_TOKENS_AND_GAPS = re.compile(f"({TOKEN.pattern})", re.IGNORECASE)
 
 
 @lru_cache(maxsize=200_000)
@@ -129,20 +149,58 @@ def _retweet(tokens: list[str], i: int) -> bool:
     return tokens[i] == "RT" and (i == 0 or (i + 1 < len(tokens) and tokens[i + 1][0] == "@"))
 
 
-def analyse(text: str) -> list[str]:
-    """The index terms of `text`, in order."""
-    tokens = TOKEN.findall(text)
+def _terms_of(tokens: list[str]) -> list[str | None]:
+    """Each token's term (None: not indexed)."""
     terms = list(map(_term, tokens))  # no Python loop per token: this runs for every document
     if "RT" in tokens:
         terms = [
             None if raw == "RT" and _retweet(tokens, i) else term
             for i, (raw, term) in enumerate(zip(tokens, terms, strict=True))
         ]
-    return list(filter(None, terms))
+    return terms
+
+
+def analyse(text: str) -> list[str]:
+    """The index terms of `text`, in order."""
+    return list(filter(None, _terms_of(TOKEN.findall(text))))
+
+
+def clauses(text: str) -> list[list[str]]:
+    """The index terms of `text` clause by clause (see the module's
+    docstring), in order, clauses without a term left out: their terms
+    together are analyse(text)."""
+    parts = _TOKENS_AND_GAPS.split(text)
+    tokens, gaps = parts[1::2], parts[2:-1:2]
+    terms = _terms_of(tokens)
+    # After which tokens a clause ends, looked for only in the gaps that
+    # are more than one space and after the tokens ending in punctuation
+    # (no Python loop over every token).
+    wide = compress(range(len(gaps)), map(" ".__ne__, gaps))
+    ends = {i for i in wide if _BOUNDARY.search(gaps[i])}
+    last_characters = map(itemgetter(-1), tokens)
+    ends.update(compress(range(len(gaps)), map(_CLAUSE_END.__contains__, last_characters)))
+    found, start = [], 0
+    for end in [*sorted(ends), len(tokens) - 1]:
+        if clause := list(filter(None, terms[start : end + 1])):
+            found.append(clause)
+        start = end + 1
+    return found
+
+
+def breaks(text: str, end: int, start: int) -> bool:
+    """Whether a clause ends between the token of `text` ending at `end` and
+    the one starting at `start` (positions as `spans` gives them)."""
+    return _BOUNDARY.search(text, end, start) is not None
 
 
 def pairs(terms: list[str]) -> list[str]:
+    """The pairs of adjacent terms of one clause."""
     return list(map(PAIR_SEPARATOR.join, zip(terms, terms[1:], strict=False)))
+
+
+def clause_pairs(found: list[list[str]]) -> list[str]:
+    """The pairs of adjacent terms within each of these clauses."""
+    return [pair for clause in found for pair in pairs(clause)]
 
 
 def spans(text: str) -> Iterator[tuple[int, int, str]]:
@@ -196,5 +254,6 @@ class TextAnalyzer(_Analyzer):
 class PairAnalyzer(_Analyzer):
     def _terms(self, value: str) -> Iterable[tuple[int, int, str]]:
         found = list(spans(value))
-        for (start, _, a), (_, end, b) in zip(found, found[1:], strict=False):
-            yield start, end, a + PAIR_SEPARATOR + b
+        for (start, last, a), (first, end, b) in zip(found, found[1:], strict=False):
+            if not breaks(value, last, first):
+                yield start, end, a + PAIR_SEPARATOR + b

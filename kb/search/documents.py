@@ -31,7 +31,7 @@ from kb.models import (
     deal_competitors,
 )
 from kb.practices.presenters import PracticeView, present
-from kb.search.analysis import analyse, pairs
+from kb.search.analysis import clause_pairs, clauses
 
 DEBRIEF = "debrief"
 PRACTICE = "practice"
@@ -156,7 +156,8 @@ def facts_of(debrief: Debrief) -> DebriefFacts:
 def facts_text(facts: DebriefFacts) -> str:
     """Everything a debrief is found by, in the order of debrief_sections."""
     names = [*facts.competitors, *(r[3] for r in facts.reasons if r[3])]
-    head = [facts.deal_name, facts.account, " ".join(names), facts.interviewee_role or ""]
+    # Names apart (a comma between them), so that no word pair joins two.
+    head = [facts.deal_name, facts.account, ", ".join(names), facts.interviewee_role or ""]
     texts = [r[0] for r in facts.reasons if r[0]]
     texts += facts.quotes
     texts += [note for note in facts.notes if note]
@@ -184,23 +185,24 @@ def _quarter(day: date) -> str:
 
 
 def facts_document(facts: DebriefFacts) -> dict[str, Any]:
-    return _facts_document(facts, analyse(facts_text(facts)))
+    return _facts_document(facts, clauses(facts_text(facts)))
 
 
 def facts_said(facts: DebriefFacts) -> tuple[dict[str, Any], list[list[str]], list[list[str]]]:
-    """A debrief's index document, with what it says section by section and
-    its names (each analysed, empty ones left out), as discovery reads them
-    from the database (kb.themes.terms.sections and names): each piece is
-    analysed once. Its text's terms are the pieces' terms in the order of
-    facts_text, since no term spans the line or space between two pieces;
-    only the retweet marker depends on what is around it, so a text holding
-    "RT" is analysed whole."""
-    analysed: dict[str, list[str]] = {}
+    """A debrief's index document, with what it says clause by clause (each
+    section's clauses, kb.search.analysis.clauses) and its names (each
+    analysed, empty ones left out), as discovery reads them from the
+    database (kb.themes.terms.sections and names): each piece is analysed
+    once. Its text's clauses are the pieces' clauses in the order of
+    facts_text, since no clause spans the line between two pieces; only the
+    retweet marker depends on what is around it, so a text holding "RT" is
+    analysed whole."""
+    analysed: dict[str, list[list[str]]] = {}
 
-    def terms_of(text: str) -> list[str]:
+    def clauses_of(text: str) -> list[list[str]]:
         found = analysed.get(text)
         if found is None:
-            found = analysed[text] = analyse(text)
+            found = analysed[text] = clauses(text)
         return found
 
     competitors = [*facts.competitors, *(r[3] for r in facts.reasons if r[3])]
@@ -212,21 +214,25 @@ def facts_said(facts: DebriefFacts) -> tuple[dict[str, Any], list[list[str]], li
     names += competitors
     text = facts_text(facts)
     if "RT" in text:
-        terms = analyse(text)
+        found = clauses(text)
     else:
-        terms = [t for piece in chain(head, said) for t in terms_of(piece)]
-    sections = [found for found in map(terms_of, said) if found]
-    named = [found for found in map(terms_of, names) if found]
-    return _facts_document(facts, terms), sections, named
+        found = [clause for piece in chain(head, said) for clause in clauses_of(piece)]
+    # What it says clause by clause (no phrase spans two), and each name whole.
+    sections = [clause for piece in said for clause in clauses_of(piece)]
+    named = [terms for name in names if (terms := list(chain(*clauses_of(name))))]
+    return _facts_document(facts, found), sections, named
 
 
-def _facts_document(facts: DebriefFacts, terms: list[str]) -> dict[str, Any]:
+def _facts_document(facts: DebriefFacts, found: list[list[str]]) -> dict[str, Any]:
+    """The index document of a debrief whose text's terms are `found`,
+    clause by clause."""
+    terms = list(chain(*found))
     document = {
         "key": key_of(DEBRIEF, facts.id),
         "doc_type": DEBRIEF,
         # Lists are taken as terms already analysed.
         "text": terms,
-        "pairs": pairs(terms),
+        "pairs": clause_pairs(found),
         "outcome": facts.outcome,
         "source": facts.source,
         "status": facts.status,
@@ -399,13 +405,14 @@ def practice_document(practice: Practice) -> dict[str, Any]:
     """A published practice's index document. No author: the author filter
     stays with the database, which knows who may see an anonymous author."""
     view = present(practice, None)
-    terms = analyse(practice_text(view))
+    found = clauses(practice_text(view))
+    terms = list(chain(*found))
     context = view.context
     document = {
         "key": key_of(PRACTICE, practice.id),
         "doc_type": PRACTICE,
         "text": terms,
-        "pairs": pairs(terms),
+        "pairs": clause_pairs(found),
         "status": view.status,
         "outcome": context.outcome.value if context else None,
         "segment": _lower(context.segment) if context else None,

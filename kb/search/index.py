@@ -292,6 +292,11 @@ class SearchIndex:
             return generation
         try:
             indexer.open_generation(generation).close()
+        except indexer.RebuildNeeded as exc:
+            # Written by an older version (other fields, another analysis):
+            # nothing is wrong with it, it is rebuilt in the current form.
+            log.warning("search: index %s is rebuilt: %s", generation, exc)
+            return None
         except Exception as exc:
             log.warning("search: index %s is damaged: %s", generation, exc)
             return None

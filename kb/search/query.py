@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from whoosh import qparser, query
 
-from kb.search.analysis import PAIR_SEPARATOR, WORD, analyse, stem
+from kb.search.analysis import PAIR_SEPARATOR, WORD, analyse, breaks, stem
 from kb.search.schema import SCHEMA, parse_date_bounds
 from kb.search.vocabulary import Vocabulary
 from kb.seed import slugify
@@ -251,8 +251,9 @@ def _operators(text: str, warnings: list[str]) -> str:
 
 
 class Resolver:
-    def __init__(self, vocabulary: Vocabulary, view, find_authors):
+    def __init__(self, vocabulary: Vocabulary, view, find_authors, text: str = ""):
         self.vocabulary, self.view, self.find_authors = vocabulary, view, find_authors
+        self.text = text  # what was parsed: where a phrase's clauses end
         self.warnings: list[str] = []
 
     def walk(self, node: query.Query) -> query.Query | None:
@@ -322,14 +323,39 @@ class Resolver:
     def phrase(self, node: query.Phrase) -> query.Query | None:
         if node.fieldname != "text":
             return self.term(node.fieldname, " ".join(node.words), node.boost)
-        words = [w for w in node.words if w]
-        if not words:
+        parts = self._clauses(node)
+        if not parts:
             return None
+        if len(parts) > 1:
+            # Words the index never pairs (a comma or a sentence's end
+            # between them): each clause a phrase of its own, all of them.
+            found = [self._phrase(words, node.boost) for words in parts]
+            return query.And(found)
+        return self._phrase(parts[0], node.boost)
+
+    def _phrase(self, words: list[str], boost: float) -> query.Query:
         if len(words) == 1:
-            return self.term("text", words[0], node.boost)
-        phrase = query.Phrase("text", words, boost=node.boost)
+            return self.term("text", words[0], boost)
+        phrase = query.Phrase("text", words, boost=boost)
         expansion = self.synonyms(tuple(words))
         return query.Or([phrase, *expansion]) if expansion else phrase
+
+    def _clauses(self, node: query.Phrase) -> list[list[str]]:
+        """The phrase's words clause by clause, as the index pairs them
+        (kb.search.analysis.clauses), from where the parser found them."""
+        ranges = getattr(node, "char_ranges", None) or [(None, None)] * len(node.words)
+        found: list[list[str]] = []
+        last_end = None
+        for word, (start, end) in zip(node.words, ranges, strict=False):
+            if not word:
+                continue
+            if not found or (
+                last_end is not None and start is not None and breaks(self.text, last_end, start)
+            ):
+                found.append([])
+            found[-1].append(word)
+            last_end = end
+        return found
 
     def prefix(self, fieldname: str, text: str) -> query.Query | None:
         text = text.lower()
@@ -489,7 +515,7 @@ def parse(raw: str | None, vocabulary: Vocabulary, view=None, find_authors=None)
             "were searched as plain words (all of them). Check NOT, AND, OR and ranges "
             "such as amount:[10k TO 50k]."
         )
-    resolver = Resolver(vocabulary, view, find_authors or (lambda _: []))
+    resolver = Resolver(vocabulary, view, find_authors or (lambda _: []), text)
     resolved = resolver.walk(parsed)
     warnings += resolver.warnings
     if resolved is None:

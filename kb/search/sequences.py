@@ -2,13 +2,14 @@
 memory-mapped.
 
 Discovery reads its candidate phrases (sequences of two to four words said
-within one section) from every debrief of a subset, however large. The
-index keeps no positions, and its `pairs` field cannot tell a pair said
-within a section from one that only meets across two sections or names;
-reading the debriefs' text again costs analysing it. Here a segment's
-documents are kept as rows of term numbers (those of the segment's `text`
-term table, kb.search.termtable), each section followed by BREAK, so that a
-set's sequences are a few numpy operations over its rows.
+within one clause of a section, kb.search.analysis.clauses) from every
+debrief of a subset, however large. The index keeps no positions, and its
+`pairs` field cannot tell a pair said within a section from one that only
+meets across two sections or names; reading the debriefs' text again costs
+analysing it. Here a segment's documents are kept as rows of term numbers
+(those of the segment's `text` term table, kb.search.termtable), each
+clause followed by BREAK, so that a set's sequences are a few numpy
+operations over its rows.
 
 A segment's documents' names (what the index also reads as their text, kept
 apart: a phrase said only in names is not what a debrief says) are a second
@@ -47,7 +48,7 @@ from kb.search.segment_tables import HEADER, Kept, map_file, partial_path
 
 MAGIC = 0x4B42_5345_5155_4E31  # "KBSEQUN1"
 VERSION = 1
-BREAK = -1  # the end of a section
+BREAK = -1  # the end of a clause (or a name)
 MISSING = -2  # a term the segment's term table lacks: it ends any sequence too
 # Documents whose rows are gathered at once (bounds the temporary arrays).
 CHUNK = 4096

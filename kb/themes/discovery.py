@@ -17,10 +17,11 @@ SAMPLE debriefs, completed by what the sample missed and could still be
 listed, from every debrief of the subset whatever its size: through the
 index's sequence tables, kb.themes.sequences, or without them from every
 debrief's text up to EVERY; see _unsampled): single words, and sequences
-of two to four words within one section, without stop words at either end
-and without what kb.themes.exclusions leaves out (numbers on their own,
-URLs, @handles, competitors' names and aliases, the words that name the
-subset's outcome, admins' own list). Words and phrases are ranked in separate lists, so that
+of two to four words within one clause (kb.search.analysis.clauses), without
+stop words at either end and without what kb.themes.exclusions leaves out
+(numbers on their own, URLs, @handles, competitors' names and aliases, the
+words that name the subset's outcome, admins' own list). Words and phrases
+are ranked in separate lists, so that
 a phrase is not crowded out by the more frequent words it is made of, and
 the forms of one idea are merged into one row (kb.themes.ideas).
 
@@ -55,7 +56,7 @@ from markupsafe import Markup
 
 from kb.analytics.cache import cached
 from kb.analytics.periods import Period, parse_date, parse_quarter, rolling
-from kb.search.analysis import PAIR_SEPARATOR, analyse, spans
+from kb.search.analysis import PAIR_SEPARATOR, analyse, breaks, spans
 from kb.search.documents import Section
 from kb.search.highlight import snippets
 from kb.themes import exclusions, ideas, postings
@@ -289,7 +290,7 @@ def _sample(ids: list[int], size: int) -> list[int]:
 
 
 def grams(doc: tuple) -> set[tuple[str, ...]]:
-    """Every word and sequence of up to MAX_WORDS words within one section."""
+    """Every word and sequence of up to MAX_WORDS words within one clause."""
     seen: set[tuple[str, ...]] = set()
     for terms in doc:
         seen.update(zip(terms))  # noqa: B905  (one-word tuples)
@@ -303,7 +304,7 @@ def grams(doc: tuple) -> set[tuple[str, ...]]:
 
 def count_grams(analysed: Mapping[int, tuple]) -> Counter:
     """Documents containing each word and sequence of up to MAX_WORDS words
-    (within a section): the counts of what grams() finds in each document,
+    (within a clause): the counts of what grams() finds in each document,
     worked out on arrays of numbered terms (a sample has hundreds of
     thousands of words, each the start of up to four grams); the same
     counts, words first, then pairs, triples and sequences of four."""
@@ -1988,13 +1989,17 @@ def _in_names(side: _Side, gram: tuple[str, ...], count: int) -> bool:
 
 
 def _surface(gram: tuple[str, ...], texts: list[Section]) -> tuple[str, Section] | None:
-    """The phrase as written in one of these sections, and that section."""
+    """The phrase as written in one of these sections (within one clause),
+    and that section."""
+    n = len(gram)
     for section in texts:
-        found = list(spans(section.text))
-        for i in range(len(found) - len(gram) + 1):
-            if tuple(t for _, _, t in found[i : i + len(gram)]) == gram:
-                start, end = found[i][0], found[i + len(gram) - 1][1]
-                return section.text[start:end].lower(), section
+        text = section.text
+        found = list(spans(text))
+        for i in range(len(found) - n + 1):
+            if tuple(t for _, _, t in found[i : i + n]) == gram and not any(
+                breaks(text, found[j][1], found[j + 1][0]) for j in range(i, i + n - 1)
+            ):
+                return text[found[i][0] : found[i + n - 1][1]].lower(), section
     return None
 
 
@@ -2015,14 +2020,14 @@ def _has(terms: tuple[str, ...], gram: tuple[str, ...]) -> bool:
     return False
 
 
-def _where(wanted, side: _Side) -> dict[tuple[str, ...], list[tuple[int, int]]]:
+def _where(wanted, side: _Side) -> dict[tuple[str, ...], list[int]]:
     """The first EXAMPLES debriefs of the side's sample (by id, whatever the
-    order its terms were read in) with each wanted gram in one section, and
-    the first such section of each: what grams() would find, looked up for
-    these grams alone, and no further than the debrief where the last of
-    them has its examples (the side's counts, from the same sample, tell
-    how many debriefs of it have each: those found only beyond it have none)."""
-    where: dict[tuple[str, ...], list[tuple[int, int]]] = {gram: [] for gram in wanted}
+    order its terms were read in) with each wanted gram in one clause: what
+    grams() would find, looked up for these grams alone, and no further
+    than the debrief where the last of them has its examples (the side's
+    counts, from the same sample, tell how many debriefs of it have each:
+    those found only beyond it have none)."""
+    where: dict[tuple[str, ...], list[int]] = {gram: [] for gram in wanted}
     # The grams still short of examples, by their first word.
     open_by_first: dict[str, list[tuple[str, ...]]] = {}
     needed: dict[tuple[str, ...], int] = {}
@@ -2034,16 +2039,16 @@ def _where(wanted, side: _Side) -> dict[tuple[str, ...], list[tuple[int, int]]]:
     for debrief_id in sorted(analysed):
         if not open_by_first:
             break
-        found: dict[tuple[str, ...], int] = {}
-        for at, terms in enumerate(analysed[debrief_id]):
+        found: set[tuple[str, ...]] = set()
+        for terms in analysed[debrief_id]:
             present = set(terms)
             for first in open_by_first.keys() & present:
                 for gram in open_by_first[first]:
                     if gram not in found and present.issuperset(gram) and _has(terms, gram):
-                        found[gram] = at
-        for gram, at in found.items():
+                        found.add(gram)
+        for gram in found:
             ids = where[gram]
-            ids.append((debrief_id, at))
+            ids.append(debrief_id)
             if len(ids) == needed[gram]:
                 same = open_by_first[gram[0]]
                 same.remove(gram)
@@ -2055,18 +2060,15 @@ def _where(wanted, side: _Side) -> dict[tuple[str, ...], list[tuple[int, int]]]:
 def _add_examples(findings: list[Finding], side: _Side) -> None:
     """Name each finding (and its variants) as it is written and attach
     example snippets to each finding: from the first debriefs of the
-    side's sample, in the order of their ids, that have it in a section."""
+    side's sample, in the order of their ids, that have it in one clause."""
     named = [v for f in findings for v in (f, *f.variants)]
     wanted = {f.terms: f for f in named}
     where = _where(wanted, side)
-    texts = sections({i for ids in where.values() for i, _ in ids})
+    texts = sections({i for ids in where.values() for i in ids})
     for gram, ids in where.items():
         finding = wanted[gram]
-        for debrief_id, at in ids:
-            read = texts.get(debrief_id, [])
-            # The first section whose terms have it (those before it cannot);
-            # or, if its text changed since it was analysed, the first that has it.
-            found = _surface(gram, read[at : at + 1]) or _surface(gram, read)
+        for debrief_id in ids:
+            found = _surface(gram, texts.get(debrief_id, []))
             if found is None:
                 continue
             phrase, section = found

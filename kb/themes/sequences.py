@@ -2,7 +2,7 @@
 filed under, read from the index's per-segment sequence tables
 (kb.search.sequences) rather than from each debrief's analysed text: the
 words said in a section of one of them; every sequence of two to four words
-within one section whose adjacent pairs are all among given ones; and how
+within one clause whose adjacent pairs are all among given ones; and how
 many of them have a word or phrase in a name (the deal's name, the account,
 a competitor, the interviewee's role), over every debrief of the set at once.
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.search import sequences, termtable
-from kb.search.analysis import PAIR_SEPARATOR, analyse
+from kb.search.analysis import PAIR_SEPARATOR, analyse, clauses
 from kb.themes.exclusions import Exclusions
 from kb.themes.tallies import PAIRS, TEXT, Tally, docnums
 from kb.themes.terms import CHUNK, names, sections
@@ -35,19 +35,27 @@ NAME_WORDS = 55_000
 THREADS = 1
 
 
-def _sections(ids: list[int]) -> dict[int, list[str]]:
-    return {i: [s.text for s in found] for i, found in sections(ids).items()}
+def _clauses(ids: list[int]) -> dict[int, list[list[str]]]:
+    """Each debrief's sections, clause by clause (kb.themes.terms.Terms)."""
+    return {
+        i: [clause for s in found for clause in clauses(s.text)]
+        for i, found in sections(ids).items()
+    }
 
 
-READERS = {"sections": _sections, "names": names}
+def _names(ids: list[int]) -> dict[int, list[list[str]]]:
+    return {i: [analyse(name) for name in found] for i, found in names(ids).items()}
+
+
+# Each debrief's analysed clauses (or names), by id.
+READERS = {"sections": _clauses, "names": _names}
 
 
 def _rows(read, debrief_ids, offset: int, size: int, terms: termtable.Table):
-    """Each document's sections (or names) as term numbers, in document order."""
+    """Each document's clauses (or names) as term numbers, in document order."""
     for start in range(0, size, CHUNK):
         ids = [debrief_ids[offset + d] for d in range(start, min(size, start + CHUNK))]
-        texts = read([i for i in ids if i >= 0])
-        analysed = {i: [analyse(text) for text in found] for i, found in texts.items()}
+        analysed = read([i for i in ids if i >= 0])
         distinct = list({t for found in analysed.values() for words in found for t in words})
         numbers = terms.lookup(distinct)
         numbers[numbers < 0] = sequences.MISSING
@@ -177,7 +185,7 @@ class Said:
         return self._words
 
     def sequences(self, pairs, left: Exclusions | None = None) -> set[tuple[str, ...]]:
-        """Every sequence of two to four words within one section of one of
+        """Every sequence of two to four words within one clause of one of
         the documents whose adjacent pairs are all in `pairs` (word pairs as
         "first second" terms of the index); without those `left` leaves out
         (Exclusions.keeps)."""
@@ -189,7 +197,7 @@ class Said:
         return set(_tuples(words, rows))
 
     def phrases(self, tally: Tally, least: int, left: Exclusions) -> list[tuple[str, ...]]:
-        """The sequences of two to four words within one section of one of
+        """The sequences of two to four words within one clause of one of
         the documents whose adjacent pairs are each in `least` of them or
         more (by `tally`, the same documents' exact counts), that `left`
         keeps (Exclusions.keeps), each once, in no particular order.

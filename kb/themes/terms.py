@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from kb.extensions import db
 from kb.models import Competitor, Deal, Debrief, IndexChange, Quote, Reason, deal_competitors
-from kb.search.analysis import analyse
+from kb.search.analysis import analyse, clauses
 from kb.search.documents import Section
 
 EXTENSION = "kb_theme_terms"
@@ -32,7 +32,9 @@ SECTION_FIELDS = (
     ("lessons_learned", "Lessons learned"),
 )
 
-Terms = tuple[tuple[str, ...], ...]  # one tuple of index terms per section
+# One tuple of index terms per clause of each section, in order: phrases
+# never span two (kb.search.analysis.clauses).
+Terms = tuple[tuple[str, ...], ...]
 
 
 def sections(debrief_ids: Iterable[int]) -> dict[int, list[Section]]:
@@ -96,9 +98,10 @@ class TermCache:
             self.version = latest
 
     def terms(self, debrief_ids: list[int]) -> dict[int, Terms]:
-        """Each debrief's analysed sections, analysing those not kept yet; in
-        the order asked, whichever were kept (discovery takes its examples
-        from the first debriefs of its sample that have a phrase)."""
+        """Each debrief's analysed sections (their clauses, see Terms),
+        analysing those not kept yet; in the order asked, whichever were
+        kept (discovery takes its examples from the first debriefs of its
+        sample that have a phrase)."""
         out: dict[int, Terms] = {}
         missing = []
         with self.lock:
@@ -112,16 +115,16 @@ class TermCache:
         if missing:
             # A text written again (a quote or reason repeated word for
             # word) is analysed once per read, and its terms shared.
-            texts: dict[str, tuple[str, ...]] = {}
+            texts: dict[str, tuple[tuple[str, ...], ...]] = {}
 
-            def terms_of(text: str) -> tuple[str, ...]:
+            def clauses_of(text: str) -> tuple[tuple[str, ...], ...]:
                 found = texts.get(text)
                 if found is None:
-                    found = texts[text] = tuple(analyse(text))
+                    found = texts[text] = tuple(map(tuple, clauses(text)))
                 return found
 
             analysed = {
-                debrief_id: tuple(terms_of(s.text) for s in found)
+                debrief_id: tuple(clause for s in found for clause in clauses_of(s.text))
                 for debrief_id, found in sections(missing).items()
             }
             out.update(analysed)
