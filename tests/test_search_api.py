@@ -1,8 +1,6 @@
 """GET /api/v1/search: the shape clients rely on; submitted debriefs are
 searchable at once."""
 
-import time
-
 from tests.conftest import debrief_payload
 
 
@@ -62,8 +60,9 @@ def test_search_response_shape(api, users, make_debrief):
     assert lean["facets"] == {} and lean["hits"][0]["highlights"] == []
 
 
-def test_a_submitted_debrief_is_searchable_within_two_seconds(api, users):
-    started = time.perf_counter()
+def test_a_submitted_debrief_is_searchable_by_the_next_request(api, users):
+    # How soon, in seconds, is the bench's (kb bench: writes, nodes): a
+    # wall-clock limit here would fail on a busy machine, not on slow code.
     created = api.post(
         users.rep,
         "/api/v1/debriefs",
@@ -71,7 +70,6 @@ def test_a_submitted_debrief_is_searchable_within_two_seconds(api, users):
     )
     assert created.status_code == 201
     found = api.get(users.peer, "/api/v1/search?q=axolotl").json
-    assert time.perf_counter() - started < 2
     assert [h["id"] for h in found["hits"]] == [created.json["id"]]
 
 
