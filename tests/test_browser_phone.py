@@ -139,9 +139,12 @@ def test_no_main_page_scrolls_sideways(users, seeded, live_server, phone):
         shot(phone, name)
 
 
-def test_discovery_findings_scroll_inside_their_table(users, live_server, phone, make_debrief):
-    # The findings tables are wider than a phone: they scroll on their own,
-    # the page does not (nothing inside them may escape their scrolling box).
+def test_discovery_findings_are_cards_with_their_figures_labelled(
+    users, live_server, phone, make_debrief
+):
+    # Seven columns do not fit a phone: each finding is a card with its phrase,
+    # its figures one to a line under their column's label, its examples and
+    # its actions in view, and the page does not scroll sideways.
     for n in range(6):
         make_debrief(
             users.rep,
@@ -165,7 +168,18 @@ def test_discovery_findings_scroll_inside_their_table(users, live_server, phone,
     rows = phone.get_by_role("region", name="Over-represented in the subset").locator(
         "table.findings tbody tr"
     )
-    expect(rows.first).to_be_visible()
+    card = rows.filter(has_text="onboarding fee").first
+    expect(card).to_be_visible()
+    assert card.evaluate("row => getComputedStyle(row).display") == "block"
+    score = card.locator("td[data-label='G²']")
+    assert score.evaluate("td => getComputedStyle(td, '::before').content") == '"G²"'
+    # The label sits beside its figure, on one line, inside the card.
+    assert inside_the_screen(score)
+    assert score.bounding_box()["height"] < 40
+    track = card.get_by_role("button", name="Track")
+    expect(track).to_be_visible()
+    assert inside_the_screen(track)
+    assert inside_the_screen(card.locator("td.examples p.snippet").first)
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     shot(phone, "discovery")
 
