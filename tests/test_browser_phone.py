@@ -182,6 +182,14 @@ def test_discovery_findings_are_cards_with_their_figures_labelled(
     assert inside_the_screen(card.locator("td.examples p.snippet").first)
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     shot(phone, "discovery")
+    # A tablet held upright has too little room for the columns as well; a
+    # desktop has enough, and keeps the table.
+    for width, display in ((768, "block"), (1280, "table-row")):
+        phone.set_viewport_size({"width": width, "height": 900})
+        assert card.evaluate("row => getComputedStyle(row).display") == display
+        assert phone.evaluate("document.documentElement.scrollWidth") <= width
+        table = phone.locator("table.findings").first
+        assert table.evaluate("t => t.scrollWidth <= t.parentElement.clientWidth")
 
 
 def test_focus_never_hides_under_the_sticky_save_bar(users, seeded, live_server, phone):
